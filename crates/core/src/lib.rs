@@ -1,0 +1,14 @@
+//! Switchboard's pure core: everything that decides what a request becomes, with no I/O.
+//!
+//! It owns the config model and its validation ([`config`]), the routing planner ([`planner`]),
+//! the provider codecs that turn an OpenAI-shaped request into a provider's request and back
+//! ([`provider`]), SSE framing ([`sse`]) and the gateway's error type ([`error`]).
+//! It must not open sockets, spawn tasks, read clocks or touch a database: the server crate
+//! does all of that and calls in here with plain data.
+
+pub mod config;
+pub mod error;
+pub mod merge;
+pub mod planner;
+pub mod provider;
+pub mod sse;

@@ -1,0 +1,27 @@
+//! Providers: the table of known providers and, per provider family, the pure codec that
+//! builds the upstream request and translates the answer back to OpenAI's shape.
+//!
+//! OpenAI-compatible providers are rows in [`PROVIDERS`]; only providers whose wire format
+//! differs (Azure's URL and auth, Anthropic's Messages API) have code of their own.
+
+pub mod anthropic;
+mod call;
+mod table;
+
+pub use call::{
+    base_url, build_request, models_request, translate_error, translate_models, translate_response, translates, Call, Endpoint, UpstreamRequest,
+    DEFAULT_ANTHROPIC_VERSION,
+};
+
+pub use table::{known_ids, lookup, Family, ProviderSpec, PROVIDERS};
+
+/// An error of translation between OpenAI's shape and a provider's.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum CodecError {
+    /// The client's request cannot be expressed for this provider (caught before calling it).
+    #[error("{0}")]
+    InvalidRequest(String),
+    /// The provider answered something we cannot read.
+    #[error("{0}")]
+    BadResponse(String),
+}

@@ -1,0 +1,267 @@
+//! The executor: runs one request's routing plan. It asks the planner for an attempt, makes
+//! it through the upstream client, classifies the outcome, and loops until an attempt
+//! succeeds or the planner gives up. Failover stops once a byte has gone to the client:
+//! a stream is committed only after its first upstream chunk has arrived.
+
+use std::future::Future;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use axum::response::Response;
+use bytes::Bytes;
+use futures_util::StreamExt;
+use http::{HeaderMap, HeaderValue};
+use rand::rngs::SmallRng;
+use rand::SeedableRng;
+use serde_json::{Map, Value};
+use switchboard_core::config::{Leaf, ProviderOptions, RequestFacts, RouteTree};
+use switchboard_core::error::GatewayError;
+use switchboard_core::merge::deep_merge;
+use switchboard_core::planner::{Failure, Planner};
+use switchboard_core::provider::{self, anthropic, Call, CodecError, Endpoint, Family, ProviderSpec};
+
+use crate::headers::Inbound;
+use crate::relay::{self, Translate};
+use crate::reply::{self, RouteInfo};
+use crate::route::virtual_keys_unavailable;
+use crate::state::AppState;
+use crate::upstream::transport_error;
+
+/// One client request, ready to route.
+pub struct Job<'a> {
+    pub state: &'a AppState,
+    pub inbound: &'a Inbound,
+    pub client_headers: &'a HeaderMap,
+    pub endpoint: Endpoint,
+    pub body: &'a Map<String, Value>,
+    /// The client's body as received, sent unchanged when nothing overrides it.
+    pub raw: Bytes,
+    pub stream: bool,
+}
+
+/// Why an attempt failed, and what the client gets if it was the last one.
+struct Failed {
+    failure: Failure,
+    reply: FailReply,
+}
+
+enum FailReply {
+    Gateway(GatewayError),
+    Upstream { status: u16, body: Value },
+}
+
+impl Failed {
+    fn gateway(err: GatewayError) -> Self {
+        let failure = if err.is_upstream_failure() { Failure::upstream(err.status()) } else { Failure::gateway(err.status()) };
+        Failed { failure, reply: FailReply::Gateway(err) }
+    }
+
+    fn into_response(self, route: &RouteInfo) -> Response {
+        match self.reply {
+            FailReply::Gateway(err) => reply::gateway_error(&err, route),
+            FailReply::Upstream { status, body } => {
+                let mut response = reply::json_value(status, &body);
+                reply::stamp(&mut response, route);
+                response
+            }
+        }
+    }
+}
+
+/// Routes the request through `tree` and answers it.
+pub async fn execute(job: &Job<'_>, tree: &RouteTree) -> Response {
+    let mut route = RouteInfo { trace_id: job.inbound.trace_id.clone(), ..RouteInfo::default() };
+    let facts = RequestFacts { metadata: &job.inbound.metadata, params: job.body };
+    let mut planner = Planner::new(tree, facts, SmallRng::from_entropy());
+    let mut attempt = match planner.first() {
+        Ok(first) => first,
+        Err(no_route) => return reply::gateway_error(&GatewayError::NoRoute(no_route.to_string()), &route),
+    };
+    loop {
+        route.target_path = Some(attempt.leaf.path.clone());
+        route.retries = attempt.retry;
+        route.provider = attempt.leaf.provider.as_deref().and_then(provider::lookup).map(|p| p.id);
+        if !attempt.backoff.is_zero() {
+            tokio::time::sleep(attempt.backoff).await;
+        }
+        let failed = match run_attempt(job, attempt.leaf).await {
+            Ok(mut response) => {
+                reply::stamp(&mut response, &route);
+                return response;
+            }
+            Err(failed) => failed,
+        };
+        match planner.next(&failed.failure) {
+            Some(next) => {
+                tracing::debug!(trace_id = %route.trace_id, from = %attempt.leaf.path, to = %next.leaf.path,
+                    status = failed.failure.status, kind = ?next.kind, "moving on");
+                attempt = next;
+            }
+            None => return failed.into_response(&route),
+        }
+    }
+}
+
+/// One upstream call for `leaf`.
+async fn run_attempt(job: &Job<'_>, leaf: &Leaf) -> Result<Response, Failed> {
+    let spec = provider_of(leaf)?;
+    let api_key = credential(job, leaf, spec)?;
+    let options = options(&leaf.options, &job.inbound.options);
+    let merged;
+    let (body, raw) = if leaf.override_params.is_empty() {
+        (job.body, Some(job.raw.clone()))
+    } else {
+        let mut copy = job.body.clone();
+        deep_merge(&mut copy, &leaf.override_params);
+        merged = copy;
+        (&merged, None)
+    };
+    let call = Call {
+        spec,
+        endpoint: job.endpoint,
+        options: &options,
+        custom_host: leaf.custom_host.as_deref(),
+        api_key: &api_key,
+        default_max_tokens: job.state.settings.anthropic_default_max_tokens,
+    };
+    let request = provider::build_request(&call, body, raw).map_err(|e| codec_failure(leaf, spec, e))?;
+    let timeout_ms = leaf.request_timeout_ms.or(job.inbound.request_timeout_ms);
+    let deadline = timeout_ms.map(|ms| Instant::now() + Duration::from_millis(ms));
+    let timed_out = || Failed::gateway(GatewayError::Timeout { provider: spec.id.into(), timeout_ms: timeout_ms.unwrap_or(0) });
+    let forwarded = forwarded_headers(job, leaf);
+    let response = within(deadline, job.state.upstream.post(request, forwarded))
+        .await
+        .ok_or_else(timed_out)?
+        .map_err(|e| Failed::gateway(transport_error(spec.id, e)))?;
+    let status = response.status().as_u16();
+    if !(200..300).contains(&status) {
+        return Err(upstream_failure(spec, response, deadline).await.unwrap_or_else(timed_out));
+    }
+    if job.stream {
+        let include_usage = body.get("stream_options").and_then(|o| o.get("include_usage")) == Some(&Value::Bool(true));
+        return stream_response(spec, response, deadline, include_usage).await.unwrap_or_else(|| Err(timed_out()));
+    }
+    let bytes = within(deadline, response.bytes())
+        .await
+        .ok_or_else(timed_out)?
+        .map_err(|e| Failed::gateway(transport_error(spec.id, e)))?;
+    let out = provider::translate_response(spec, job.endpoint, &bytes, unix_now()).map_err(|e| codec_failure(leaf, spec, e))?;
+    Ok(reply::json(status, out))
+}
+
+fn provider_of(leaf: &Leaf) -> Result<&'static ProviderSpec, Failed> {
+    match leaf.provider.as_deref() {
+        Some(id) => provider::lookup(id).ok_or_else(|| {
+            Failed::gateway(GatewayError::InvalidRequest(format!("{}.provider: unknown provider \"{id}\"", leaf.path)))
+        }),
+        None => Err(Failed::gateway(virtual_keys_unavailable(&format!("{}.virtual_key", leaf.path)))),
+    }
+}
+
+/// The target's key, else the client's `Authorization` (credentials are never inherited).
+fn credential(job: &Job<'_>, leaf: &Leaf, spec: &ProviderSpec) -> Result<String, Failed> {
+    if let Some(key) = &leaf.api_key {
+        return Ok(key.clone());
+    }
+    if leaf.virtual_key.is_some() {
+        return Err(Failed::gateway(virtual_keys_unavailable(&format!("{}.virtual_key", leaf.path))));
+    }
+    job.inbound.api_key.clone().ok_or_else(|| {
+        Failed::gateway(GatewayError::Unauthorized(format!(
+            "{}: no credentials for {}: set \"api_key\" on the target or send the provider key in Authorization",
+            leaf.path, spec.id
+        )))
+    })
+}
+
+/// The target's provider options, each falling back to the request's option headers.
+fn options(leaf: &ProviderOptions, headers: &ProviderOptions) -> ProviderOptions {
+    let pick = |a: &Option<String>, b: &Option<String>| a.clone().or_else(|| b.clone());
+    ProviderOptions {
+        resource_name: pick(&leaf.resource_name, &headers.resource_name),
+        deployment_id: pick(&leaf.deployment_id, &headers.deployment_id),
+        api_version: pick(&leaf.api_version, &headers.api_version),
+        anthropic_version: pick(&leaf.anthropic_version, &headers.anthropic_version),
+        anthropic_beta: pick(&leaf.anthropic_beta, &headers.anthropic_beta),
+    }
+}
+
+fn codec_failure(leaf: &Leaf, spec: &ProviderSpec, err: CodecError) -> Failed {
+    match err {
+        CodecError::InvalidRequest(why) => {
+            Failed::gateway(GatewayError::InvalidRequest(format!("{} ({}): {why}", leaf.path, spec.id)))
+        }
+        CodecError::BadResponse(detail) => Failed::gateway(GatewayError::BadUpstream { provider: spec.id.into(), detail }),
+    }
+}
+
+/// Client headers named in `forward_headers`; Switchboard's own headers never leave.
+fn forwarded_headers(job: &Job<'_>, leaf: &Leaf) -> HeaderMap {
+    let mut out = HeaderMap::new();
+    let names = leaf.forward_headers.iter().chain(&job.inbound.forward_headers);
+    for name in names.filter(|n| !n.starts_with("x-portkey-") && !HOP_HEADERS.contains(&n.as_str())) {
+        if let Some(value) = job.client_headers.get(name.as_str()) {
+            if let Ok(header) = http::HeaderName::from_bytes(name.as_bytes()) {
+                out.insert(header, value.clone());
+            }
+        }
+    }
+    out
+}
+
+const HOP_HEADERS: [&str; 6] = ["host", "content-length", "connection", "transfer-encoding", "te", "upgrade"];
+
+/// A provider's error answer: its status, `Retry-After`, and its body in OpenAI's shape.
+/// `None` when reading the body timed out.
+async fn upstream_failure(spec: &ProviderSpec, response: reqwest::Response, deadline: Option<Instant>) -> Option<Failed> {
+    let status = response.status().as_u16();
+    let retry_after = retry_after(response.headers());
+    let body = within(deadline, response.bytes()).await?.unwrap_or_default();
+    let failure = Failure { status, retry_after, gateway: false };
+    Some(Failed { failure, reply: FailReply::Upstream { status, body: provider::translate_error(spec, status, &body) } })
+}
+
+/// `Retry-After` in seconds (or `retry-after-ms`, which OpenAI also sends).
+fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
+    let number = |name: &str| headers.get(name)?.to_str().ok()?.trim().parse::<f64>().ok().filter(|n| *n >= 0.0);
+    number("retry-after-ms").map(|ms| Duration::from_secs_f64(ms / 1000.0)).or_else(|| number("retry-after").map(Duration::from_secs_f64))
+}
+
+/// Commits to a stream once its first chunk is in; a stream that fails before that is a
+/// failed attempt (and may fall back). `None` when the first chunk timed out.
+async fn stream_response(
+    spec: &'static ProviderSpec,
+    response: reqwest::Response,
+    deadline: Option<Instant>,
+    include_usage: bool,
+) -> Option<Result<Response, Failed>> {
+    let mut upstream = response.bytes_stream();
+    let first = match within(deadline, upstream.next()).await? {
+        Some(Ok(first)) => first,
+        Some(Err(e)) => return Some(Err(Failed::gateway(transport_error(spec.id, e)))),
+        None => {
+            let detail = "the stream ended before its first event".to_string();
+            return Some(Err(Failed::gateway(GatewayError::BadUpstream { provider: spec.id.into(), detail })));
+        }
+    };
+    let translate = match spec.family {
+        Family::Anthropic => Translate::Anthropic(Box::new(anthropic::ChatStream::new(include_usage, unix_now()))),
+        Family::OpenAi | Family::Azure => Translate::Passthrough,
+    };
+    let mut out = Response::new(relay::body(first, upstream, translate, spec.id));
+    let headers = out.headers_mut();
+    headers.insert(http::header::CONTENT_TYPE, HeaderValue::from_static("text/event-stream"));
+    headers.insert(http::header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    Some(Ok(out))
+}
+
+/// Runs `fut` until `deadline`; `None` when the deadline passed first.
+async fn within<F: Future>(deadline: Option<Instant>, fut: F) -> Option<F::Output> {
+    match deadline {
+        None => Some(fut.await),
+        Some(at) => tokio::time::timeout_at(at.into(), fut).await.ok(),
+    }
+}
+
+fn unix_now() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
+}

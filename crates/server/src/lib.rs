@@ -1,0 +1,19 @@
+//! Switchboard's server: the axum app, authentication, the executor that runs a routing plan
+//! against providers, the one upstream HTTP client, and the stream relay.
+//!
+//! Decisions (config validation, routing, translation) live in `switchboard-core`; this crate
+//! does the I/O around them.
+
+pub mod app;
+pub mod auth;
+pub mod cli;
+pub mod executor;
+pub mod headers;
+pub mod models;
+pub mod relay;
+pub mod reply;
+pub mod route;
+pub mod serve;
+pub mod state;
+pub mod telemetry;
+pub mod upstream;

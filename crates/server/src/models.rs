@@ -1,0 +1,72 @@
+//! `GET /v1/models`: the model list of the target the request's route picks first, in
+//! OpenAI's shape.
+
+use axum::extract::State;
+use axum::response::Response;
+use http::HeaderMap;
+use rand::rngs::SmallRng;
+use rand::SeedableRng;
+use serde_json::Map;
+use switchboard_core::config::RequestFacts;
+use switchboard_core::error::GatewayError;
+use switchboard_core::planner::Planner;
+use switchboard_core::provider::{self, Call, Endpoint};
+
+use crate::app::admit;
+use crate::reply::{self, RouteInfo};
+use crate::state::SharedState;
+use crate::{route, upstream};
+
+pub async fn list(State(state): State<SharedState>, headers: HeaderMap) -> Response {
+    let inbound = match admit(&state, &headers) {
+        Ok(inbound) => inbound,
+        Err(response) => return response,
+    };
+    let mut info = RouteInfo { trace_id: inbound.trace_id.clone(), ..RouteInfo::default() };
+    match fetch(&state, &inbound, &mut info).await {
+        Ok(mut response) => {
+            reply::stamp(&mut response, &info);
+            response
+        }
+        Err(err) => reply::gateway_error(&err, &info),
+    }
+}
+
+async fn fetch(state: &SharedState, inbound: &crate::headers::Inbound, info: &mut RouteInfo) -> Result<Response, GatewayError> {
+    let tree = route::resolve(inbound, &state.configs)?;
+    let params = Map::new();
+    let facts = RequestFacts { metadata: &inbound.metadata, params: &params };
+    let leaf = Planner::new(&tree, facts, SmallRng::from_entropy())
+        .first()
+        .map_err(|no| GatewayError::NoRoute(no.to_string()))?
+        .leaf;
+    let spec = leaf
+        .provider
+        .as_deref()
+        .and_then(provider::lookup)
+        .ok_or_else(|| route::virtual_keys_unavailable(&format!("{}.virtual_key", leaf.path)))?;
+    info.target_path = Some(leaf.path.clone());
+    info.provider = Some(spec.id);
+    let api_key = leaf.api_key.clone().or_else(|| inbound.api_key.clone()).ok_or_else(|| {
+        GatewayError::Unauthorized(format!("{}: no credentials for {}", leaf.path, spec.id))
+    })?;
+    let call = Call {
+        spec,
+        endpoint: Endpoint::ChatCompletions,
+        options: &leaf.options,
+        custom_host: leaf.custom_host.as_deref(),
+        api_key: &api_key,
+        default_max_tokens: None,
+    };
+    let invalid = |e: provider::CodecError| GatewayError::InvalidRequest(format!("{} ({}): {e}", leaf.path, spec.id));
+    let request = provider::models_request(&call).map_err(invalid)?;
+    let response = state.upstream.get(request).await.map_err(|e| upstream::transport_error(spec.id, e))?;
+    let status = response.status().as_u16();
+    let body = response.bytes().await.map_err(|e| upstream::transport_error(spec.id, e))?;
+    if !(200..300).contains(&status) {
+        return Ok(reply::json_value(status, &provider::translate_error(spec, status, &body)));
+    }
+    let out = provider::translate_models(spec, &body)
+        .map_err(|e| GatewayError::BadUpstream { provider: spec.id.into(), detail: e.to_string() })?;
+    Ok(reply::json(status, out))
+}

@@ -1,0 +1,127 @@
+//! `switchboard serve`: prepares the data directory and admin key, binds the listener
+//! (TCP_NODELAY on every accepted socket), and serves until SIGTERM/SIGINT, then lets
+//! in-flight requests finish within the grace period.
+
+use std::io::Write;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::serve::ListenerExt;
+use tokio::net::TcpListener;
+
+use crate::cli::ServeArgs;
+use crate::state::{AppState, ConfigCache, Settings};
+use crate::upstream::Upstream;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("could not start the async runtime: {0}")]
+    Runtime(String),
+    #[error("data directory {path}: {source}")]
+    DataDir { path: PathBuf, source: std::io::Error },
+    #[error("could not listen on {addr}: {source}")]
+    Bind { addr: SocketAddr, source: std::io::Error },
+    #[error("could not build the upstream HTTP client: {0}")]
+    Client(String),
+    #[error("server failed: {0}")]
+    Serve(std::io::Error),
+}
+
+pub async fn run(args: ServeArgs) -> Result<(), StartError> {
+    let data_err = |source| StartError::DataDir { path: args.data_dir.clone(), source };
+    std::fs::create_dir_all(&args.data_dir).map_err(data_err)?;
+    let admin_key = if args.insecure_no_auth {
+        tracing::warn!("--insecure-no-auth: every request is accepted without a Switchboard key");
+        None
+    } else {
+        Some(admin_key(args.admin_key.clone(), &args.data_dir).map_err(data_err)?)
+    };
+    let upstream = Upstream::new(Duration::from_millis(args.connect_timeout_ms))
+        .map_err(|e| StartError::Client(e.to_string()))?;
+    let settings = Settings {
+        admin_key,
+        max_body_bytes: args.max_body_bytes,
+        anthropic_default_max_tokens: args.anthropic_default_max_tokens,
+    };
+    let state = Arc::new(AppState { settings, upstream, configs: ConfigCache::default() });
+    let addr = SocketAddr::new(args.host, args.port);
+    let listener = TcpListener::bind(addr).await.map_err(|source| StartError::Bind { addr, source })?;
+    let local = listener.local_addr().map_err(|source| StartError::Bind { addr, source })?;
+    tracing::info!("listening on http://{local}");
+    serve(listener, state, Duration::from_millis(args.shutdown_grace_ms)).await
+}
+
+async fn serve(listener: TcpListener, state: Arc<AppState>, grace: Duration) -> Result<(), StartError> {
+    let listener = listener.tap_io(|tcp| {
+        if let Err(err) = tcp.set_nodelay(true) {
+            tracing::debug!("could not set TCP_NODELAY: {err}");
+        }
+    });
+    let (stopped_tx, stopped_rx) = tokio::sync::oneshot::channel::<()>();
+    let server = axum::serve(listener, crate::app::app(state)).with_graceful_shutdown(async move {
+        shutdown_signal().await;
+        tracing::info!("shutting down: finishing in-flight requests (up to {} ms)", grace.as_millis());
+        let _ = stopped_tx.send(());
+    });
+    let grace_timer = async move {
+        let _ = stopped_rx.await;
+        tokio::time::sleep(grace).await;
+    };
+    tokio::select! {
+        result = server => result.map_err(StartError::Serve),
+        () = grace_timer => {
+            tracing::warn!("grace period over: closing the remaining connections");
+            Ok(())
+        }
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+}
+
+/// The admin key: from the flag/env, else the one stored in the data dir, else a new one,
+/// stored with mode 0600 and printed once to the terminal (never to the log).
+fn admin_key(given: Option<String>, data_dir: &Path) -> std::io::Result<String> {
+    if let Some(key) = given.filter(|k| !k.trim().is_empty()) {
+        return Ok(key);
+    }
+    let path = data_dir.join("admin.key");
+    if let Ok(stored) = std::fs::read_to_string(&path) {
+        tracing::info!("using the admin key stored in {}", path.display());
+        return Ok(stored.trim().to_string());
+    }
+    let key = format!("sb-admin-{}", uuid::Uuid::new_v4().simple());
+    write_private(&path, &key)?;
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "Generated an admin key (stored in {}; shown only now):\n\n    {key}\n", path.display())?;
+    Ok(key)
+}
+
+fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options.open(path)?;
+    file.write_all(contents.as_bytes())
+}

@@ -1,0 +1,49 @@
+//! Shared server state: settings, the one upstream client, and the parsed-config cache.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use switchboard_core::config::RouteTree;
+
+use crate::upstream::Upstream;
+
+/// Settings fixed at start.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// `None` only with `--insecure-no-auth`.
+    pub admin_key: Option<String>,
+    pub max_body_bytes: usize,
+    pub anthropic_default_max_tokens: Option<u32>,
+}
+
+pub struct AppState {
+    pub settings: Settings,
+    pub upstream: Upstream,
+    pub configs: ConfigCache,
+}
+
+pub type SharedState = Arc<AppState>;
+
+/// Inline configs are sent on every request, usually the same few strings: each distinct
+/// one is parsed and validated once. Bounded: when full it is cleared (a rare, cheap reset).
+#[derive(Default)]
+pub struct ConfigCache {
+    entries: Mutex<HashMap<String, Arc<RouteTree>>>,
+}
+
+pub const CONFIG_CACHE_CAPACITY: usize = 1024;
+
+impl ConfigCache {
+    pub fn get(&self, text: &str) -> Option<Arc<RouteTree>> {
+        self.entries.lock().ok()?.get(text).cloned()
+    }
+
+    pub fn insert(&self, text: &str, tree: Arc<RouteTree>) {
+        if let Ok(mut entries) = self.entries.lock() {
+            if entries.len() >= CONFIG_CACHE_CAPACITY {
+                entries.clear();
+            }
+            entries.insert(text.to_string(), tree);
+        }
+    }
+}

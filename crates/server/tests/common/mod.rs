@@ -1,0 +1,125 @@
+//! Test harness: the real app served on 127.0.0.1:0 in-process, mock providers from the
+//! testkit, and a small client that returns status, headers and parsed body.
+
+#![allow(dead_code, unused_imports, clippy::unwrap_used, clippy::expect_used)]
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::{json, Value};
+use switchboard::state::{AppState, ConfigCache, Settings};
+use switchboard::upstream::Upstream;
+pub use switchboard_testkit::{MockProvider, Script};
+
+pub const ADMIN_KEY: &str = "sb-test-admin";
+
+pub struct Gateway {
+    pub url: String,
+    client: reqwest::Client,
+}
+
+pub fn settings() -> Settings {
+    Settings { admin_key: Some(ADMIN_KEY.into()), max_body_bytes: 64 * 1024, anthropic_default_max_tokens: None }
+}
+
+pub async fn gateway() -> Gateway {
+    gateway_with(settings()).await
+}
+
+pub async fn gateway_with(settings: Settings) -> Gateway {
+    let upstream = Upstream::new(Duration::from_secs(2)).unwrap();
+    let state = Arc::new(AppState { settings, upstream, configs: ConfigCache::default() });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        axum::serve(listener, switchboard::app::app(state)).await.ok();
+    });
+    Gateway { url: format!("http://{addr}"), client: reqwest::Client::new() }
+}
+
+pub async fn mock(name: &str) -> MockProvider {
+    MockProvider::start(name).await.unwrap()
+}
+
+/// A target calling `provider` on the mock.
+pub fn target(provider: &str, mock: &MockProvider) -> Value {
+    let host = match provider {
+        "azure-openai" => format!("{}/openai", mock.base_url()),
+        _ => format!("{}/v1", mock.base_url()),
+    };
+    let mut t = json!({"provider": provider, "api_key": format!("key-{provider}"), "custom_host": host});
+    if provider == "azure-openai" {
+        t["resource_name"] = json!("res");
+        t["deployment_id"] = json!("gpt35");
+        t["api_version"] = json!("2024-02-01");
+    }
+    if provider == "anthropic" {
+        t["override_params"] = json!({"max_tokens": 200, "model": "claude-3-opus-20240229"});
+    }
+    t
+}
+
+pub fn chat_body() -> Value {
+    json!({"model": "gpt-3.5-turbo", "messages": [
+        {"role": "system", "content": "You are a very helpful assistant."},
+        {"role": "user", "content": "What are 7 wonders in the world?"}]})
+}
+
+#[derive(Debug)]
+pub struct Answer {
+    pub status: u16,
+    pub headers: reqwest::header::HeaderMap,
+    pub text: String,
+}
+
+impl Answer {
+    pub fn json(&self) -> Value {
+        serde_json::from_str(&self.text).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.text))
+    }
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+    /// The `data:` payloads of an SSE body.
+    pub fn events(&self) -> Vec<String> {
+        self.text.lines().filter_map(|l| l.strip_prefix("data: ")).map(str::to_string).collect()
+    }
+}
+
+impl Gateway {
+    pub async fn post(&self, path: &str, headers: &[(&str, String)], body: impl Into<reqwest::Body>) -> Answer {
+        let mut req = self.client.post(format!("{}{path}", self.url)).header("content-type", "application/json");
+        for (k, v) in headers {
+            req = req.header(*k, v);
+        }
+        answer(req.body(body).send().await.unwrap()).await
+    }
+
+    pub async fn get(&self, path: &str, headers: &[(&str, String)]) -> Answer {
+        let mut req = self.client.get(format!("{}{path}", self.url));
+        for (k, v) in headers {
+            req = req.header(*k, v);
+        }
+        answer(req.send().await.unwrap()).await
+    }
+
+    /// `POST /v1/chat/completions` with the admin key and `config`.
+    pub async fn chat(&self, config: &Value, body: &Value) -> Answer {
+        self.chat_with(config, body, &[]).await
+    }
+
+    pub async fn chat_with(&self, config: &Value, body: &Value, extra: &[(&str, String)]) -> Answer {
+        let mut headers = vec![("x-portkey-api-key", ADMIN_KEY.to_string()), ("x-portkey-config", config.to_string())];
+        headers.extend(extra.iter().cloned());
+        self.post("/v1/chat/completions", &headers, body.to_string()).await
+    }
+}
+
+async fn answer(resp: reqwest::Response) -> Answer {
+    let status = resp.status().as_u16();
+    let headers = resp.headers().clone();
+    let text = match resp.text().await {
+        Ok(t) => t,
+        Err(e) => format!("<body error: {e}>"),
+    };
+    Answer { status, headers, text }
+}
