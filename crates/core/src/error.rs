@@ -79,7 +79,10 @@ impl GatewayError {
     /// are the provider's trouble; everything else is the request's or the config's and
     /// would fail the same way on the next target.
     pub fn is_upstream_failure(&self) -> bool {
-        matches!(self, GatewayError::Timeout { .. } | GatewayError::Unreachable { .. } | GatewayError::BadUpstream { .. })
+        matches!(
+            self,
+            GatewayError::Timeout { .. } | GatewayError::Unreachable { .. } | GatewayError::BadUpstream { .. }
+        )
     }
 
     /// The OpenAI error body: `{"error": {"message", "type", "param", "code"}}`.

@@ -10,5 +10,7 @@ pub mod config;
 pub mod error;
 pub mod merge;
 pub mod planner;
+pub mod pricing;
 pub mod provider;
 pub mod sse;
+pub mod usage;

@@ -78,8 +78,14 @@ impl std::fmt::Display for NoRoute {
 
 enum Frame<'t> {
     /// A group being walked; for fallback, `index` is the child now being tried.
-    Group { group: &'t Group, index: usize },
-    Leaf { leaf: &'t Leaf, retries: u32 },
+    Group {
+        group: &'t Group,
+        index: usize,
+    },
+    Leaf {
+        leaf: &'t Leaf,
+        retries: u32,
+    },
 }
 
 pub struct Planner<'t, R> {

@@ -51,7 +51,8 @@ enum FailReply {
 
 impl Failed {
     fn gateway(err: GatewayError) -> Self {
-        let failure = if err.is_upstream_failure() { Failure::upstream(err.status()) } else { Failure::gateway(err.status()) };
+        let failure =
+            if err.is_upstream_failure() { Failure::upstream(err.status()) } else { Failure::gateway(err.status()) };
         Failed { failure, reply: FailReply::Gateway(err) }
     }
 
@@ -126,7 +127,8 @@ async fn run_attempt(job: &Job<'_>, leaf: &Leaf) -> Result<Response, Failed> {
     let request = provider::build_request(&call, body, raw).map_err(|e| codec_failure(leaf, spec, e))?;
     let timeout_ms = leaf.request_timeout_ms.or(job.inbound.request_timeout_ms);
     let deadline = timeout_ms.map(|ms| Instant::now() + Duration::from_millis(ms));
-    let timed_out = || Failed::gateway(GatewayError::Timeout { provider: spec.id.into(), timeout_ms: timeout_ms.unwrap_or(0) });
+    let timed_out =
+        || Failed::gateway(GatewayError::Timeout { provider: spec.id.into(), timeout_ms: timeout_ms.unwrap_or(0) });
     let forwarded = forwarded_headers(job, leaf);
     let response = within(deadline, job.state.upstream.post(request, forwarded))
         .await
@@ -144,7 +146,8 @@ async fn run_attempt(job: &Job<'_>, leaf: &Leaf) -> Result<Response, Failed> {
         .await
         .ok_or_else(timed_out)?
         .map_err(|e| Failed::gateway(transport_error(spec.id, e)))?;
-    let out = provider::translate_response(spec, job.endpoint, &bytes, unix_now()).map_err(|e| codec_failure(leaf, spec, e))?;
+    let out = provider::translate_response(spec, job.endpoint, &bytes, unix_now())
+        .map_err(|e| codec_failure(leaf, spec, e))?;
     Ok(reply::json(status, out))
 }
 
@@ -190,7 +193,9 @@ fn codec_failure(leaf: &Leaf, spec: &ProviderSpec, err: CodecError) -> Failed {
         CodecError::InvalidRequest(why) => {
             Failed::gateway(GatewayError::InvalidRequest(format!("{} ({}): {why}", leaf.path, spec.id)))
         }
-        CodecError::BadResponse(detail) => Failed::gateway(GatewayError::BadUpstream { provider: spec.id.into(), detail }),
+        CodecError::BadResponse(detail) => {
+            Failed::gateway(GatewayError::BadUpstream { provider: spec.id.into(), detail })
+        }
     }
 }
 
@@ -212,18 +217,27 @@ const HOP_HEADERS: [&str; 6] = ["host", "content-length", "connection", "transfe
 
 /// A provider's error answer: its status, `Retry-After`, and its body in OpenAI's shape.
 /// `None` when reading the body timed out.
-async fn upstream_failure(spec: &ProviderSpec, response: reqwest::Response, deadline: Option<Instant>) -> Option<Failed> {
+async fn upstream_failure(
+    spec: &ProviderSpec,
+    response: reqwest::Response,
+    deadline: Option<Instant>,
+) -> Option<Failed> {
     let status = response.status().as_u16();
     let retry_after = retry_after(response.headers());
     let body = within(deadline, response.bytes()).await?.unwrap_or_default();
     let failure = Failure { status, retry_after, gateway: false };
-    Some(Failed { failure, reply: FailReply::Upstream { status, body: provider::translate_error(spec, status, &body) } })
+    Some(Failed {
+        failure,
+        reply: FailReply::Upstream { status, body: provider::translate_error(spec, status, &body) },
+    })
 }
 
 /// `Retry-After` in seconds (or `retry-after-ms`, which OpenAI also sends).
 fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
     let number = |name: &str| headers.get(name)?.to_str().ok()?.trim().parse::<f64>().ok().filter(|n| *n >= 0.0);
-    number("retry-after-ms").map(|ms| Duration::from_secs_f64(ms / 1000.0)).or_else(|| number("retry-after").map(Duration::from_secs_f64))
+    number("retry-after-ms")
+        .map(|ms| Duration::from_secs_f64(ms / 1000.0))
+        .or_else(|| number("retry-after").map(Duration::from_secs_f64))
 }
 
 /// Commits to a stream once its first chunk is in; a stream that fails before that is a

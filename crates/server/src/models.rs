@@ -32,7 +32,11 @@ pub async fn list(State(state): State<SharedState>, headers: HeaderMap) -> Respo
     }
 }
 
-async fn fetch(state: &SharedState, inbound: &crate::headers::Inbound, info: &mut RouteInfo) -> Result<Response, GatewayError> {
+async fn fetch(
+    state: &SharedState,
+    inbound: &crate::headers::Inbound,
+    info: &mut RouteInfo,
+) -> Result<Response, GatewayError> {
     let tree = route::resolve(inbound, &state.configs)?;
     let params = Map::new();
     let facts = RequestFacts { metadata: &inbound.metadata, params: &params };
@@ -47,9 +51,11 @@ async fn fetch(state: &SharedState, inbound: &crate::headers::Inbound, info: &mu
         .ok_or_else(|| route::virtual_keys_unavailable(&format!("{}.virtual_key", leaf.path)))?;
     info.target_path = Some(leaf.path.clone());
     info.provider = Some(spec.id);
-    let api_key = leaf.api_key.clone().or_else(|| inbound.api_key.clone()).ok_or_else(|| {
-        GatewayError::Unauthorized(format!("{}: no credentials for {}", leaf.path, spec.id))
-    })?;
+    let api_key = leaf
+        .api_key
+        .clone()
+        .or_else(|| inbound.api_key.clone())
+        .ok_or_else(|| GatewayError::Unauthorized(format!("{}: no credentials for {}", leaf.path, spec.id)))?;
     let call = Call {
         spec,
         endpoint: Endpoint::ChatCompletions,

@@ -54,8 +54,11 @@ fn inline(text: &str, cache: &ConfigCache) -> Result<Arc<RouteTree>, GatewayErro
 }
 
 /// The config keys that headers stand for, to name the header in errors.
-const HEADER_KEYS: [(&str, &str); 3] =
-    [("provider", headers::PROVIDER), ("custom_host", headers::CUSTOM_HOST), ("request_timeout", headers::REQUEST_TIMEOUT)];
+const HEADER_KEYS: [(&str, &str); 3] = [
+    ("provider", headers::PROVIDER),
+    ("custom_host", headers::CUSTOM_HOST),
+    ("request_timeout", headers::REQUEST_TIMEOUT),
+];
 
 fn from_headers(inbound: &Inbound) -> Result<Arc<RouteTree>, GatewayError> {
     let mut leaf = Map::new();

@@ -38,8 +38,8 @@ pub async fn run(args: ServeArgs) -> Result<(), StartError> {
     } else {
         Some(admin_key(args.admin_key.clone(), &args.data_dir).map_err(data_err)?)
     };
-    let upstream = Upstream::new(Duration::from_millis(args.connect_timeout_ms))
-        .map_err(|e| StartError::Client(e.to_string()))?;
+    let upstream =
+        Upstream::new(Duration::from_millis(args.connect_timeout_ms)).map_err(|e| StartError::Client(e.to_string()))?;
     let settings = Settings {
         admin_key,
         max_body_bytes: args.max_body_bytes,

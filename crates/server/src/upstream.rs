@@ -24,11 +24,7 @@ impl Upstream {
     }
 
     /// Sends a POST with the request's headers plus `forwarded` client headers.
-    pub async fn post(
-        &self,
-        req: UpstreamRequest,
-        forwarded: HeaderMap,
-    ) -> Result<reqwest::Response, reqwest::Error> {
+    pub async fn post(&self, req: UpstreamRequest, forwarded: HeaderMap) -> Result<reqwest::Response, reqwest::Error> {
         let mut headers = forwarded;
         headers.insert(http::header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
         for (name, value) in req.headers {

@@ -80,7 +80,8 @@ async fn unknown_provider_is_400() {
 #[tokio::test]
 async fn malformed_and_non_object_bodies_are_400() {
     let (gw, a) = (gateway().await, mock("a").await);
-    let headers = vec![("x-portkey-api-key", ADMIN_KEY.to_string()), ("x-portkey-config", target("openai", &a).to_string())];
+    let headers =
+        vec![("x-portkey-api-key", ADMIN_KEY.to_string()), ("x-portkey-config", target("openai", &a).to_string())];
     let bad = gw.post("/v1/chat/completions", &headers, "{\"model\": ").await;
     assert_eq!(bad.status, 400);
     assert!(message(&bad).starts_with("request body is not valid JSON"), "{}", message(&bad));
@@ -91,7 +92,8 @@ async fn malformed_and_non_object_bodies_are_400() {
 #[tokio::test]
 async fn oversized_body_is_413() {
     let (gw, a) = (gateway().await, mock("a").await);
-    let headers = vec![("x-portkey-api-key", ADMIN_KEY.to_string()), ("x-portkey-config", target("openai", &a).to_string())];
+    let headers =
+        vec![("x-portkey-api-key", ADMIN_KEY.to_string()), ("x-portkey-config", target("openai", &a).to_string())];
     let big = json!({"model": "m", "messages": [{"role": "user", "content": "x".repeat(100 * 1024)}]});
     let answer = gw.post("/v1/chat/completions", &headers, big.to_string()).await;
     assert_eq!(answer.status, 413, "{}", answer.text);
@@ -101,7 +103,8 @@ async fn oversized_body_is_413() {
 #[tokio::test]
 async fn no_route_information_is_a_clear_400() {
     let gw = gateway().await;
-    let answer = gw.post("/v1/chat/completions", &[("x-portkey-api-key", ADMIN_KEY.into())], chat_body().to_string()).await;
+    let answer =
+        gw.post("/v1/chat/completions", &[("x-portkey-api-key", ADMIN_KEY.into())], chat_body().to_string()).await;
     assert_eq!(answer.status, 400);
     assert!(message(&answer).contains("x-portkey-config"), "{}", message(&answer));
 }

@@ -18,7 +18,10 @@ async fn anthropic_request_and_response_are_translated() {
     assert_eq!(body["choices"][0]["finish_reason"], "stop", "never Anthropic's raw end_turn");
     assert_eq!(body["choices"][0]["message"]["content"], "Hello from ant serving claude-3-opus-20240229");
     let usage = &body["usage"];
-    assert_eq!(usage["total_tokens"], usage["prompt_tokens"].as_u64().unwrap() + usage["completion_tokens"].as_u64().unwrap());
+    assert_eq!(
+        usage["total_tokens"],
+        usage["prompt_tokens"].as_u64().unwrap() + usage["completion_tokens"].as_u64().unwrap()
+    );
     let hit = &ant.hits()[0];
     assert_eq!(hit["path"], "/v1/messages");
     assert_eq!(hit["headers"]["x-api-key"], "key-anthropic");
@@ -108,10 +111,8 @@ async fn anyscale_and_table_providers_use_openai_wire() {
 #[tokio::test]
 async fn models_list_comes_from_the_first_target() {
     let (gw, a) = (gateway().await, mock("a").await);
-    let headers = vec![
-        ("x-portkey-api-key", ADMIN_KEY.to_string()),
-        ("x-portkey-config", target("openai", &a).to_string()),
-    ];
+    let headers =
+        vec![("x-portkey-api-key", ADMIN_KEY.to_string()), ("x-portkey-config", target("openai", &a).to_string())];
     let answer = gw.get("/v1/models", &headers).await;
     assert_eq!(answer.status, 200, "{}", answer.text);
     assert_eq!(answer.json()["object"], "list");

@@ -198,14 +198,16 @@ async fn forward_headers_pass_named_client_headers_only() {
 #[tokio::test]
 async fn embeddings_and_completions_are_routed() {
     let (gw, a) = (gateway().await, mock("a").await);
-    let headers = vec![
-        ("x-portkey-api-key", ADMIN_KEY.to_string()),
-        ("x-portkey-config", target("openai", &a).to_string()),
-    ];
-    let emb = gw.post("/v1/embeddings", &headers, json!({"model": "text-embedding-3-small", "input": "hi"}).to_string()).await;
+    let headers =
+        vec![("x-portkey-api-key", ADMIN_KEY.to_string()), ("x-portkey-config", target("openai", &a).to_string())];
+    let emb = gw
+        .post("/v1/embeddings", &headers, json!({"model": "text-embedding-3-small", "input": "hi"}).to_string())
+        .await;
     assert_eq!(emb.status, 200, "{}", emb.text);
     assert_eq!(emb.json()["object"], "list");
-    let cmp = gw.post("/v1/completions", &headers, json!({"model": "gpt-3.5-turbo-instruct", "prompt": "hi"}).to_string()).await;
+    let cmp = gw
+        .post("/v1/completions", &headers, json!({"model": "gpt-3.5-turbo-instruct", "prompt": "hi"}).to_string())
+        .await;
     assert_eq!(cmp.status, 200, "{}", cmp.text);
     let paths: Vec<_> = a.hits().iter().map(|h| h["path"].as_str().unwrap_or_default().to_string()).collect();
     assert_eq!(paths, ["/v1/embeddings", "/v1/completions"]);

@@ -141,10 +141,7 @@ fn failure_propagates_out_of_exhausted_inner_group() {
         {"strategy": {"mode": "fallback"}, "targets": [leaf("a"), leaf("b")]},
         leaf("c")]}));
     let got = run(&t, 1, |p| (p != "config.targets[1]").then(|| Failure::upstream(502)));
-    assert_eq!(
-        paths(&got),
-        ["config.targets[0].targets[0]", "config.targets[0].targets[1]", "config.targets[1]"]
-    );
+    assert_eq!(paths(&got), ["config.targets[0].targets[0]", "config.targets[0].targets[1]", "config.targets[1]"]);
 }
 
 #[test]

@@ -81,9 +81,10 @@ pub fn base_url(call: &Call<'_>) -> Result<String, CodecError> {
     if call.spec.family != Family::Azure {
         return Ok(call.spec.base_url.to_string());
     }
-    let resource = call.options.resource_name.as_deref().ok_or_else(|| {
-        CodecError::InvalidRequest("azure-openai needs resource_name (or custom_host)".to_string())
-    })?;
+    let resource =
+        call.options.resource_name.as_deref().ok_or_else(|| {
+            CodecError::InvalidRequest("azure-openai needs resource_name (or custom_host)".to_string())
+        })?;
     Ok(call.spec.base_url.replace("{resource}", resource))
 }
 
@@ -126,7 +127,10 @@ pub fn models_request(call: &Call<'_>) -> Result<UpstreamRequest, CodecError> {
         }
         Family::Anthropic => {
             let version = call.options.anthropic_version.as_deref().unwrap_or(DEFAULT_ANTHROPIC_VERSION);
-            (format!("{base}/models"), vec![("x-api-key", call.api_key.to_string()), ("anthropic-version", version.into())])
+            (
+                format!("{base}/models"),
+                vec![("x-api-key", call.api_key.to_string()), ("anthropic-version", version.into())],
+            )
         }
     };
     Ok(UpstreamRequest { url, headers, body: Bytes::new() })
@@ -220,7 +224,8 @@ mod tests {
     #[test]
     fn openai_url_is_base_plus_endpoint_with_bearer() {
         let opts = ProviderOptions::default();
-        let req = build_request(&call("openai", Endpoint::ChatCompletions, &opts, None), &body(json!({"model": "m"})), None);
+        let req =
+            build_request(&call("openai", Endpoint::ChatCompletions, &opts, None), &body(json!({"model": "m"})), None);
         let req = req.unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(req.url, "https://api.openai.com/v1/chat/completions");
         assert_eq!(req.headers, vec![("authorization", "Bearer sk-test".to_string())]);

@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# The one command that runs every test: lint, release build, Rust tests, Node end-to-end tests, Python smoke test.
+#
+# Skip steps for local iteration (all run by default):
+#   SKIP_LINT=1     cargo fmt --check and clippy
+#   SKIP_BUILD=1    the release build (e2e then uses whatever binaries exist)
+#   SKIP_RUST=1     cargo test / nextest
+#   SKIP_E2E=1      both end-to-end suites (Node and Python)
+#   SKIP_NODE=1     the Node suite only
+#   SKIP_PYTHON=1   the Python smoke test only
+# Binaries for e2e: SWITCHBOARD_BIN and MOCK_PROVIDER_BIN (default: the release build below).
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+
+step() {
+    printf '\n==> %s\n' "$*"
+}
+
+skipped() {
+    printf '\n==> skipped: %s (%s=1)\n' "$1" "$2"
+}
+
+lint() {
+    step "cargo fmt --check"
+    cargo fmt --all -- --check
+    step "cargo clippy (warnings are errors)"
+    cargo clippy --workspace --all-targets -- -D warnings
+}
+
+build() {
+    step "cargo build --release --workspace"
+    cargo build --release --workspace
+}
+
+rust_tests() {
+    if cargo nextest --version >/dev/null 2>&1; then
+        step "cargo nextest run --workspace"
+        cargo nextest run --workspace --no-tests=warn
+    else
+        step "cargo test --workspace"
+        cargo test --workspace
+    fi
+}
+
+node_e2e() {
+    step "npm ci (e2e)"
+    if [[ -f e2e/package-lock.json ]]; then
+        (cd e2e && npm ci --no-audit --no-fund)
+    else
+        (cd e2e && npm install --no-audit --no-fund)
+    fi
+    step "node --test e2e/*.test.mjs"
+    node --test --test-concurrency=1 e2e/*.test.mjs
+}
+
+python_e2e() {
+    step "python venv (e2e/.venv)"
+    if [[ ! -x e2e/.venv/bin/python ]]; then
+        python3 -m venv e2e/.venv
+    fi
+    e2e/.venv/bin/python -m pip install --quiet --disable-pip-version-check -r e2e/python/requirements.txt pytest
+    step "pytest e2e/python"
+    e2e/.venv/bin/python -m pytest -q -p no:cacheprovider e2e/python
+}
+
+if [[ "${SKIP_LINT:-0}" == 1 ]]; then skipped lint SKIP_LINT; else lint; fi
+if [[ "${SKIP_BUILD:-0}" == 1 ]]; then skipped "release build" SKIP_BUILD; else build; fi
+if [[ "${SKIP_RUST:-0}" == 1 ]]; then skipped "Rust tests" SKIP_RUST; else rust_tests; fi
+
+export SWITCHBOARD_BIN="${SWITCHBOARD_BIN:-$ROOT/target/release/switchboard}"
+export MOCK_PROVIDER_BIN="${MOCK_PROVIDER_BIN:-$ROOT/target/release/mock-provider}"
+if [[ "${SKIP_E2E:-0}" == 1 ]]; then
+    skipped "end-to-end tests" SKIP_E2E
+else
+    if [[ "${SKIP_NODE:-0}" == 1 ]]; then skipped "Node e2e" SKIP_NODE; else node_e2e; fi
+    if [[ "${SKIP_PYTHON:-0}" == 1 ]]; then skipped "Python e2e" SKIP_PYTHON; else python_e2e; fi
+fi
+
+step "all tests passed"
