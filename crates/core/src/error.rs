@@ -20,6 +20,8 @@ pub enum GatewayError {
     #[error("{0}")]
     Unauthorized(String),
     #[error("{0}")]
+    Forbidden(String),
+    #[error("{0}")]
     NoRoute(String),
     #[error("{provider}: request timed out after {timeout_ms} ms")]
     Timeout { provider: String, timeout_ms: u64 },
@@ -38,6 +40,7 @@ impl GatewayError {
             GatewayError::BodyTooLarge { .. } => 413,
             GatewayError::NotFound(_) => 404,
             GatewayError::Unauthorized(_) => 401,
+            GatewayError::Forbidden(_) => 403,
             GatewayError::Timeout { .. } => 408,
             GatewayError::Unreachable { .. } | GatewayError::BadUpstream { .. } => 502,
             GatewayError::Internal(_) => 500,
@@ -53,6 +56,7 @@ impl GatewayError {
             | GatewayError::NotFound(_)
             | GatewayError::BodyTooLarge { .. } => "invalid_request_error",
             GatewayError::Unauthorized(_) => "authentication_error",
+            GatewayError::Forbidden(_) => "permission_error",
             GatewayError::Timeout { .. } => "timeout_error",
             GatewayError::Unreachable { .. } | GatewayError::BadUpstream { .. } => "api_error",
             GatewayError::Internal(_) => "server_error",
@@ -67,6 +71,7 @@ impl GatewayError {
             GatewayError::BodyTooLarge { .. } => "body_too_large",
             GatewayError::NotFound(_) => "not_found",
             GatewayError::Unauthorized(_) => "unauthorized",
+            GatewayError::Forbidden(_) => "forbidden",
             GatewayError::NoRoute(_) => "no_route",
             GatewayError::Timeout { .. } => "timeout",
             GatewayError::Unreachable { .. } => "upstream_unreachable",

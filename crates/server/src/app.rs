@@ -12,6 +12,7 @@ use serde_json::{json, Map, Value};
 use switchboard_core::error::GatewayError;
 use switchboard_core::provider::Endpoint;
 
+use crate::auth::Principal;
 use crate::executor::{self, Job};
 use crate::headers::Inbound;
 use crate::reply::{self, RouteInfo};
@@ -26,6 +27,7 @@ pub fn app(state: SharedState) -> Router {
         .route("/v1/completions", post(completions))
         .route("/v1/embeddings", post(embeddings))
         .route("/v1/models", get(models::list))
+        .route("/metrics", get(metrics))
         .fallback(not_found)
         .with_state(state)
 }
@@ -36,6 +38,15 @@ async fn root() -> Response {
 
 async fn health() -> Response {
     reply::json_value(200, &json!({"status": "ok"}))
+}
+
+async fn metrics(State(state): State<SharedState>) -> Response {
+    let mut response = Response::new(Body::from(state.metrics.render()));
+    response.headers_mut().insert(
+        http::header::CONTENT_TYPE,
+        http::HeaderValue::from_static("application/openmetrics-text; version=1.0.0; charset=utf-8"),
+    );
+    response
 }
 
 async fn not_found(uri: http::Uri) -> Response {
@@ -56,30 +67,49 @@ async fn embeddings(State(state): State<SharedState>, headers: HeaderMap, body: 
 }
 
 /// Authenticates and reads the Portkey headers; on failure, the error response.
-pub fn admit(state: &SharedState, headers: &HeaderMap) -> Result<Inbound, Response> {
-    let admin_key = state.settings.admin_key.as_deref();
-    let early = RouteInfo { trace_id: crate::headers::trace_id(headers), ..RouteInfo::default() };
-    auth::check(admin_key, headers).map_err(|e| reply::gateway_error(&e, &early))?;
-    Inbound::parse(headers, admin_key).map_err(|e| reply::gateway_error(&e, &early))
+pub async fn admit(state: &SharedState, headers: &HeaderMap) -> Result<(Principal, Inbound), Response> {
+    let trace_id = crate::headers::trace_id(headers);
+    let fail =
+        |e: GatewayError| reply::gateway_error(&e, &RouteInfo { trace_id: trace_id.clone(), ..RouteInfo::default() });
+    let (principal, key_in_authorization) = auth::authenticate(state, headers).await.map_err(fail)?;
+    let inbound = Inbound::parse(headers, trace_id.clone(), key_in_authorization).map_err(fail)?;
+    Ok((principal, inbound))
 }
 
 async fn proxy(state: SharedState, headers: HeaderMap, body: Body, endpoint: Endpoint) -> Response {
-    let inbound = match admit(&state, &headers) {
-        Ok(inbound) => inbound,
+    let (principal, inbound) = match admit(&state, &headers).await {
+        Ok(admitted) => admitted,
         Err(response) => return response,
     };
     let route_info = RouteInfo { trace_id: inbound.trace_id.clone(), ..RouteInfo::default() };
-    let prepared = read_body(body, state.settings.max_body_bytes)
-        .await
-        .and_then(|raw| parse_body(&raw).map(|map| (raw, map)))
-        .and_then(|(raw, map)| route::resolve(&inbound, &state.configs).map(|tree| (raw, map, tree)));
-    let (raw, body, tree) = match prepared {
+    let (raw, body, resolved) = match prepare(&state, &principal, &inbound, body).await {
         Ok(parts) => parts,
         Err(err) => return reply::gateway_error(&err, &route_info),
     };
     let stream = body.get("stream") == Some(&Value::Bool(true));
-    let job = Job { state: &state, inbound: &inbound, client_headers: &headers, endpoint, body: &body, raw, stream };
-    executor::execute(&job, &tree).await
+    let job = Job {
+        state: &state,
+        principal: &principal,
+        inbound: &inbound,
+        client_headers: &headers,
+        endpoint,
+        body: &body,
+        raw,
+        stream,
+    };
+    executor::execute(&job, &resolved).await
+}
+
+async fn prepare(
+    state: &SharedState,
+    principal: &Principal,
+    inbound: &Inbound,
+    body: Body,
+) -> Result<(Bytes, Map<String, Value>, route::Resolved), GatewayError> {
+    let raw = read_body(body, state.settings.max_body_bytes).await?;
+    let map = parse_body(&raw)?;
+    let resolved = route::resolve(inbound, principal, state).await?;
+    Ok((raw, map, resolved))
 }
 
 async fn read_body(body: Body, limit: usize) -> Result<Bytes, GatewayError> {

@@ -40,6 +40,10 @@ pub struct ServeArgs {
     /// Directory for Switchboard's data (created if missing).
     #[arg(long, default_value = "./switchboard-data", env = "SWITCHBOARD_DATA_DIR")]
     pub data_dir: PathBuf,
+    /// PostgreSQL URL (`postgres://…`) for state shared by several instances. Without it,
+    /// Switchboard keeps its state in SQLite in the data directory.
+    #[arg(long, env = "SWITCHBOARD_DATABASE_URL", hide_env_values = true)]
+    pub database_url: Option<String>,
     /// The admin key clients send as `x-portkey-api-key`. When unset, a key is generated at
     /// first start, stored in `<data-dir>/admin.key` (mode 0600) and printed once.
     #[arg(long, env = "SWITCHBOARD_ADMIN_KEY", hide_env_values = true)]

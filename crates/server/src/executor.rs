@@ -13,22 +13,24 @@ use http::{HeaderMap, HeaderValue};
 use rand::rngs::SmallRng;
 use rand::SeedableRng;
 use serde_json::{Map, Value};
-use switchboard_core::config::{Leaf, ProviderOptions, RequestFacts, RouteTree};
+use switchboard_core::config::{Leaf, ProviderOptions, RequestFacts};
 use switchboard_core::error::GatewayError;
 use switchboard_core::merge::deep_merge;
 use switchboard_core::planner::{Failure, Planner};
 use switchboard_core::provider::{self, anthropic, Call, CodecError, Endpoint, Family, ProviderSpec};
 
+use crate::auth::Principal;
 use crate::headers::Inbound;
 use crate::relay::{self, Translate};
 use crate::reply::{self, RouteInfo};
-use crate::route::virtual_keys_unavailable;
+use crate::route::Resolved;
 use crate::state::AppState;
 use crate::upstream::transport_error;
 
 /// One client request, ready to route.
 pub struct Job<'a> {
     pub state: &'a AppState,
+    pub principal: &'a Principal,
     pub inbound: &'a Inbound,
     pub client_headers: &'a HeaderMap,
     pub endpoint: Endpoint,
@@ -61,6 +63,12 @@ impl Failed {
             FailReply::Gateway(err) => reply::gateway_error(&err, route),
             FailReply::Upstream { status, body } => {
                 let mut response = reply::json_value(status, &body);
+                if let Some(after) = self.failure.retry_after {
+                    // The client's SDK paces its own retries by it.
+                    response
+                        .headers_mut()
+                        .insert(http::header::RETRY_AFTER, HeaderValue::from(after.as_secs_f64().ceil() as u64));
+                }
                 reply::stamp(&mut response, route);
                 response
             }
@@ -69,7 +77,8 @@ impl Failed {
 }
 
 /// Routes the request through `tree` and answers it.
-pub async fn execute(job: &Job<'_>, tree: &RouteTree) -> Response {
+pub async fn execute(job: &Job<'_>, resolved: &Resolved) -> Response {
+    let tree = &*resolved.tree;
     let mut route = RouteInfo { trace_id: job.inbound.trace_id.clone(), ..RouteInfo::default() };
     let facts = RequestFacts { metadata: &job.inbound.metadata, params: job.body };
     let mut planner = Planner::new(tree, facts, SmallRng::from_entropy());
@@ -104,9 +113,8 @@ pub async fn execute(job: &Job<'_>, tree: &RouteTree) -> Response {
 
 /// One upstream call for `leaf`.
 async fn run_attempt(job: &Job<'_>, leaf: &Leaf) -> Result<Response, Failed> {
-    let spec = provider_of(leaf)?;
-    let api_key = credential(job, leaf, spec)?;
-    let options = options(&leaf.options, &job.inbound.options);
+    let target = resolve_target(job.state, job.principal, job.inbound, leaf).await.map_err(Failed::gateway)?;
+    let spec = target.spec;
     let merged;
     let (body, raw) = if leaf.override_params.is_empty() {
         (job.body, Some(job.raw.clone()))
@@ -119,9 +127,9 @@ async fn run_attempt(job: &Job<'_>, leaf: &Leaf) -> Result<Response, Failed> {
     let call = Call {
         spec,
         endpoint: job.endpoint,
-        options: &options,
-        custom_host: leaf.custom_host.as_deref(),
-        api_key: &api_key,
+        options: &target.options,
+        custom_host: target.custom_host.as_deref(),
+        api_key: &target.api_key,
         default_max_tokens: job.state.settings.anthropic_default_max_tokens,
     };
     let request = provider::build_request(&call, body, raw).map_err(|e| codec_failure(leaf, spec, e))?;
@@ -151,40 +159,60 @@ async fn run_attempt(job: &Job<'_>, leaf: &Leaf) -> Result<Response, Failed> {
     Ok(reply::json(status, out))
 }
 
-fn provider_of(leaf: &Leaf) -> Result<&'static ProviderSpec, Failed> {
-    match leaf.provider.as_deref() {
-        Some(id) => provider::lookup(id).ok_or_else(|| {
-            Failed::gateway(GatewayError::InvalidRequest(format!("{}.provider: unknown provider \"{id}\"", leaf.path)))
-        }),
-        None => Err(Failed::gateway(virtual_keys_unavailable(&format!("{}.virtual_key", leaf.path)))),
-    }
+/// Where and how one attempt calls: the provider, its key and options.
+pub struct Target {
+    pub spec: &'static ProviderSpec,
+    pub api_key: String,
+    pub options: ProviderOptions,
+    pub custom_host: Option<String>,
 }
 
-/// The target's key, else the client's `Authorization` (credentials are never inherited).
-fn credential(job: &Job<'_>, leaf: &Leaf, spec: &ProviderSpec) -> Result<String, Failed> {
-    if let Some(key) = &leaf.api_key {
-        return Ok(key.clone());
+/// The leaf's provider and credentials: its virtual key (from the vault), else its inline
+/// `api_key`, else the client's `Authorization`. Credentials are never inherited.
+pub async fn resolve_target(
+    state: &AppState,
+    principal: &Principal,
+    inbound: &Inbound,
+    leaf: &Leaf,
+) -> Result<Target, GatewayError> {
+    if let Some(slug) = &leaf.virtual_key {
+        principal.may_use_virtual_key(slug)?;
+        let key = state.control.virtual_key(slug, &format!("{}.virtual_key", leaf.path)).await?;
+        let spec = lookup_provider(&key.provider, &format!("virtual key \"{slug}\""))?;
+        let options = options(&options(&leaf.options, &key.options), &inbound.options);
+        let custom_host = leaf.custom_host.clone().or_else(|| key.custom_host.clone());
+        return Ok(Target { spec, api_key: key.api_key.expose().to_string(), options, custom_host });
     }
-    if leaf.virtual_key.is_some() {
-        return Err(Failed::gateway(virtual_keys_unavailable(&format!("{}.virtual_key", leaf.path))));
-    }
-    job.inbound.api_key.clone().ok_or_else(|| {
-        Failed::gateway(GatewayError::Unauthorized(format!(
-            "{}: no credentials for {}: set \"api_key\" on the target or send the provider key in Authorization",
+    let id = leaf.provider.as_deref().unwrap_or_default();
+    let spec = lookup_provider(id, &format!("{}.provider", leaf.path))?;
+    let api_key = leaf.api_key.clone().or_else(|| inbound.api_key.clone()).ok_or_else(|| {
+        GatewayError::Unauthorized(format!(
+            "{}: no credentials for {}: set \"api_key\" or \"virtual_key\" on the target, or send the provider key in Authorization",
             leaf.path, spec.id
-        )))
+        ))
+    })?;
+    let options = options(&leaf.options, &inbound.options);
+    Ok(Target { spec, api_key, options, custom_host: leaf.custom_host.clone() })
+}
+
+fn lookup_provider(id: &str, place: &str) -> Result<&'static ProviderSpec, GatewayError> {
+    provider::lookup(id).ok_or_else(|| {
+        GatewayError::InvalidRequest(format!(
+            "{place}: unknown provider \"{id}\" (expected one of {})",
+            provider::known_ids()
+        ))
     })
 }
 
-/// The target's provider options, each falling back to the request's option headers.
-fn options(leaf: &ProviderOptions, headers: &ProviderOptions) -> ProviderOptions {
+/// Provider options, each field from `first` else `second`.
+fn options(first: &ProviderOptions, second: &ProviderOptions) -> ProviderOptions {
     let pick = |a: &Option<String>, b: &Option<String>| a.clone().or_else(|| b.clone());
     ProviderOptions {
-        resource_name: pick(&leaf.resource_name, &headers.resource_name),
-        deployment_id: pick(&leaf.deployment_id, &headers.deployment_id),
-        api_version: pick(&leaf.api_version, &headers.api_version),
-        anthropic_version: pick(&leaf.anthropic_version, &headers.anthropic_version),
-        anthropic_beta: pick(&leaf.anthropic_beta, &headers.anthropic_beta),
+        resource_name: pick(&first.resource_name, &second.resource_name),
+        deployment_id: pick(&first.deployment_id, &second.deployment_id),
+        api_version: pick(&first.api_version, &second.api_version),
+        anthropic_version: pick(&first.anthropic_version, &second.anthropic_version),
+        anthropic_beta: pick(&first.anthropic_beta, &second.anthropic_beta),
     }
 }
 

@@ -24,8 +24,8 @@ pub struct Inbound {
     pub trace_id: String,
     pub config: Option<String>,
     pub provider: Option<String>,
-    /// The `Authorization` credential (without `Bearer `), unless it is a placeholder or the
-    /// Switchboard key itself.
+    /// The `Authorization` credential (without `Bearer `), unless it is an SDK placeholder or
+    /// the Switchboard key itself.
     pub api_key: Option<String>,
     pub virtual_key: Option<String>,
     pub custom_host: Option<String>,
@@ -50,13 +50,18 @@ pub fn trace_id(headers: &HeaderMap) -> String {
 }
 
 impl Inbound {
-    /// Reads the Portkey headers. `admin_key` is excluded from provider credentials.
-    pub fn parse(headers: &HeaderMap, admin_key: Option<&str>) -> Result<Self, GatewayError> {
+    /// Reads the Portkey headers. When `authorization_is_switchboard_key`, `Authorization`
+    /// carried the Switchboard key and is no provider credential.
+    pub fn parse(
+        headers: &HeaderMap,
+        trace_id: String,
+        authorization_is_switchboard_key: bool,
+    ) -> Result<Self, GatewayError> {
         Ok(Inbound {
-            trace_id: trace_id(headers),
+            trace_id,
             config: owned(headers, CONFIG),
             provider: owned(headers, PROVIDER),
-            api_key: credential(headers, admin_key),
+            api_key: credential(headers).filter(|_| !authorization_is_switchboard_key),
             virtual_key: owned(headers, VIRTUAL_KEY),
             custom_host: owned(headers, CUSTOM_HOST),
             metadata: metadata(headers)?,
@@ -67,14 +72,14 @@ impl Inbound {
     }
 }
 
-fn credential(headers: &HeaderMap, admin_key: Option<&str>) -> Option<String> {
+fn credential(headers: &HeaderMap) -> Option<String> {
     let raw = text(headers, "authorization")?;
     let key = match raw.split_once(' ') {
         Some((scheme, rest)) if scheme.eq_ignore_ascii_case("bearer") => rest.trim(),
         _ if raw.eq_ignore_ascii_case("bearer") => "",
         _ => raw,
     };
-    let placeholder = key.is_empty() || PLACEHOLDER_KEYS.contains(&key) || Some(key) == admin_key;
+    let placeholder = key.is_empty() || PLACEHOLDER_KEYS.contains(&key);
     (!placeholder).then(|| key.to_string())
 }
 
@@ -127,7 +132,8 @@ mod tests {
     }
 
     fn parse(pairs: &[(&'static str, &'static str)]) -> Result<Inbound, GatewayError> {
-        Inbound::parse(&headers(pairs), Some("sb-admin"))
+        let h = headers(pairs);
+        Inbound::parse(&h, trace_id(&h), false)
     }
 
     #[test]
@@ -142,16 +148,22 @@ mod tests {
     fn bearer_prefix_is_optional() {
         for raw in ["Bearer sk-1", "sk-1", "bearer sk-1"] {
             let h = headers(&[("authorization", Box::leak(raw.to_string().into_boxed_str()))]);
-            assert_eq!(Inbound::parse(&h, None).ok().and_then(|i| i.api_key).as_deref(), Some("sk-1"));
+            assert_eq!(Inbound::parse(&h, String::new(), false).ok().and_then(|i| i.api_key).as_deref(), Some("sk-1"));
         }
     }
 
     #[test]
-    fn sdk_placeholders_and_the_switchboard_key_are_not_credentials() {
-        for raw in ["Bearer OPENAI_API_KEY", "Bearer DUMMY-KEY", "Bearer sb-admin", "Bearer "] {
+    fn sdk_placeholders_are_not_credentials() {
+        for raw in ["Bearer OPENAI_API_KEY", "Bearer DUMMY-KEY", "Bearer "] {
             let h = headers(&[("authorization", Box::leak(raw.to_string().into_boxed_str()))]);
-            assert_eq!(Inbound::parse(&h, Some("sb-admin")).ok().and_then(|i| i.api_key), None, "{raw}");
+            assert_eq!(Inbound::parse(&h, String::new(), false).ok().and_then(|i| i.api_key), None, "{raw}");
         }
+    }
+
+    #[test]
+    fn the_switchboard_key_in_authorization_is_not_a_credential() {
+        let h = headers(&[("authorization", "Bearer sb-admin")]);
+        assert_eq!(Inbound::parse(&h, String::new(), true).ok().and_then(|i| i.api_key), None);
     }
 
     #[test]

@@ -7,8 +7,10 @@
 pub mod app;
 pub mod auth;
 pub mod cli;
+pub mod control;
 pub mod executor;
 pub mod headers;
+pub mod metrics;
 pub mod models;
 pub mod relay;
 pub mod reply;

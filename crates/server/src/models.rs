@@ -13,17 +13,20 @@ use switchboard_core::planner::Planner;
 use switchboard_core::provider::{self, Call, Endpoint};
 
 use crate::app::admit;
+use crate::auth::Principal;
+use crate::executor::resolve_target;
+use crate::headers::Inbound;
 use crate::reply::{self, RouteInfo};
 use crate::state::SharedState;
 use crate::{route, upstream};
 
 pub async fn list(State(state): State<SharedState>, headers: HeaderMap) -> Response {
-    let inbound = match admit(&state, &headers) {
-        Ok(inbound) => inbound,
+    let (principal, inbound) = match admit(&state, &headers).await {
+        Ok(admitted) => admitted,
         Err(response) => return response,
     };
     let mut info = RouteInfo { trace_id: inbound.trace_id.clone(), ..RouteInfo::default() };
-    match fetch(&state, &inbound, &mut info).await {
+    match fetch(&state, &principal, &inbound, &mut info).await {
         Ok(mut response) => {
             reply::stamp(&mut response, &info);
             response
@@ -34,34 +37,27 @@ pub async fn list(State(state): State<SharedState>, headers: HeaderMap) -> Respo
 
 async fn fetch(
     state: &SharedState,
-    inbound: &crate::headers::Inbound,
+    principal: &Principal,
+    inbound: &Inbound,
     info: &mut RouteInfo,
 ) -> Result<Response, GatewayError> {
-    let tree = route::resolve(inbound, &state.configs)?;
+    let resolved = route::resolve(inbound, principal, state).await?;
     let params = Map::new();
     let facts = RequestFacts { metadata: &inbound.metadata, params: &params };
-    let leaf = Planner::new(&tree, facts, SmallRng::from_entropy())
+    let leaf = Planner::new(&resolved.tree, facts, SmallRng::from_entropy())
         .first()
         .map_err(|no| GatewayError::NoRoute(no.to_string()))?
         .leaf;
-    let spec = leaf
-        .provider
-        .as_deref()
-        .and_then(provider::lookup)
-        .ok_or_else(|| route::virtual_keys_unavailable(&format!("{}.virtual_key", leaf.path)))?;
+    let target = resolve_target(state, principal, inbound, leaf).await?;
+    let spec = target.spec;
     info.target_path = Some(leaf.path.clone());
     info.provider = Some(spec.id);
-    let api_key = leaf
-        .api_key
-        .clone()
-        .or_else(|| inbound.api_key.clone())
-        .ok_or_else(|| GatewayError::Unauthorized(format!("{}: no credentials for {}", leaf.path, spec.id)))?;
     let call = Call {
         spec,
         endpoint: Endpoint::ChatCompletions,
-        options: &leaf.options,
-        custom_host: leaf.custom_host.as_deref(),
-        api_key: &api_key,
+        options: &target.options,
+        custom_host: target.custom_host.as_deref(),
+        api_key: &target.api_key,
         default_max_tokens: None,
     };
     let invalid = |e: provider::CodecError| GatewayError::InvalidRequest(format!("{} ({}): {e}", leaf.path, spec.id));

@@ -1,6 +1,6 @@
 //! Which routing tree a request follows: its inline `x-portkey-config` (parsed once per
-//! distinct text, then cached), or a one-target tree built from `x-portkey-provider` and
-//! the other provider headers.
+//! distinct text, then cached), a saved config by ID, or a one-target tree built from
+//! `x-portkey-provider` / `x-portkey-virtual-key` and the other provider headers.
 
 use std::sync::Arc;
 
@@ -8,56 +8,76 @@ use serde_json::{json, Map, Value};
 use switchboard_core::config::{parse_config, validate_config, ConfigError, ConfigErrors, RouteTree};
 use switchboard_core::error::GatewayError;
 
+use crate::auth::Principal;
 use crate::headers::{self, Inbound};
-use crate::state::ConfigCache;
+use crate::state::{AppState, ConfigCache};
 
-/// The tree for this request.
-pub fn resolve(inbound: &Inbound, cache: &ConfigCache) -> Result<Arc<RouteTree>, GatewayError> {
-    if let Some(text) = &inbound.config {
-        return inline(text, cache);
-    }
-    if inbound.provider.is_some() {
-        return from_headers(inbound);
-    }
-    if inbound.virtual_key.is_some() {
-        return Err(virtual_keys_unavailable(headers::VIRTUAL_KEY));
-    }
-    Err(GatewayError::InvalidRequest(format!(
-        "no route: send a routing config in {} or a provider in {} (with its key in Authorization)",
-        headers::CONFIG,
-        headers::PROVIDER
-    )))
+/// The routing tree a request follows, and the saved config it came from.
+pub struct Resolved {
+    pub tree: Arc<RouteTree>,
+    pub config_slug: Option<String>,
+    pub config_version: Option<i64>,
 }
 
-/// The error for a virtual key until the control plane (vault) lands.
-pub fn virtual_keys_unavailable(place: &str) -> GatewayError {
-    GatewayError::InvalidRequest(format!(
-        "{place}: virtual keys need Switchboard's vault, which this build does not have yet; \
-         give the target \"provider\" and \"api_key\" instead"
-    ))
+impl Resolved {
+    fn inline(tree: Arc<RouteTree>) -> Self {
+        Resolved { tree, config_slug: None, config_version: None }
+    }
+}
+
+/// The tree for this request: `x-portkey-config` (inline JSON, or a saved config's ID),
+/// else the provider headers, else `x-portkey-virtual-key`, else the API key's default
+/// config.
+pub async fn resolve(inbound: &Inbound, principal: &Principal, state: &AppState) -> Result<Resolved, GatewayError> {
+    let resolved = match (&inbound.config, principal.default_config()) {
+        (Some(text), _) if !text.starts_with('{') => saved(text, headers::CONFIG, state).await?,
+        (Some(text), _) => Resolved::inline(inline(text, &state.configs)?),
+        (None, _) if inbound.provider.is_some() => Resolved::inline(from_headers(inbound)?),
+        (None, _) if inbound.virtual_key.is_some() => Resolved::inline(from_virtual_key_header(inbound)?),
+        (None, Some(slug)) => saved(slug, "the API key's default config", state).await?,
+        (None, None) => {
+            return Err(GatewayError::InvalidRequest(format!(
+                "no route: send a routing config in {} (inline JSON or a saved config ID), a provider in {} \
+                 (with its key in Authorization), or a virtual key in {}",
+                headers::CONFIG,
+                headers::PROVIDER,
+                headers::VIRTUAL_KEY
+            )))
+        }
+    };
+    principal.may_use_config(resolved.config_slug.as_deref())?;
+    Ok(resolved)
+}
+
+async fn saved(slug: &str, place: &str, state: &AppState) -> Result<Resolved, GatewayError> {
+    let saved = state.control.saved_config(slug, place).await?;
+    Ok(Resolved {
+        tree: saved.tree.clone(),
+        config_slug: Some(saved.slug.clone()),
+        config_version: Some(saved.version),
+    })
 }
 
 fn inline(text: &str, cache: &ConfigCache) -> Result<Arc<RouteTree>, GatewayError> {
     if let Some(tree) = cache.get(text) {
         return Ok(tree);
     }
-    if text.starts_with("pc-") {
-        return Err(GatewayError::InvalidRequest(format!(
-            "{}: saved config \"{text}\" cannot be resolved: saved configs need Switchboard's config store, \
-             which this build does not have yet; send the config JSON inline",
-            headers::CONFIG
-        )));
-    }
     let tree = Arc::new(parse_config(text).map_err(GatewayError::InvalidConfig)?);
     cache.insert(text, tree.clone());
     Ok(tree)
 }
 
+fn from_virtual_key_header(inbound: &Inbound) -> Result<Arc<RouteTree>, GatewayError> {
+    let leaf = json!({"virtual_key": inbound.virtual_key});
+    validate_config(&leaf).map(Arc::new).map_err(|errs| GatewayError::InvalidConfig(rename(errs)))
+}
+
 /// The config keys that headers stand for, to name the header in errors.
-const HEADER_KEYS: [(&str, &str); 3] = [
+const HEADER_KEYS: [(&str, &str); 4] = [
     ("provider", headers::PROVIDER),
     ("custom_host", headers::CUSTOM_HOST),
     ("request_timeout", headers::REQUEST_TIMEOUT),
+    ("virtual_key", headers::VIRTUAL_KEY),
 ];
 
 fn from_headers(inbound: &Inbound) -> Result<Arc<RouteTree>, GatewayError> {

@@ -11,8 +11,11 @@ use std::time::Duration;
 use axum::serve::ListenerExt;
 use tokio::net::TcpListener;
 
+use switchboard_store::{StoreLocation, Vault};
+
 use crate::cli::ServeArgs;
-use crate::state::{AppState, ConfigCache, Settings};
+use crate::control::Control;
+use crate::state::{AppState, Settings};
 use crate::upstream::Upstream;
 
 #[derive(Debug, thiserror::Error)]
@@ -27,6 +30,10 @@ pub enum StartError {
     Client(String),
     #[error("server failed: {0}")]
     Serve(std::io::Error),
+    #[error("store: {0}")]
+    Store(#[from] switchboard_store::StoreError),
+    #[error("vault: {0}")]
+    Vault(#[from] switchboard_store::VaultError),
 }
 
 pub async fn run(args: ServeArgs) -> Result<(), StartError> {
@@ -45,12 +52,27 @@ pub async fn run(args: ServeArgs) -> Result<(), StartError> {
         max_body_bytes: args.max_body_bytes,
         anthropic_default_max_tokens: args.anthropic_default_max_tokens,
     };
-    let state = Arc::new(AppState { settings, upstream, configs: ConfigCache::default() });
+    let control = Arc::new(open_control(&args).await?);
+    tokio::spawn(control.clone().watch());
+    let state = Arc::new(AppState::new(settings, upstream, control));
     let addr = SocketAddr::new(args.host, args.port);
     let listener = TcpListener::bind(addr).await.map_err(|source| StartError::Bind { addr, source })?;
     let local = listener.local_addr().map_err(|source| StartError::Bind { addr, source })?;
     tracing::info!("listening on http://{local}");
     serve(listener, state, Duration::from_millis(args.shutdown_grace_ms)).await
+}
+
+/// Opens the store (SQLite in the data dir, or PostgreSQL) and the vault, and checks that
+/// the vault's master key is the one the store was written with.
+pub async fn open_control(args: &ServeArgs) -> Result<Control, StartError> {
+    let location = match &args.database_url {
+        Some(url) => StoreLocation::Postgres(url.clone()),
+        None => StoreLocation::Sqlite(args.data_dir.clone()),
+    };
+    let store = switchboard_store::open(&location).await?;
+    let vault = Vault::load_or_create(&args.data_dir)?;
+    store.check_vault(&vault).await?;
+    Ok(Control::new(store, vault))
 }
 
 async fn serve(listener: TcpListener, state: Arc<AppState>, grace: Duration) -> Result<(), StartError> {

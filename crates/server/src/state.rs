@@ -1,10 +1,13 @@
-//! Shared server state: settings, the one upstream client, and the parsed-config cache.
+//! Shared server state: settings, the one upstream client, the parsed-config cache, the
+//! control plane and the metrics registry.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use switchboard_core::config::RouteTree;
 
+use crate::control::Control;
+use crate::metrics::Metrics;
 use crate::upstream::Upstream;
 
 /// Settings fixed at start.
@@ -19,10 +22,19 @@ pub struct Settings {
 pub struct AppState {
     pub settings: Settings,
     pub upstream: Upstream,
+    /// Parsed inline configs.
     pub configs: ConfigCache,
+    pub control: Arc<Control>,
+    pub metrics: Arc<Metrics>,
 }
 
 pub type SharedState = Arc<AppState>;
+
+impl AppState {
+    pub fn new(settings: Settings, upstream: Upstream, control: Arc<Control>) -> Self {
+        AppState { settings, upstream, configs: ConfigCache::default(), control, metrics: Arc::new(Metrics::default()) }
+    }
+}
 
 /// Inline configs are sent on every request, usually the same few strings: each distinct
 /// one is parsed and validated once. Bounded: when full it is cleared (a rare, cheap reset).

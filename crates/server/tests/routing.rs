@@ -93,13 +93,14 @@ async fn fallback_moves_on_after_503_and_reports_nested_path() {
 async fn when_every_target_fails_client_gets_last_status_and_body() {
     let (gw, a, b) = (gateway().await, mock("a").await, mock("b").await);
     a.script(Script { status: Some(503), count: -1, ..Script::default() });
-    b.script(Script { status: Some(429), count: -1, ..Script::default() });
+    b.script(Script { status: Some(429), count: -1, retry_after: Some(7), ..Script::default() });
     let cfg = json!({"strategy": {"mode": "fallback"}, "targets": [target("openai", &a), target("openai", &b)]});
     let answer = gw.chat(&cfg, &chat_body()).await;
     assert_eq!(answer.status, 429);
     assert_eq!(answer.json()["error"]["message"], "scripted failure 429 from b");
     assert_eq!(answer.json()["provider"], "openai");
     assert_eq!(answer.header("x-portkey-gateway-exception"), None);
+    assert_eq!(answer.header("retry-after"), Some("7"), "the provider's Retry-After reaches the client");
 }
 
 #[tokio::test]

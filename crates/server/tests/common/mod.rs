@@ -7,14 +7,17 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::{json, Value};
-use switchboard::state::{AppState, ConfigCache, Settings};
+use switchboard::control::Control;
+use switchboard::state::{AppState, Settings};
 use switchboard::upstream::Upstream;
+use switchboard_store::{StoreLocation, Vault};
 pub use switchboard_testkit::{MockProvider, Script};
 
 pub const ADMIN_KEY: &str = "sb-test-admin";
 
 pub struct Gateway {
     pub url: String,
+    pub state: Arc<AppState>,
     client: reqwest::Client,
 }
 
@@ -28,13 +31,23 @@ pub async fn gateway() -> Gateway {
 
 pub async fn gateway_with(settings: Settings) -> Gateway {
     let upstream = Upstream::new(Duration::from_secs(2)).unwrap();
-    let state = Arc::new(AppState { settings, upstream, configs: ConfigCache::default() });
+    let state = Arc::new(AppState::new(settings, upstream, Arc::new(control().await)));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
+    let app = switchboard::app::app(state.clone());
     tokio::spawn(async move {
-        axum::serve(listener, switchboard::app::app(state)).await.ok();
+        axum::serve(listener, app).await.ok();
     });
-    Gateway { url: format!("http://{addr}"), client: reqwest::Client::new() }
+    Gateway { url: format!("http://{addr}"), state, client: reqwest::Client::new() }
+}
+
+/// A fresh SQLite store in its own temporary directory, with a fixed test master key.
+pub async fn control() -> Control {
+    let dir = std::env::temp_dir().join(format!("switchboard-test-{}", uuid::Uuid::new_v4().simple()));
+    let store = switchboard_store::open(&StoreLocation::Sqlite(dir)).await.unwrap();
+    let vault = Vault::from_master_key([7; 32]);
+    store.check_vault(&vault).await.unwrap();
+    Control::new(store, vault)
 }
 
 pub async fn mock(name: &str) -> MockProvider {

@@ -1,0 +1,104 @@
+//! Prometheus metrics, served at `GET /metrics` (OpenMetrics text). Every per-request series
+//! is recorded in one place, from the finished request's log record, so metrics and logs
+//! can never disagree.
+
+use prometheus_client::encoding::text::encode;
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::Histogram;
+use prometheus_client::registry::Registry;
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct RequestLabels {
+    pub provider: String,
+    pub model: String,
+    pub target: String,
+    pub status: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ProviderLabels {
+    pub provider: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct TokenLabels {
+    pub provider: String,
+    pub model: String,
+    pub kind: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ModelLabels {
+    pub provider: String,
+    pub model: String,
+}
+
+pub struct Metrics {
+    registry: Registry,
+    pub requests: Family<RequestLabels, Counter>,
+    pub errors: Family<RequestLabels, Counter>,
+    pub latency: Family<ProviderLabels, Histogram>,
+    pub ttfb: Family<ProviderLabels, Histogram>,
+    pub tokens: Family<TokenLabels, Counter>,
+    pub cost_micro_usd: Family<ModelLabels, Counter>,
+    pub retries: Family<ProviderLabels, Counter>,
+    pub fallbacks: Family<ProviderLabels, Counter>,
+    pub log_dropped: Counter,
+    pub log_write_errors: Counter,
+    pub log_queue: Gauge,
+}
+
+fn latency_histogram() -> Histogram {
+    // 1 ms … ~65 s
+    Histogram::new(prometheus_client::metrics::histogram::exponential_buckets(0.001, 2.0, 17))
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        let mut registry = Registry::with_prefix("switchboard");
+        let m = Metrics {
+            requests: Family::default(),
+            errors: Family::default(),
+            latency: Family::new_with_constructor(latency_histogram),
+            ttfb: Family::new_with_constructor(latency_histogram),
+            tokens: Family::default(),
+            cost_micro_usd: Family::default(),
+            retries: Family::default(),
+            fallbacks: Family::default(),
+            log_dropped: Counter::default(),
+            log_write_errors: Counter::default(),
+            log_queue: Gauge::default(),
+            registry: Registry::default(),
+        };
+        registry.register("requests", "Requests answered, by final provider/model/target/status", m.requests.clone());
+        registry.register("errors", "Requests answered with status >= 400", m.errors.clone());
+        registry.register("request_duration_seconds", "Total request latency", m.latency.clone());
+        registry.register("time_to_first_byte_seconds", "Time to the first response byte", m.ttfb.clone());
+        registry.register("tokens", "Tokens used, by kind (prompt, completion)", m.tokens.clone());
+        registry.register("cost_micro_usd", "Cost of priced requests in millionths of a USD", m.cost_micro_usd.clone());
+        registry.register("retries", "Upstream retries", m.retries.clone());
+        registry.register("fallbacks", "Moves to a fallback target", m.fallbacks.clone());
+        registry.register(
+            "log_records_dropped",
+            "Request logs dropped because the log queue was full",
+            m.log_dropped.clone(),
+        );
+        registry.register("log_write_errors", "Batches of request logs the store refused", m.log_write_errors.clone());
+        registry.register("log_queue_depth", "Request logs waiting to be written", m.log_queue.clone());
+        Metrics { registry, ..m }
+    }
+}
+
+impl Metrics {
+    /// The OpenMetrics text exposition.
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        if encode(&mut out, &self.registry).is_err() {
+            out.clear();
+        }
+        out
+    }
+}
