@@ -1,0 +1,196 @@
+//! Gateway API keys. The store never sees a key: only its SHA-256 ([`hash_api_key`]) and a display hint. Keys
+//! are looked up by hash on every request and revoked, never edited. The allow-lists are stored as given; what
+//! an empty list means is the server's rule.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest as _, Sha256};
+
+use crate::db::{RowExt, Sql};
+use crate::error::StoreError;
+use crate::json_text::{json_column, to_json};
+use crate::store::{now_ms, Store};
+
+const COLUMNS: &str = "id, name, key_hash, hint, scope, allowed_configs, allowed_virtual_keys, default_config, \
+     created_at, revoked_at";
+
+/// The lowercase hex SHA-256 of a key: what [`Store::find_api_key_by_hash`] expects.
+pub fn hash_api_key(key: &str) -> String {
+    hex::encode(Sha256::digest(key.as_bytes()))
+}
+
+/// What a key may do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ApiKeyScope {
+    /// The admin API (and the gateway).
+    Admin,
+    /// The gateway only.
+    Gateway,
+}
+
+impl ApiKeyScope {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ApiKeyScope::Admin => "admin",
+            ApiKeyScope::Gateway => "gateway",
+        }
+    }
+}
+
+impl fmt::Display for ApiKeyScope {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown API key scope `{0}`: expected `admin` or `gateway`")]
+pub struct UnknownScope(pub String);
+
+impl FromStr for ApiKeyScope {
+    type Err = UnknownScope;
+
+    fn from_str(value: &str) -> Result<Self, Self::Err> {
+        match value {
+            "admin" => Ok(ApiKeyScope::Admin),
+            "gateway" => Ok(ApiKeyScope::Gateway),
+            other => Err(UnknownScope(other.to_owned())),
+        }
+    }
+}
+
+/// An API key to create; the store assigns its id and creation time.
+#[derive(Debug, Clone)]
+pub struct NewApiKey {
+    pub name: String,
+    /// From [`hash_api_key`].
+    pub key_hash: String,
+    pub hint: String,
+    pub scope: ApiKeyScope,
+    pub allowed_configs: Vec<String>,
+    pub allowed_virtual_keys: Vec<String>,
+    pub default_config: Option<String>,
+}
+
+/// A stored API key. Serialises without its hash.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ApiKeyRecord {
+    pub id: String,
+    pub name: String,
+    #[serde(skip_serializing)]
+    pub key_hash: String,
+    pub hint: String,
+    pub scope: ApiKeyScope,
+    pub allowed_configs: Vec<String>,
+    pub allowed_virtual_keys: Vec<String>,
+    pub default_config: Option<String>,
+    pub created_at: i64,
+    pub revoked_at: Option<i64>,
+}
+
+impl ApiKeyRecord {
+    pub fn is_revoked(&self) -> bool {
+        self.revoked_at.is_some()
+    }
+}
+
+fn from_row(row: &dyn RowExt) -> Result<ApiKeyRecord, StoreError> {
+    let scope = row.text("scope")?;
+    Ok(ApiKeyRecord {
+        id: row.text("id")?,
+        name: row.text("name")?,
+        key_hash: row.text("key_hash")?,
+        hint: row.text("hint")?,
+        scope: scope.parse().map_err(|e| StoreError::corrupt("scope", e))?,
+        allowed_configs: json_column(row, "allowed_configs")?,
+        allowed_virtual_keys: json_column(row, "allowed_virtual_keys")?,
+        default_config: row.opt_text("default_config")?,
+        created_at: row.int("created_at")?,
+        revoked_at: row.opt_int("revoked_at")?,
+    })
+}
+
+impl Store {
+    /// Stores a new key under a fresh id. Fails with [`StoreError::Conflict`] if the same key hash exists.
+    pub async fn create_api_key(&self, key: &NewApiKey) -> Result<ApiKeyRecord, StoreError> {
+        let record = ApiKeyRecord {
+            id: uuid::Uuid::new_v4().to_string(),
+            name: key.name.clone(),
+            key_hash: key.key_hash.clone(),
+            hint: key.hint.clone(),
+            scope: key.scope,
+            allowed_configs: key.allowed_configs.clone(),
+            allowed_virtual_keys: key.allowed_virtual_keys.clone(),
+            default_config: key.default_config.clone(),
+            created_at: now_ms(),
+            revoked_at: None,
+        };
+        let mut tx = self.control_write().await?;
+        let mut sql = Sql::new(self.backend(), "");
+        let values = [
+            sql.arg(record.id.as_str()),
+            sql.arg(record.name.as_str()),
+            sql.arg(record.key_hash.as_str()),
+            sql.arg(record.hint.as_str()),
+            sql.arg(record.scope.as_str()),
+            sql.arg(to_json(&record.allowed_configs, "allowed_configs")?),
+            sql.arg(to_json(&record.allowed_virtual_keys, "allowed_virtual_keys")?),
+            sql.arg(record.default_config.as_deref()),
+            sql.arg(record.created_at),
+            sql.arg(record.revoked_at),
+        ];
+        sql.push(&format!("INSERT INTO api_keys ({COLUMNS}) VALUES ({})", values.join(", ")));
+        tx.execute(&sql).await.map_err(|e| e.conflict_on_unique("API key", &record.hint))?;
+        tx.commit().await?;
+        Ok(record)
+    }
+
+    /// The key with this hash, revoked or not: check [`ApiKeyRecord::is_revoked`].
+    pub async fn find_api_key_by_hash(&self, key_hash: &str) -> Result<Option<ApiKeyRecord>, StoreError> {
+        let sql = self.db.sql(&format!("SELECT {COLUMNS} FROM api_keys WHERE key_hash = $1"), vec![key_hash.into()]);
+        self.db.fetch_optional(&sql, from_row).await
+    }
+
+    /// Every key, revoked ones included, oldest first.
+    pub async fn list_api_keys(&self) -> Result<Vec<ApiKeyRecord>, StoreError> {
+        let sql = self.db.sql(&format!("SELECT {COLUMNS} FROM api_keys ORDER BY created_at, id"), vec![]);
+        self.db.fetch_all(&sql, from_row).await
+    }
+
+    /// `true` when this call revoked the key; `false` when it does not exist or was already revoked.
+    pub async fn revoke_api_key(&self, id: &str) -> Result<bool, StoreError> {
+        let mut tx = self.control_write().await?;
+        let revoke = tx.sql(
+            "UPDATE api_keys SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL",
+            vec![now_ms().into(), id.into()],
+        );
+        let revoked = tx.execute(&revoke).await? > 0;
+        if revoked {
+            tx.commit().await?;
+        } else {
+            tx.rollback().await?;
+        }
+        Ok(revoked)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hash_is_lowercase_hex_sha256() {
+        assert_eq!(hash_api_key("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+    }
+
+    #[test]
+    fn scope_round_trips_through_its_name() {
+        for scope in [ApiKeyScope::Admin, ApiKeyScope::Gateway] {
+            assert_eq!(scope.as_str().parse::<ApiKeyScope>(), Ok(scope));
+        }
+        assert!("root".parse::<ApiKeyScope>().is_err());
+    }
+}

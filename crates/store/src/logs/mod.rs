@@ -1,0 +1,143 @@
+//! Request logs and feedback: the write path (batched inserts, retention) and point reads. Filtering and paging
+//! live in [`query`], aggregates in [`summary`]. The store does not build or cap log records: the server does,
+//! and the store keeps them exactly as given.
+
+mod columns;
+pub(crate) mod query;
+pub(crate) mod summary;
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use crate::db::{RowExt, Sql};
+use crate::error::StoreError;
+use crate::json_text::{json_column, to_json};
+use crate::store::Store;
+
+pub use query::{LogPage, LogQuery, StatusFilter};
+pub use summary::{GroupBy, SummaryRow};
+
+/// Rows per INSERT statement: 31 columns × 500 rows stays under SQLite's 32,766 bound parameters.
+const ROWS_PER_INSERT: usize = 500;
+
+/// One request as the gateway handled it. Serialised as is (snake_case) by the logs API.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LogRecord {
+    /// UUID (v7 preferred, so ids sort roughly by time).
+    pub id: String,
+    /// Unix milliseconds.
+    pub created_at: i64,
+    pub trace_id: Option<String>,
+    pub span_id: Option<String>,
+    pub parent_span_id: Option<String>,
+    pub span_name: Option<String>,
+    pub metadata: Map<String, Value>,
+    pub api_key_id: Option<String>,
+    pub config_slug: Option<String>,
+    pub config_version: Option<i64>,
+    pub strategy_mode: Option<String>,
+    /// Which target served the request, e.g. `config.targets[1].targets[0]`.
+    pub target_path: Option<String>,
+    pub provider: String,
+    pub virtual_key: Option<String>,
+    pub requested_model: String,
+    pub served_model: Option<String>,
+    pub status: u16,
+    pub latency_ms: i64,
+    pub ttfb_ms: Option<i64>,
+    pub stream: bool,
+    pub retry_count: u32,
+    pub cache_status: Option<String>,
+    pub prompt_tokens: Option<i64>,
+    pub completion_tokens: Option<i64>,
+    pub total_tokens: Option<i64>,
+    pub cost_usd: Option<f64>,
+    pub unpriced: bool,
+    pub request_body: Option<String>,
+    pub response_body: Option<String>,
+    /// The server's array of attempts.
+    pub attempts: Value,
+    pub error: Option<String>,
+}
+
+/// Feedback on a trace (Portkey's `/feedback`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Feedback {
+    pub id: String,
+    pub trace_id: String,
+    pub value: i64,
+    pub weight: f64,
+    pub metadata: Map<String, Value>,
+    pub created_at: i64,
+}
+
+fn feedback_from_row(row: &dyn RowExt) -> Result<Feedback, StoreError> {
+    Ok(Feedback {
+        id: row.text("id")?,
+        trace_id: row.text("trace_id")?,
+        value: row.int("value")?,
+        weight: row.real("weight")?,
+        metadata: json_column(row, "metadata")?,
+        created_at: row.int("created_at")?,
+    })
+}
+
+impl Store {
+    /// Writes a batch in one transaction (multi-row INSERTs). A record whose id is already stored is skipped, so
+    /// retrying a batch whose commit was in doubt does not fail or duplicate.
+    pub async fn insert_logs(&self, batch: &[LogRecord]) -> Result<(), StoreError> {
+        if batch.is_empty() {
+            return Ok(());
+        }
+        let mut tx = self.db.begin_write().await?;
+        for chunk in batch.chunks(ROWS_PER_INSERT) {
+            tx.execute(&columns::insert_sql(self.backend(), chunk)?).await?;
+        }
+        tx.commit().await
+    }
+
+    /// One log with its bodies.
+    pub async fn get_log(&self, id: &str) -> Result<Option<LogRecord>, StoreError> {
+        let columns = columns::select_list(self.backend(), true);
+        let sql = self.db.sql(&format!("SELECT {columns} FROM request_logs WHERE id = $1"), vec![id.into()]);
+        self.db.fetch_optional(&sql, columns::from_row).await
+    }
+
+    /// Retention: deletes logs created before `unix_ms`; returns how many.
+    pub async fn delete_logs_before(&self, unix_ms: i64) -> Result<u64, StoreError> {
+        let sql = self.db.sql("DELETE FROM request_logs WHERE created_at < $1", vec![unix_ms.into()]);
+        self.db.execute(&sql).await
+    }
+
+    /// Fails with [`StoreError::Conflict`] when the feedback id is taken.
+    pub async fn insert_feedback(&self, feedback: &Feedback) -> Result<(), StoreError> {
+        let mut sql = Sql::new(self.backend(), "");
+        let values = [
+            sql.arg(feedback.id.as_str()),
+            sql.arg(feedback.trace_id.as_str()),
+            sql.arg(feedback.value),
+            sql.arg(Some(feedback.weight)),
+            sql.json_arg(to_json(&feedback.metadata, "metadata")?),
+            sql.arg(feedback.created_at),
+        ];
+        sql.push(&format!(
+            "INSERT INTO feedback (id, trace_id, value, weight, metadata, created_at) VALUES ({})",
+            values.join(", ")
+        ));
+        self.db.execute(&sql).await.map_err(|e| e.conflict_on_unique("feedback", &feedback.id))?;
+        Ok(())
+    }
+
+    /// Feedback for one trace, oldest first.
+    pub async fn feedback_for_trace(&self, trace_id: &str) -> Result<Vec<Feedback>, StoreError> {
+        let sql = self.db.sql(
+            &format!(
+                "SELECT id, trace_id, value, weight, {}, created_at FROM feedback WHERE trace_id = $1 \
+                 ORDER BY created_at, id",
+                self.backend().json_column("metadata")
+            ),
+            vec![trace_id.into()],
+        );
+        self.db.fetch_all(&sql, feedback_from_row).await
+    }
+}
