@@ -28,6 +28,8 @@ pub fn app(state: SharedState) -> Router {
         .route("/v1/embeddings", post(embeddings))
         .route("/v1/models", get(models::list))
         .route("/metrics", get(metrics))
+        .merge(crate::admin::router())
+        .merge(crate::logs_api::router())
         .fallback(not_found)
         .with_state(state)
 }

@@ -64,4 +64,28 @@ pub struct ServeArgs {
     /// On SIGTERM/SIGINT, how long in-flight requests may take to finish, in milliseconds.
     #[arg(long, default_value_t = 30_000)]
     pub shutdown_grace_ms: u64,
+    #[command(flatten)]
+    pub logs: LogArgs,
+}
+
+/// Request logging.
+#[derive(Debug, Clone, Args)]
+pub struct LogArgs {
+    /// Do not store request and response bodies in request logs (a request can also opt out
+    /// with `x-portkey-debug: false`).
+    #[arg(long, env = "SWITCHBOARD_NO_LOG_BODIES")]
+    pub no_log_bodies: bool,
+    /// Request and response bodies are cut to this many bytes in request logs.
+    #[arg(long, default_value_t = 32 * 1024, env = "SWITCHBOARD_LOG_BODY_MAX_BYTES")]
+    pub log_body_max_bytes: usize,
+    /// Request logs older than this many days are deleted (0 keeps them forever).
+    #[arg(long, default_value_t = 30, env = "SWITCHBOARD_LOG_RETENTION_DAYS")]
+    pub log_retention_days: u32,
+    /// Request logs waiting to be written; past this, new ones are dropped and counted
+    /// (requests are never slowed or failed by logging).
+    #[arg(long, default_value_t = 10_000, env = "SWITCHBOARD_LOG_QUEUE")]
+    pub log_queue: usize,
+    /// Turn request logging off entirely.
+    #[arg(long, env = "SWITCHBOARD_NO_REQUEST_LOGS")]
+    pub no_request_logs: bool,
 }

@@ -16,11 +16,12 @@ use serde_json::{Map, Value};
 use switchboard_core::config::{Leaf, ProviderOptions, RequestFacts};
 use switchboard_core::error::GatewayError;
 use switchboard_core::merge::deep_merge;
-use switchboard_core::planner::{Failure, Planner};
+use switchboard_core::planner::{AttemptKind, Failure, Planner};
 use switchboard_core::provider::{self, anthropic, Call, CodecError, Endpoint, Family, ProviderSpec};
 
 use crate::auth::Principal;
 use crate::headers::Inbound;
+use crate::logs::{AttemptNote, BodyPolicy, Identity, Recorder};
 use crate::relay::{self, Translate};
 use crate::reply::{self, RouteInfo};
 use crate::route::Resolved;
@@ -58,11 +59,23 @@ impl Failed {
         Failed { failure, reply: FailReply::Gateway(err) }
     }
 
-    fn into_response(self, route: &RouteInfo) -> Response {
+    fn class(&self) -> &'static str {
+        match &self.reply {
+            FailReply::Gateway(err) => err.code(),
+            FailReply::Upstream { status, .. } => provider::classify_status(*status),
+        }
+    }
+
+    fn into_response(self, route: &RouteInfo, rec: Recorder) -> Response {
         match self.reply {
-            FailReply::Gateway(err) => reply::gateway_error(&err, route),
+            FailReply::Gateway(err) => {
+                rec.finish_error(err.status(), &err.to_string());
+                reply::gateway_error(&err, route)
+            }
             FailReply::Upstream { status, body } => {
-                let mut response = reply::json_value(status, &body);
+                let bytes = serde_json::to_vec(&body).unwrap_or_default();
+                rec.finish_json(status, &bytes);
+                let mut response = reply::json(status, bytes);
                 if let Some(after) = self.failure.retry_after {
                     // The client's SDK paces its own retries by it.
                     response
@@ -76,45 +89,135 @@ impl Failed {
     }
 }
 
-/// Routes the request through `tree` and answers it.
+/// A successful attempt, before it is answered.
+enum Success {
+    Json { status: u16, body: Vec<u8> },
+    Stream { first: Bytes, upstream: relay::Upstream, translate: Translate },
+}
+
+/// What an attempt learned about its target, for the log.
+#[derive(Default)]
+struct Note {
+    provider: Option<&'static str>,
+    model: Option<String>,
+}
+
+/// Routes the request through its tree and answers it, logging what happened.
 pub async fn execute(job: &Job<'_>, resolved: &Resolved) -> Response {
-    let tree = &*resolved.tree;
+    let mut rec = recorder(job, resolved);
     let mut route = RouteInfo { trace_id: job.inbound.trace_id.clone(), ..RouteInfo::default() };
     let facts = RequestFacts { metadata: &job.inbound.metadata, params: job.body };
-    let mut planner = Planner::new(tree, facts, SmallRng::from_entropy());
+    let mut planner = Planner::new(&resolved.tree, facts, SmallRng::from_entropy());
     let mut attempt = match planner.first() {
         Ok(first) => first,
-        Err(no_route) => return reply::gateway_error(&GatewayError::NoRoute(no_route.to_string()), &route),
+        Err(no_route) => {
+            let err = GatewayError::NoRoute(no_route.to_string());
+            rec.finish_error(err.status(), &err.to_string());
+            return reply::gateway_error(&err, &route);
+        }
     };
     loop {
-        route.target_path = Some(attempt.leaf.path.clone());
+        let leaf = attempt.leaf;
+        route.target_path = Some(leaf.path.clone());
         route.retries = attempt.retry;
-        route.provider = attempt.leaf.provider.as_deref().and_then(provider::lookup).map(|p| p.id);
         if !attempt.backoff.is_zero() {
             tokio::time::sleep(attempt.backoff).await;
         }
-        let failed = match run_attempt(job, attempt.leaf).await {
-            Ok(mut response) => {
-                reply::stamp(&mut response, &route);
-                return response;
-            }
+        let began = rec.elapsed_ms();
+        let mut note = Note::default();
+        let outcome = run_attempt(job, leaf, &mut note).await;
+        if let Some(provider) = note.provider {
+            route.provider = Some(provider);
+            rec.target(&leaf.path, provider, leaf.virtual_key.as_deref(), leaf.pricing);
+        }
+        let (status, class) = match &outcome {
+            Ok(Success::Json { status, .. }) => (*status, None),
+            Ok(Success::Stream { .. }) => (200, None),
+            Err(failed) => (failed.failure.status, Some(failed.class())),
+        };
+        rec.attempt(AttemptNote {
+            target_path: leaf.path.clone(),
+            provider: note.provider,
+            model: note.model,
+            status,
+            latency_ms: rec.elapsed_ms().saturating_sub(began),
+            error_class: class,
+            retry: attempt.retry,
+            backoff_ms: attempt.backoff.as_millis() as u64,
+            reason: reason(attempt.kind),
+        });
+        let failed = match outcome {
+            Ok(success) => return answer(success, rec, &route),
             Err(failed) => failed,
         };
         match planner.next(&failed.failure) {
             Some(next) => {
-                tracing::debug!(trace_id = %route.trace_id, from = %attempt.leaf.path, to = %next.leaf.path,
+                tracing::debug!(trace_id = %route.trace_id, from = %leaf.path, to = %next.leaf.path,
                     status = failed.failure.status, kind = ?next.kind, "moving on");
                 attempt = next;
             }
-            None => return failed.into_response(&route),
+            None => return failed.into_response(&route, rec),
         }
     }
 }
 
+fn reason(kind: AttemptKind) -> &'static str {
+    match kind {
+        AttemptKind::Initial => "initial",
+        AttemptKind::Retry => "retry",
+        AttemptKind::Fallback => "fallback",
+    }
+}
+
+fn recorder(job: &Job<'_>, resolved: &Resolved) -> Recorder {
+    let inbound = job.inbound;
+    let who = Identity {
+        trace_id: &inbound.trace_id,
+        span: [inbound.span_id.clone(), inbound.parent_span_id.clone(), inbound.span_name.clone()],
+        metadata: &inbound.metadata,
+        api_key_id: job.principal.api_key_id(),
+        config_slug: resolved.config_slug.as_deref(),
+        config_version: resolved.config_version,
+        strategy_mode: resolved.tree.mode().as_str(),
+        body: job.body,
+        raw_body: &job.raw,
+        stream: job.stream,
+    };
+    let logs = &job.state.settings.logs;
+    let bodies = BodyPolicy { keep: logs.bodies && inbound.debug, max_bytes: logs.body_max_bytes };
+    Recorder::start(who, bodies, job.state.logs.clone())
+}
+
+/// The client's answer to a successful attempt.
+fn answer(success: Success, mut rec: Recorder, route: &RouteInfo) -> Response {
+    rec.first_byte();
+    let mut response = match success {
+        Success::Json { status, body } => {
+            let cost = rec.finish_json(status, &body);
+            let mut response = reply::json(status, body);
+            if let Some(cost) = cost.and_then(|c| HeaderValue::from_str(&format!("{c:.8}")).ok()) {
+                response.headers_mut().insert(reply::COST, cost);
+            }
+            response
+        }
+        Success::Stream { first, upstream, translate } => {
+            let provider = route.provider.unwrap_or("unknown");
+            let mut response = Response::new(relay::body(first, upstream, translate, provider, rec));
+            let headers = response.headers_mut();
+            headers.insert(http::header::CONTENT_TYPE, HeaderValue::from_static("text/event-stream"));
+            headers.insert(http::header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+            response
+        }
+    };
+    reply::stamp(&mut response, route);
+    response
+}
+
 /// One upstream call for `leaf`.
-async fn run_attempt(job: &Job<'_>, leaf: &Leaf) -> Result<Response, Failed> {
+async fn run_attempt(job: &Job<'_>, leaf: &Leaf, note: &mut Note) -> Result<Success, Failed> {
     let target = resolve_target(job.state, job.principal, job.inbound, leaf).await.map_err(Failed::gateway)?;
     let spec = target.spec;
+    note.provider = Some(spec.id);
     let merged;
     let (body, raw) = if leaf.override_params.is_empty() {
         (job.body, Some(job.raw.clone()))
@@ -124,6 +227,7 @@ async fn run_attempt(job: &Job<'_>, leaf: &Leaf) -> Result<Response, Failed> {
         merged = copy;
         (&merged, None)
     };
+    note.model = body.get("model").and_then(Value::as_str).map(str::to_string);
     let call = Call {
         spec,
         endpoint: job.endpoint,
@@ -148,15 +252,15 @@ async fn run_attempt(job: &Job<'_>, leaf: &Leaf) -> Result<Response, Failed> {
     }
     if job.stream {
         let include_usage = body.get("stream_options").and_then(|o| o.get("include_usage")) == Some(&Value::Bool(true));
-        return stream_response(spec, response, deadline, include_usage).await.unwrap_or_else(|| Err(timed_out()));
+        return stream_start(spec, response, deadline, include_usage).await.unwrap_or_else(|| Err(timed_out()));
     }
     let bytes = within(deadline, response.bytes())
         .await
         .ok_or_else(timed_out)?
         .map_err(|e| Failed::gateway(transport_error(spec.id, e)))?;
-    let out = provider::translate_response(spec, job.endpoint, &bytes, unix_now())
+    let body = provider::translate_response(spec, job.endpoint, &bytes, unix_now())
         .map_err(|e| codec_failure(leaf, spec, e))?;
-    Ok(reply::json(status, out))
+    Ok(Success::Json { status, body })
 }
 
 /// Where and how one attempt calls: the provider, its key and options.
@@ -270,13 +374,13 @@ fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
 
 /// Commits to a stream once its first chunk is in; a stream that fails before that is a
 /// failed attempt (and may fall back). `None` when the first chunk timed out.
-async fn stream_response(
+async fn stream_start(
     spec: &'static ProviderSpec,
     response: reqwest::Response,
     deadline: Option<Instant>,
     include_usage: bool,
-) -> Option<Result<Response, Failed>> {
-    let mut upstream = response.bytes_stream();
+) -> Option<Result<Success, Failed>> {
+    let mut upstream: relay::Upstream = Box::pin(response.bytes_stream());
     let first = match within(deadline, upstream.next()).await? {
         Some(Ok(first)) => first,
         Some(Err(e)) => return Some(Err(Failed::gateway(transport_error(spec.id, e)))),
@@ -289,11 +393,7 @@ async fn stream_response(
         Family::Anthropic => Translate::Anthropic(Box::new(anthropic::ChatStream::new(include_usage, unix_now()))),
         Family::OpenAi | Family::Azure => Translate::Passthrough,
     };
-    let mut out = Response::new(relay::body(first, upstream, translate, spec.id));
-    let headers = out.headers_mut();
-    headers.insert(http::header::CONTENT_TYPE, HeaderValue::from_static("text/event-stream"));
-    headers.insert(http::header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
-    Some(Ok(out))
+    Some(Ok(Success::Stream { first, upstream, translate }))
 }
 
 /// Runs `fut` until `deadline`; `None` when the deadline passed first.

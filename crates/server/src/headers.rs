@@ -19,7 +19,7 @@ pub const FORWARD_HEADERS: &str = "x-portkey-forward-headers";
 const PLACEHOLDER_KEYS: [&str; 4] = ["OPENAI_API_KEY", "DUMMY-KEY", "PORTKEY_API_KEY", "sk-placeholder"];
 
 /// What the request's headers ask for.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Inbound {
     pub trace_id: String,
     pub config: Option<String>,
@@ -33,6 +33,11 @@ pub struct Inbound {
     pub request_timeout_ms: Option<u64>,
     pub forward_headers: Vec<String>,
     pub options: ProviderOptions,
+    pub span_id: Option<String>,
+    pub parent_span_id: Option<String>,
+    pub span_name: Option<String>,
+    /// `x-portkey-debug: false` keeps this request's bodies out of the logs.
+    pub debug: bool,
 }
 
 fn text<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
@@ -68,6 +73,10 @@ impl Inbound {
             request_timeout_ms: timeout(headers)?,
             forward_headers: text(headers, FORWARD_HEADERS).map(split_list).unwrap_or_default(),
             options: options(headers),
+            span_id: owned(headers, "x-portkey-span-id"),
+            parent_span_id: owned(headers, "x-portkey-parent-span-id"),
+            span_name: owned(headers, "x-portkey-span-name"),
+            debug: !text(headers, "x-portkey-debug").is_some_and(|v| v.eq_ignore_ascii_case("false")),
         })
     }
 }

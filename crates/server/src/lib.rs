@@ -4,12 +4,15 @@
 //! Decisions (config validation, routing, translation) live in `switchboard-core`; this crate
 //! does the I/O around them.
 
+pub mod admin;
 pub mod app;
 pub mod auth;
 pub mod cli;
 pub mod control;
 pub mod executor;
 pub mod headers;
+pub mod logs;
+pub mod logs_api;
 pub mod metrics;
 pub mod models;
 pub mod relay;

@@ -102,3 +102,42 @@ impl Metrics {
         out
     }
 }
+
+impl Metrics {
+    /// Records one finished request (from its log record).
+    pub fn observe(&self, r: &switchboard_store::LogRecord) {
+        let model = r.served_model.clone().unwrap_or_else(|| r.requested_model.clone());
+        let labels = RequestLabels {
+            provider: r.provider.clone(),
+            model: model.clone(),
+            target: r.target_path.clone().unwrap_or_default(),
+            status: r.status.to_string(),
+        };
+        self.requests.get_or_create(&labels).inc();
+        if r.status >= 400 {
+            self.errors.get_or_create(&labels).inc();
+        }
+        let provider = ProviderLabels { provider: r.provider.clone() };
+        self.latency.get_or_create(&provider).observe(r.latency_ms as f64 / 1000.0);
+        if let Some(ttfb) = r.ttfb_ms {
+            self.ttfb.get_or_create(&provider).observe(ttfb as f64 / 1000.0);
+        }
+        self.retries.get_or_create(&provider).inc_by(u64::from(r.retry_count));
+        let fallbacks = r.attempts.as_array().map_or(0, |a| a.iter().filter(|x| x["reason"] == "fallback").count());
+        self.fallbacks.get_or_create(&provider).inc_by(fallbacks as u64);
+        self.observe_usage(r, model);
+    }
+
+    fn observe_usage(&self, r: &switchboard_store::LogRecord, model: String) {
+        for (kind, count) in [("prompt", r.prompt_tokens), ("completion", r.completion_tokens)] {
+            if let Some(n) = count.and_then(|n| u64::try_from(n).ok()) {
+                let labels = TokenLabels { provider: r.provider.clone(), model: model.clone(), kind: kind.into() };
+                self.tokens.get_or_create(&labels).inc_by(n);
+            }
+        }
+        if let Some(cost) = r.cost_usd.filter(|c| c.is_finite() && *c > 0.0) {
+            let labels = ModelLabels { provider: r.provider.clone(), model };
+            self.cost_micro_usd.get_or_create(&labels).inc_by((cost * 1e6).round() as u64);
+        }
+    }
+}

@@ -7,12 +7,19 @@
 //! with it the upstream connection, which cancels the provider's work.
 
 use std::convert::Infallible;
+use std::pin::Pin;
 
 use bytes::{Bytes, BytesMut};
 use futures_util::{Stream, StreamExt};
 use serde_json::{json, Value};
 use switchboard_core::provider::anthropic::{ChatStream, StreamError};
 use switchboard_core::sse::{encode_data, SseDecoder, SseEvent, DONE};
+use switchboard_core::usage::Usage;
+
+use crate::logs::Recorder;
+
+/// The provider's response body.
+pub type Upstream = Pin<Box<dyn Stream<Item = Result<Bytes, reqwest::Error>> + Send>>;
 
 /// How the upstream's events become the client's.
 pub enum Translate {
@@ -21,8 +28,8 @@ pub enum Translate {
     Anthropic(Box<ChatStream>),
 }
 
-struct Relay<S> {
-    upstream: S,
+struct Relay {
+    upstream: Upstream,
     first: Option<Bytes>,
     decoder: SseDecoder,
     translate: Translate,
@@ -31,13 +38,21 @@ struct Relay<S> {
     complete: bool,
     /// Nothing more is sent to the client.
     closed: bool,
+    /// Finished (and taken) when the stream ends; on drop, the client went away.
+    log: Option<Recorder>,
+    /// Why the stream did not end properly, for the log.
+    failure: Option<String>,
 }
 
-/// The client-facing body for an upstream stream whose first chunk was already read.
-pub fn body<S>(first: Bytes, upstream: S, translate: Translate, provider: &'static str) -> axum::body::Body
-where
-    S: Stream<Item = Result<Bytes, reqwest::Error>> + Send + Unpin + 'static,
-{
+/// The client-facing body for an upstream stream whose first chunk was already read. The
+/// request's log record is finished when the stream ends.
+pub fn body(
+    first: Bytes,
+    upstream: Upstream,
+    translate: Translate,
+    provider: &'static str,
+    log: Recorder,
+) -> axum::body::Body {
     let relay = Relay {
         upstream,
         first: Some(first),
@@ -46,18 +61,30 @@ where
         provider,
         complete: false,
         closed: false,
+        log: Some(log),
+        failure: None,
     };
     let stream = futures_util::stream::unfold(relay, |mut relay| async move {
-        let out = relay.next_output().await?;
-        Some((Ok::<Bytes, Infallible>(out), relay))
+        match relay.next_output().await {
+            Some(out) => Some((Ok::<Bytes, Infallible>(out), relay)),
+            None => {
+                relay.finish_log();
+                None
+            }
+        }
     });
     axum::body::Body::from_stream(stream)
 }
 
-impl<S> Relay<S>
-where
-    S: Stream<Item = Result<Bytes, reqwest::Error>> + Unpin,
-{
+impl Drop for Relay {
+    fn drop(&mut self) {
+        if let Some(log) = self.log.take() {
+            log.finish_stream(499, Some("the client closed the stream".to_string()));
+        }
+    }
+}
+
+impl Relay {
     /// The next bytes for the client, or `None` when the response is over.
     async fn next_output(&mut self) -> Option<Bytes> {
         while !self.closed {
@@ -81,8 +108,8 @@ where
         let events = self.decoder.push(&bytes);
         match &mut self.translate {
             Translate::Passthrough => {
-                if events.iter().any(|e| e.data == "[DONE]") {
-                    self.complete = true;
+                for event in &events {
+                    self.observe_passthrough(event);
                 }
                 bytes
             }
@@ -98,21 +125,30 @@ where
                 Ok(step) => {
                     for chunk in &step.chunks {
                         out.extend_from_slice(&encode_data(&chunk.to_string()));
+                        if let Some(log) = &mut self.log {
+                            log.stream_chunk(chunk);
+                        }
                     }
                     if step.done {
                         out.extend_from_slice(DONE);
                         self.complete = true;
                         self.closed = true;
+                        let usage = state.usage().as_ref().and_then(Usage::from_openai);
+                        if let Some(log) = &mut self.log {
+                            log.stream_usage(usage);
+                        }
                         break;
                     }
                 }
                 Err(StreamError::Upstream(error)) => {
+                    self.failure = error.pointer("/error/message").and_then(|m| m.as_str()).map(str::to_string);
                     out.extend_from_slice(&error_event_value(error));
                     self.closed = true;
                     break;
                 }
                 Err(StreamError::Bad(why)) => {
                     out.extend_from_slice(&self.error_event("bad_upstream_stream", &why));
+                    self.failure = Some(why);
                     self.closed = true;
                     break;
                 }
@@ -127,7 +163,10 @@ where
             return Bytes::new();
         }
         tracing::warn!(provider = self.provider, "upstream stream broke: {why}");
-        self.error_event("upstream_stream_broken", &format!("the provider's stream broke off: {why}"))
+        let message = format!("the provider's stream broke off: {why}");
+        let event = self.error_event("upstream_stream_broken", &message);
+        self.failure = Some(message);
+        event
     }
 
     fn on_end(&mut self) -> Bytes {
@@ -136,11 +175,37 @@ where
             return Bytes::new();
         }
         let tail = self.decoder.finish();
-        if matches!(&self.translate, Translate::Passthrough) && tail.is_some_and(|e| e.data == "[DONE]") {
+        if matches!(&self.translate, Translate::Passthrough) {
+            if let Some(event) = tail {
+                self.observe_passthrough(&event);
+            }
+        }
+        if self.complete {
             return Bytes::new();
         }
         tracing::warn!(provider = self.provider, "upstream stream ended before its end marker");
-        self.error_event("upstream_stream_incomplete", "the provider's stream ended before it was complete")
+        let message = "the provider's stream ended before it was complete";
+        self.failure = Some(message.to_string());
+        self.error_event("upstream_stream_incomplete", message)
+    }
+
+    /// Watches a passed-through event for the end marker, and feeds the log.
+    fn observe_passthrough(&mut self, event: &SseEvent) {
+        if event.data == "[DONE]" {
+            self.complete = true;
+            return;
+        }
+        if let (Some(log), Ok(chunk)) = (&mut self.log, serde_json::from_str::<Value>(&event.data)) {
+            log.stream_chunk(&chunk);
+        }
+    }
+
+    /// Finishes the log record: a complete stream is a 200, a broken one a 502.
+    fn finish_log(&mut self) {
+        if let Some(log) = self.log.take() {
+            let status = if self.complete { 200 } else { 502 };
+            log.finish_stream(status, self.failure.take());
+        }
     }
 
     fn error_event(&self, code: &str, message: &str) -> Bytes {

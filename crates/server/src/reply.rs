@@ -11,6 +11,8 @@ pub const LAST_USED_OPTION_INDEX: &str = "x-portkey-last-used-option-index";
 pub const RETRY_ATTEMPT_COUNT: &str = "x-portkey-retry-attempt-count";
 pub const PROVIDER: &str = "x-portkey-provider";
 pub const GATEWAY_EXCEPTION: &str = "x-portkey-gateway-exception";
+/// The request's cost in USD (non-stream answers from a priced model).
+pub const COST: &str = "x-switchboard-cost-usd";
 
 /// What routing did, stamped on the response.
 #[derive(Debug, Default, Clone)]

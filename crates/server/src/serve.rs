@@ -13,9 +13,11 @@ use tokio::net::TcpListener;
 
 use switchboard_store::{StoreLocation, Vault};
 
-use crate::cli::ServeArgs;
+use crate::cli::{LogArgs, ServeArgs};
 use crate::control::Control;
-use crate::state::{AppState, Settings};
+use crate::logs::{spawn_writer, LogSink, WriterHandle};
+use crate::metrics::Metrics;
+use crate::state::{AppState, LogSettings, Settings};
 use crate::upstream::Upstream;
 
 #[derive(Debug, thiserror::Error)]
@@ -51,15 +53,33 @@ pub async fn run(args: ServeArgs) -> Result<(), StartError> {
         admin_key,
         max_body_bytes: args.max_body_bytes,
         anthropic_default_max_tokens: args.anthropic_default_max_tokens,
+        logs: LogSettings { bodies: !args.logs.no_log_bodies, body_max_bytes: args.logs.log_body_max_bytes },
     };
     let control = Arc::new(open_control(&args).await?);
     tokio::spawn(control.clone().watch());
-    let state = Arc::new(AppState::new(settings, upstream, control));
+    let (logs, writer) = log_sink(&args.logs, &control);
+    let state = Arc::new(AppState::new(settings, upstream, control, logs));
     let addr = SocketAddr::new(args.host, args.port);
     let listener = TcpListener::bind(addr).await.map_err(|source| StartError::Bind { addr, source })?;
     let local = listener.local_addr().map_err(|source| StartError::Bind { addr, source })?;
     tracing::info!("listening on http://{local}");
-    serve(listener, state, Duration::from_millis(args.shutdown_grace_ms)).await
+    let grace = Duration::from_millis(args.shutdown_grace_ms);
+    let served = serve(listener, state, grace).await;
+    if let Some(writer) = writer {
+        writer.drain(grace).await;
+    }
+    tracing::info!("stopped");
+    served
+}
+
+/// The request-log sink: a writer into the store, or metrics only with `--no-request-logs`.
+fn log_sink(args: &LogArgs, control: &Control) -> (LogSink, Option<WriterHandle>) {
+    let metrics = Arc::new(Metrics::default());
+    if args.no_request_logs {
+        return (LogSink::metrics_only(metrics), None);
+    }
+    let (sink, writer) = spawn_writer(control.store.clone(), args.log_queue, metrics);
+    (sink, Some(writer))
 }
 
 /// Opens the store (SQLite in the data dir, or PostgreSQL) and the vault, and checks that

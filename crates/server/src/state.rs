@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex};
 use switchboard_core::config::RouteTree;
 
 use crate::control::Control;
+use crate::logs::LogSink;
 use crate::metrics::Metrics;
 use crate::upstream::Upstream;
 
@@ -17,6 +18,21 @@ pub struct Settings {
     pub admin_key: Option<String>,
     pub max_body_bytes: usize,
     pub anthropic_default_max_tokens: Option<u32>,
+    pub logs: LogSettings,
+}
+
+/// What request logs keep.
+#[derive(Debug, Clone)]
+pub struct LogSettings {
+    /// Keep request and response bodies (a request may still opt out).
+    pub bodies: bool,
+    pub body_max_bytes: usize,
+}
+
+impl Default for LogSettings {
+    fn default() -> Self {
+        LogSettings { bodies: true, body_max_bytes: 32 * 1024 }
+    }
 }
 
 pub struct AppState {
@@ -26,13 +42,16 @@ pub struct AppState {
     pub configs: ConfigCache,
     pub control: Arc<Control>,
     pub metrics: Arc<Metrics>,
+    /// Where finished request records go (metrics, and the log writer when logging is on).
+    pub logs: LogSink,
 }
 
 pub type SharedState = Arc<AppState>;
 
 impl AppState {
-    pub fn new(settings: Settings, upstream: Upstream, control: Arc<Control>) -> Self {
-        AppState { settings, upstream, configs: ConfigCache::default(), control, metrics: Arc::new(Metrics::default()) }
+    pub fn new(settings: Settings, upstream: Upstream, control: Arc<Control>, logs: LogSink) -> Self {
+        let metrics = logs.metrics_handle();
+        AppState { settings, upstream, configs: ConfigCache::default(), control, metrics, logs }
     }
 }
 

@@ -3,6 +3,7 @@
 use serde_json::{Map, Value};
 
 use super::conditional::Condition;
+use crate::pricing::Price;
 
 /// How a group picks among its targets.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -90,6 +91,8 @@ pub struct Leaf {
     /// Client request headers to pass through to the provider unchanged.
     pub forward_headers: Vec<String>,
     pub options: ProviderOptions,
+    /// Overrides the pricing table for this target (USD per 1M tokens).
+    pub pricing: Option<Price>,
 }
 
 /// Provider-specific settings of a target (Azure deployment, Anthropic version headers).

@@ -15,13 +15,14 @@ use super::model::{
     Child, Group, Leaf, Mode, Node, ProviderOptions, Retry, RouteTree, DEFAULT_RETRY_STATUS, MAX_RETRY_ATTEMPTS,
 };
 use crate::merge::deep_merge;
+use crate::pricing::Price;
 use crate::provider::{known_ids, lookup, Family};
 
 /// Path of the config's root in every error.
 const ROOT: &str = "config";
 
 /// Keys of a target that calls a provider.
-const LEAF_KEYS: [&str; 15] = [
+const LEAF_KEYS: [&str; 16] = [
     "provider",
     "api_key",
     "virtual_key",
@@ -37,6 +38,7 @@ const LEAF_KEYS: [&str; 15] = [
     "api_version",
     "anthropic_version",
     "anthropic_beta",
+    "pricing",
 ];
 
 /// Keys of a group (a node with `targets`).
@@ -208,7 +210,33 @@ fn leaf(obj: &Map<String, Value>, path: &str, inherited: Inherited, errs: &mut C
         request_timeout_ms: inherited.request_timeout_ms,
         forward_headers: inherited.forward_headers.unwrap_or_default(),
         options: provider_options(obj, path, errs),
+        pricing: field(obj, path, "pricing", errs, pricing),
     }
+}
+
+/// `{"input": USD per 1M, "output": …, "cached_input"?: …, "cache_write"?: …}`.
+fn pricing(value: &Value) -> Result<Price, String> {
+    let example = r#"{"input": 2.5, "output": 10}"#;
+    let obj = value.as_object().ok_or_else(|| format!("expected an object like {example}, got {}", got(value)))?;
+    if let Some(key) = obj.keys().find(|k| !["input", "output", "cached_input", "cache_write"].contains(&k.as_str())) {
+        return Err(format!(
+            "unknown price \"{key}\" (expected input, output, cached_input, cache_write: USD per 1M tokens)"
+        ));
+    }
+    let price = |key: &str| obj.get(key).map(|v| v.as_f64().filter(|p| p.is_finite() && *p >= 0.0));
+    let bad = |key: &str| format!("{key}: expected a price ≥ 0 in USD per 1M tokens");
+    let required = |key: &str| price(key).flatten().ok_or_else(|| bad(key));
+    let optional = |key: &str| match price(key) {
+        None => Ok(None),
+        Some(Some(p)) => Ok(Some(p)),
+        Some(None) => Err(bad(key)),
+    };
+    Ok(Price {
+        input: required("input")?,
+        output: required("output")?,
+        cached_input: optional("cached_input")?,
+        cache_write: optional("cache_write")?,
+    })
 }
 
 fn provider_options(obj: &Map<String, Value>, path: &str, errs: &mut ConfigErrors) -> ProviderOptions {

@@ -197,6 +197,21 @@ pub fn translate_error(spec: &ProviderSpec, status: u16, body: &[u8]) -> Value {
     }
 }
 
+/// A short class for a provider's error status, for logs and metrics.
+pub fn classify_status(status: u16) -> &'static str {
+    match status {
+        400 | 422 => "invalid_request",
+        401 | 403 => "auth",
+        404 => "not_found",
+        408 => "timeout",
+        413 => "request_too_large",
+        429 => "rate_limit",
+        503 | 529 => "overloaded",
+        500..=599 => "server_error",
+        _ => "other",
+    }
+}
+
 /// The start of a non-JSON body, for an error message.
 fn snippet(body: &[u8]) -> String {
     let text = String::from_utf8_lossy(body);
@@ -285,6 +300,15 @@ mod tests {
         let opts = ProviderOptions::default();
         let err = build_request(&call("anthropic", Endpoint::Embeddings, &opts, None), &body(json!({})), None);
         assert!(matches!(err, Err(CodecError::InvalidRequest(m)) if m.contains("embeddings")));
+    }
+
+    #[test]
+    fn status_classes_name_the_usual_failures() {
+        let got: Vec<_> = [429, 529, 503, 500, 401, 400, 408, 302].iter().map(|s| classify_status(*s)).collect();
+        assert_eq!(
+            got,
+            ["rate_limit", "overloaded", "overloaded", "server_error", "auth", "invalid_request", "timeout", "other"]
+        );
     }
 
     #[test]

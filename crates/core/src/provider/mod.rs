@@ -9,8 +9,8 @@ mod call;
 mod table;
 
 pub use call::{
-    base_url, build_request, models_request, translate_error, translate_models, translate_response, translates, Call,
-    Endpoint, UpstreamRequest, DEFAULT_ANTHROPIC_VERSION,
+    base_url, build_request, classify_status, models_request, translate_error, translate_models, translate_response,
+    translates, Call, Endpoint, UpstreamRequest, DEFAULT_ANTHROPIC_VERSION,
 };
 
 pub use table::{known_ids, lookup, Family, ProviderSpec, PROVIDERS};

@@ -8,7 +8,9 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 use switchboard::control::Control;
-use switchboard::state::{AppState, Settings};
+use switchboard::logs::{spawn_writer, WriterHandle};
+use switchboard::metrics::Metrics;
+use switchboard::state::{AppState, LogSettings, Settings};
 use switchboard::upstream::Upstream;
 use switchboard_store::{StoreLocation, Vault};
 pub use switchboard_testkit::{MockProvider, Script};
@@ -18,11 +20,17 @@ pub const ADMIN_KEY: &str = "sb-test-admin";
 pub struct Gateway {
     pub url: String,
     pub state: Arc<AppState>,
+    writer: std::sync::Mutex<Option<WriterHandle>>,
     client: reqwest::Client,
 }
 
 pub fn settings() -> Settings {
-    Settings { admin_key: Some(ADMIN_KEY.into()), max_body_bytes: 64 * 1024, anthropic_default_max_tokens: None }
+    Settings {
+        admin_key: Some(ADMIN_KEY.into()),
+        max_body_bytes: 64 * 1024,
+        anthropic_default_max_tokens: None,
+        logs: LogSettings::default(),
+    }
 }
 
 pub async fn gateway() -> Gateway {
@@ -31,14 +39,21 @@ pub async fn gateway() -> Gateway {
 
 pub async fn gateway_with(settings: Settings) -> Gateway {
     let upstream = Upstream::new(Duration::from_secs(2)).unwrap();
-    let state = Arc::new(AppState::new(settings, upstream, Arc::new(control().await)));
+    let control = Arc::new(control().await);
+    let (logs, writer) = spawn_writer(control.store.clone(), 10_000, Arc::new(Metrics::default()));
+    let state = Arc::new(AppState::new(settings, upstream, control, logs));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let app = switchboard::app::app(state.clone());
     tokio::spawn(async move {
         axum::serve(listener, app).await.ok();
     });
-    Gateway { url: format!("http://{addr}"), state, client: reqwest::Client::new() }
+    Gateway {
+        url: format!("http://{addr}"),
+        state,
+        writer: std::sync::Mutex::new(Some(writer)),
+        client: reqwest::Client::new(),
+    }
 }
 
 /// A fresh SQLite store in its own temporary directory, with a fixed test master key.
@@ -99,6 +114,22 @@ impl Answer {
 }
 
 impl Gateway {
+    /// Waits until every request log so far is in the store (stops the writer: later
+    /// requests are not logged).
+    pub async fn drain_logs(&self) {
+        let writer = self.writer.lock().unwrap().take();
+        if let Some(writer) = writer {
+            writer.drain(Duration::from_secs(10)).await;
+        }
+    }
+
+    /// Every stored log record, newest first.
+    pub async fn logs(&self) -> Vec<switchboard_store::LogRecord> {
+        self.drain_logs().await;
+        let query = switchboard_store::LogQuery { limit: Some(1000), include_bodies: true, ..Default::default() };
+        self.state.control.store.query_logs(&query).await.unwrap().items
+    }
+
     pub async fn post(&self, path: &str, headers: &[(&str, String)], body: impl Into<reqwest::Body>) -> Answer {
         let mut req = self.client.post(format!("{}{path}", self.url)).header("content-type", "application/json");
         for (k, v) in headers {

@@ -139,7 +139,7 @@ fn typo_key_suggests_spelling() {
             json!({"provider": "openai", "zzz": 1}),
             &["config.zzz: unknown key (expected one of provider, api_key, virtual_key, custom_host, \
                override_params, weight, name, retry, request_timeout, forward_headers, resource_name, \
-               deployment_id, api_version, anthropic_version, anthropic_beta)"],
+               deployment_id, api_version, anthropic_version, anthropic_beta, pricing)"],
         ),
     ]);
 }
@@ -591,4 +591,13 @@ fn suggestions_come_from_edit_distance_two_or_less() {
         assert_eq!(closest(key, &candidates), want, "{key}");
     }
     assert_eq!((edit_distance("kitten", "sitting"), edit_distance("", "ab"), edit_distance("ab", "ab")), (3, 2, 0));
+}
+
+#[test]
+fn pricing_override_is_read_and_checked() {
+    let t = tree(json!({"provider": "openai", "api_key": "k", "pricing": {"input": 1.5, "output": 2}}));
+    let Node::Leaf(leaf) = &t.root else { panic!("a leaf") };
+    assert_eq!(leaf.pricing.map(|p| (p.input, p.output, p.cached_input)), Some((1.5, 2.0, None)));
+    let errs = errors(json!({"provider": "openai", "api_key": "k", "pricing": {"input": -1, "output": 2}}));
+    assert_eq!(errs, ["config.pricing: input: expected a price ≥ 0 in USD per 1M tokens"]);
 }

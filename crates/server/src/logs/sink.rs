@@ -1,0 +1,128 @@
+//! The log queue and its writer: a bounded channel, a task that writes batches to the
+//! store (retrying a failed batch a few times), and a drain on shutdown so that a clean
+//! stop loses nothing. Every finished record also updates the Prometheus metrics here, in
+//! one place, whether or not logs are stored.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use switchboard_store::{LogRecord, Store};
+use tokio::sync::{mpsc, oneshot};
+use tokio::task::JoinHandle;
+
+use crate::metrics::Metrics;
+
+/// Records written per store transaction, at most.
+pub const BATCH_SIZE: usize = 256;
+const WRITE_ATTEMPTS: u32 = 4;
+
+/// Where finished request records go.
+#[derive(Clone)]
+pub struct LogSink {
+    tx: Option<mpsc::Sender<LogRecord>>,
+    metrics: Arc<Metrics>,
+    dropped: Arc<AtomicU64>,
+}
+
+impl LogSink {
+    /// A sink that only feeds metrics (request logging off).
+    pub fn metrics_only(metrics: Arc<Metrics>) -> Self {
+        LogSink { tx: None, metrics, dropped: Arc::default() }
+    }
+
+    pub fn metrics_handle(&self) -> Arc<Metrics> {
+        self.metrics.clone()
+    }
+
+    /// Records metrics and queues the record without waiting; a full queue drops it.
+    pub fn submit(&self, record: LogRecord) {
+        self.metrics.observe(&record);
+        let Some(tx) = &self.tx else { return };
+        match tx.try_send(record) {
+            Ok(()) => {
+                self.metrics.log_queue.inc();
+            }
+            Err(_) => self.drop_one(),
+        }
+    }
+
+    fn drop_one(&self) {
+        self.metrics.log_dropped.inc();
+        let n = self.dropped.fetch_add(1, Ordering::Relaxed) + 1;
+        if n.is_power_of_two() {
+            tracing::warn!(dropped_total = n, "request log queue full: dropping request logs (see --log-queue)");
+        }
+    }
+}
+
+/// The running writer; [`WriterHandle::drain`] stops intake and waits until every queued
+/// record is written.
+pub struct WriterHandle {
+    stop: oneshot::Sender<()>,
+    task: JoinHandle<()>,
+}
+
+impl WriterHandle {
+    pub async fn drain(self, deadline: Duration) {
+        let _ = self.stop.send(());
+        if tokio::time::timeout(deadline, self.task).await.is_err() {
+            tracing::warn!("request logs: the writer did not finish within {} ms", deadline.as_millis());
+        }
+    }
+}
+
+/// Starts the writer for `store` with a queue of `capacity` records.
+pub fn spawn_writer(store: Store, capacity: usize, metrics: Arc<Metrics>) -> (LogSink, WriterHandle) {
+    let (tx, rx) = mpsc::channel(capacity.max(1));
+    let (stop, stopped) = oneshot::channel();
+    let sink = LogSink { tx: Some(tx), metrics: metrics.clone(), dropped: Arc::default() };
+    let task = tokio::spawn(write_loop(rx, stopped, store, metrics));
+    (sink, WriterHandle { stop, task })
+}
+
+async fn write_loop(
+    mut rx: mpsc::Receiver<LogRecord>,
+    mut stopped: oneshot::Receiver<()>,
+    store: Store,
+    metrics: Arc<Metrics>,
+) {
+    let mut batch = Vec::with_capacity(BATCH_SIZE);
+    loop {
+        tokio::select! {
+            n = rx.recv_many(&mut batch, BATCH_SIZE) => {
+                if n == 0 {
+                    return;
+                }
+                flush(&store, &metrics, &mut batch).await;
+            }
+            _ = &mut stopped => break,
+        }
+    }
+    rx.close();
+    while rx.recv_many(&mut batch, BATCH_SIZE).await > 0 {
+        flush(&store, &metrics, &mut batch).await;
+    }
+    tracing::debug!("request log writer drained");
+}
+
+async fn flush(store: &Store, metrics: &Metrics, batch: &mut Vec<LogRecord>) {
+    if batch.is_empty() {
+        return;
+    }
+    metrics.log_queue.dec_by(batch.len() as i64);
+    for attempt in 1..=WRITE_ATTEMPTS {
+        match store.insert_logs(batch).await {
+            Ok(()) => break,
+            Err(err) if attempt == WRITE_ATTEMPTS => {
+                metrics.log_write_errors.inc();
+                tracing::error!(records = batch.len(), "request logs lost: the store refused the batch: {err}");
+            }
+            Err(err) => {
+                tracing::warn!(attempt, "request logs: write failed, retrying: {err}");
+                tokio::time::sleep(Duration::from_millis(100 << attempt)).await;
+            }
+        }
+    }
+    batch.clear();
+}
