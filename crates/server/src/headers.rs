@@ -51,7 +51,20 @@ fn owned(headers: &HeaderMap, name: &str) -> Option<String> {
 /// The client's trace ID, or a new UUID: never empty (the SDKs resend on every 5xx whose
 /// trace ID is empty).
 pub fn trace_id(headers: &HeaderMap) -> String {
-    owned(headers, TRACE_ID).unwrap_or_else(|| uuid::Uuid::new_v4().to_string())
+    owned(headers, TRACE_ID)
+        .or_else(|| traceparent(headers).map(|(trace, _)| trace.to_string()))
+        .unwrap_or_else(|| uuid::Uuid::new_v4().to_string())
+}
+
+/// A W3C `traceparent` (`00-<32 hex trace id>-<16 hex parent id>-<flags>`): its trace and
+/// parent span IDs.
+fn traceparent(headers: &HeaderMap) -> Option<(&str, &str)> {
+    let mut parts = text(headers, "traceparent")?.split('-');
+    let (_version, trace, parent) = (parts.next()?, parts.next()?, parts.next()?);
+    let hex = |s: &str, len: usize| {
+        s.len() == len && s.bytes().all(|b| b.is_ascii_hexdigit()) && s.bytes().any(|b| b != b'0')
+    };
+    (hex(trace, 32) && hex(parent, 16)).then_some((trace, parent))
 }
 
 impl Inbound {
@@ -74,7 +87,8 @@ impl Inbound {
             forward_headers: text(headers, FORWARD_HEADERS).map(split_list).unwrap_or_default(),
             options: options(headers),
             span_id: owned(headers, "x-portkey-span-id"),
-            parent_span_id: owned(headers, "x-portkey-parent-span-id"),
+            parent_span_id: owned(headers, "x-portkey-parent-span-id")
+                .or_else(|| traceparent(headers).map(|(_, parent)| parent.to_string())),
             span_name: owned(headers, "x-portkey-span-name"),
             debug: !text(headers, "x-portkey-debug").is_some_and(|v| v.eq_ignore_ascii_case("false")),
         })
@@ -151,6 +165,18 @@ mod tests {
         assert_eq!(generated.len(), 36);
         let kept = parse(&[(TRACE_ID, "request-loadbalance-fallback")]).map(|i| i.trace_id);
         assert_eq!(kept.ok().as_deref(), Some("request-loadbalance-fallback"));
+    }
+
+    #[test]
+    fn w3c_traceparent_gives_trace_and_parent_span_ids() {
+        let tp = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+        let got = parse(&[("traceparent", tp)]).map(|i| (i.trace_id, i.parent_span_id));
+        let want = ("4bf92f3577b34da6a3ce929d0e0e4736".to_string(), Some("00f067aa0ba902b7".to_string()));
+        assert_eq!(got.ok(), Some(want));
+        let portkey_wins = parse(&[("traceparent", tp), (TRACE_ID, "mine")]).map(|i| i.trace_id);
+        assert_eq!(portkey_wins.ok().as_deref(), Some("mine"));
+        let bad = parse(&[("traceparent", "00-zz-00-01")]).map(|i| i.trace_id.len());
+        assert_eq!(bad.ok(), Some(36));
     }
 
     #[test]

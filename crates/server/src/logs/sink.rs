@@ -74,11 +74,16 @@ impl WriterHandle {
 
 /// Starts the writer for `store` with a queue of `capacity` records.
 pub fn spawn_writer(store: Store, capacity: usize, metrics: Arc<Metrics>) -> (LogSink, WriterHandle) {
-    let (tx, rx) = mpsc::channel(capacity.max(1));
+    let (sink, rx) = queue(capacity, metrics.clone());
     let (stop, stopped) = oneshot::channel();
-    let sink = LogSink { tx: Some(tx), metrics: metrics.clone(), dropped: Arc::default() };
     let task = tokio::spawn(write_loop(rx, stopped, store, metrics));
     (sink, WriterHandle { stop, task })
+}
+
+/// A sink and the receiving end of its queue.
+fn queue(capacity: usize, metrics: Arc<Metrics>) -> (LogSink, mpsc::Receiver<LogRecord>) {
+    let (tx, rx) = mpsc::channel(capacity.max(1));
+    (LogSink { tx: Some(tx), metrics, dropped: Arc::default() }, rx)
 }
 
 async fn write_loop(
@@ -125,4 +130,69 @@ async fn flush(store: &Store, metrics: &Metrics, batch: &mut Vec<LogRecord>) {
         }
     }
     batch.clear();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::{Map, Value};
+
+    fn record(id: &str) -> LogRecord {
+        LogRecord {
+            id: id.into(),
+            created_at: 0,
+            trace_id: None,
+            span_id: None,
+            parent_span_id: None,
+            span_name: None,
+            metadata: Map::new(),
+            api_key_id: None,
+            config_slug: None,
+            config_version: None,
+            strategy_mode: None,
+            target_path: None,
+            provider: "openai".into(),
+            virtual_key: None,
+            requested_model: "m".into(),
+            served_model: None,
+            status: 200,
+            latency_ms: 1,
+            ttfb_ms: None,
+            stream: false,
+            retry_count: 0,
+            cache_status: None,
+            prompt_tokens: None,
+            completion_tokens: None,
+            total_tokens: None,
+            cost_usd: None,
+            unpriced: false,
+            request_body: None,
+            response_body: None,
+            attempts: Value::Array(Vec::new()),
+            error: None,
+        }
+    }
+
+    #[test]
+    fn full_queue_drops_and_counts_without_blocking() {
+        let metrics = Arc::new(Metrics::default());
+        let (sink, mut rx) = queue(2, metrics.clone());
+        for i in 0..5 {
+            sink.submit(record(&i.to_string()));
+        }
+        assert_eq!(metrics.log_dropped.get(), 3);
+        assert_eq!(metrics.log_queue.get(), 2);
+        let kept: Vec<String> = std::iter::from_fn(|| rx.try_recv().ok()).map(|r| r.id).collect();
+        assert_eq!(kept, ["0", "1"]);
+        let requests: u64 =
+            metrics.render().lines().filter(|l| l.starts_with("switchboard_requests_total{")).count() as u64;
+        assert_eq!(requests, 1, "dropped records still count in metrics");
+    }
+
+    #[test]
+    fn metrics_only_sink_never_queues() {
+        let metrics = Arc::new(Metrics::default());
+        LogSink::metrics_only(metrics.clone()).submit(record("x"));
+        assert_eq!((metrics.log_dropped.get(), metrics.log_queue.get()), (0, 0));
+    }
 }

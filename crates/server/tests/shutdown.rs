@@ -1,0 +1,90 @@
+//! The real binary: a clean stop (SIGTERM) lets in-flight requests finish and writes every
+//! request log before exiting; after a restart the logs are all there.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+
+use common::*;
+use switchboard_store::{LogQuery, StoreLocation};
+
+const MASTER_KEY: &str = "0707070707070707070707070707070707070707070707070707070707070707";
+
+/// Starts `switchboard serve --port 0` on `dir`; returns the child and its base URL.
+fn start(dir: &std::path::Path) -> (Child, String) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_switchboard"))
+        .args(["serve", "--port", "0", "--data-dir"])
+        .arg(dir)
+        .env("SWITCHBOARD_ADMIN_KEY", ADMIN_KEY)
+        .env("SWITCHBOARD_MASTER_KEY", MASTER_KEY)
+        .env("RUST_LOG", "info")
+        .stderr(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let url = loop {
+        let line = lines.next().expect("the server exited before listening").unwrap();
+        if let Some(rest) = line.split("listening on ").nth(1) {
+            break rest.trim().to_string();
+        }
+    };
+    // Keep draining stderr so the child never blocks on a full pipe.
+    std::thread::spawn(move || lines.for_each(drop));
+    (child, url)
+}
+
+fn sigterm(child: &Child) {
+    let status = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    assert!(status.success());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_finishes_in_flight_requests_and_loses_no_log() {
+    let provider = mock("slow").await;
+    provider.script(Script { delay_ms: 300, ..Script::default() });
+    let dir = std::env::temp_dir().join(format!("switchboard-shutdown-{}", uuid::Uuid::new_v4().simple()));
+    let (mut child, url) = start(&dir);
+    let client = reqwest::Client::new();
+    let config = target("openai", &provider).to_string();
+    let sends = (0..40).map(|i| {
+        let (client, url, config) = (client.clone(), url.clone(), config.clone());
+        tokio::spawn(async move {
+            let response = client
+                .post(format!("{url}/v1/chat/completions"))
+                .header("x-portkey-api-key", ADMIN_KEY)
+                .header("x-portkey-config", config)
+                .header("x-portkey-trace-id", format!("shutdown-{i}"))
+                .header("content-type", "application/json")
+                .body(chat_body().to_string())
+                .send()
+                .await
+                .unwrap();
+            response.status().as_u16()
+        })
+    });
+    let sends: Vec<_> = sends.collect();
+    while provider.hits().len() < 40 {
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    sigterm(&child);
+    for send in sends {
+        assert_eq!(send.await.unwrap(), 200, "an in-flight request was cut by the shutdown");
+    }
+    let exit = tokio::task::spawn_blocking(move || child.wait().unwrap()).await.unwrap();
+    assert!(exit.success(), "{exit:?}");
+
+    let (mut again, _) = start(&dir);
+    let store = switchboard_store::open(&StoreLocation::Sqlite(dir.clone())).await.unwrap();
+    let page = store.query_logs(&LogQuery { limit: Some(1000), ..LogQuery::default() }).await.unwrap();
+    let mut traces: Vec<_> = page.items.iter().filter_map(|r| r.trace_id.clone()).collect();
+    traces.sort();
+    let mut want: Vec<_> = (0..40).map(|i| format!("shutdown-{i}")).collect();
+    want.sort();
+    assert_eq!(traces, want);
+    sigterm(&again);
+    again.wait().unwrap();
+}
