@@ -85,6 +85,10 @@ pub struct LogArgs {
     /// (requests are never slowed or failed by logging).
     #[arg(long, default_value_t = 10_000, env = "SWITCHBOARD_LOG_QUEUE")]
     pub log_queue: usize,
+    /// Export a span per request (and per attempt) to this OpenTelemetry collector, as
+    /// OTLP/HTTP JSON (`POST <URL>/v1/traces`), e.g. http://127.0.0.1:4318.
+    #[arg(long, env = "SWITCHBOARD_OTLP_ENDPOINT")]
+    pub otlp_endpoint: Option<String>,
     /// Turn request logging off entirely.
     #[arg(long, env = "SWITCHBOARD_NO_REQUEST_LOGS")]
     pub no_request_logs: bool,

@@ -141,6 +141,7 @@ pub async fn execute(job: &Job<'_>, resolved: &Resolved) -> Response {
             model: note.model,
             status,
             latency_ms: rec.elapsed_ms().saturating_sub(began),
+            start_offset_ms: began,
             error_class: class,
             retry: attempt.retry,
             backoff_ms: attempt.backoff.as_millis() as u64,

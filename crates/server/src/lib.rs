@@ -15,6 +15,7 @@ pub mod logs;
 pub mod logs_api;
 pub mod metrics;
 pub mod models;
+pub mod otlp;
 pub mod relay;
 pub mod reply;
 pub mod route;

@@ -49,6 +49,7 @@ pub struct Metrics {
     pub log_dropped: Counter,
     pub log_write_errors: Counter,
     pub log_queue: Gauge,
+    pub otlp_errors: Counter,
 }
 
 fn latency_histogram() -> Histogram {
@@ -71,6 +72,7 @@ impl Default for Metrics {
             log_dropped: Counter::default(),
             log_write_errors: Counter::default(),
             log_queue: Gauge::default(),
+            otlp_errors: Counter::default(),
             registry: Registry::default(),
         };
         registry.register("requests", "Requests answered, by final provider/model/target/status", m.requests.clone());
@@ -88,6 +90,7 @@ impl Default for Metrics {
         );
         registry.register("log_write_errors", "Batches of request logs the store refused", m.log_write_errors.clone());
         registry.register("log_queue_depth", "Request logs waiting to be written", m.log_queue.clone());
+        registry.register("otlp_export_errors", "OTLP trace batches that failed to export", m.otlp_errors.clone());
         Metrics { registry, ..m }
     }
 }

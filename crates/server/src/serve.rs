@@ -75,11 +75,14 @@ pub async fn run(args: ServeArgs) -> Result<(), StartError> {
 /// The request-log sink: a writer into the store, or metrics only with `--no-request-logs`.
 fn log_sink(args: &LogArgs, control: &Control) -> (LogSink, Option<WriterHandle>) {
     let metrics = Arc::new(Metrics::default());
-    if args.no_request_logs {
-        return (LogSink::metrics_only(metrics), None);
-    }
-    let (sink, writer) = spawn_writer(control.store.clone(), args.log_queue, metrics);
-    (sink, Some(writer))
+    let otlp = args.otlp_endpoint.as_deref().map(|url| crate::otlp::spawn(url, metrics.clone()));
+    let (sink, writer) = if args.no_request_logs {
+        (LogSink::metrics_only(metrics), None)
+    } else {
+        let (sink, writer) = spawn_writer(control.store.clone(), args.log_queue, metrics);
+        (sink, Some(writer))
+    };
+    (otlp.into_iter().fold(sink, LogSink::with_otlp), writer)
 }
 
 /// Opens the store (SQLite in the data dir, or PostgreSQL) and the vault, and checks that

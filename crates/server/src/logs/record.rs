@@ -19,6 +19,8 @@ pub struct AttemptNote {
     pub model: Option<String>,
     pub status: u16,
     pub latency_ms: u64,
+    /// When the attempt started, in milliseconds after the request arrived.
+    pub start_offset_ms: u64,
     /// `None` for a success.
     pub error_class: Option<&'static str>,
     pub retry: u32,
@@ -135,7 +137,8 @@ impl Recorder {
         if let Value::Array(list) = &mut self.record.attempts {
             list.push(json!({
                 "target_path": note.target_path, "provider": note.provider, "model": note.model,
-                "status": note.status, "latency_ms": note.latency_ms, "error_class": note.error_class,
+                "status": note.status, "latency_ms": note.latency_ms, "start_offset_ms": note.start_offset_ms,
+                "error_class": note.error_class,
                 "retry": note.retry, "backoff_ms": note.backoff_ms, "reason": note.reason,
             }));
         }

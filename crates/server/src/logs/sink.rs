@@ -21,6 +21,8 @@ const WRITE_ATTEMPTS: u32 = 4;
 #[derive(Clone)]
 pub struct LogSink {
     tx: Option<mpsc::Sender<LogRecord>>,
+    /// The OTLP exporter's queue, when `--otlp-endpoint` is set.
+    otlp: Option<mpsc::Sender<LogRecord>>,
     metrics: Arc<Metrics>,
     dropped: Arc<AtomicU64>,
 }
@@ -28,16 +30,27 @@ pub struct LogSink {
 impl LogSink {
     /// A sink that only feeds metrics (request logging off).
     pub fn metrics_only(metrics: Arc<Metrics>) -> Self {
-        LogSink { tx: None, metrics, dropped: Arc::default() }
+        LogSink { tx: None, otlp: None, metrics, dropped: Arc::default() }
     }
 
     pub fn metrics_handle(&self) -> Arc<Metrics> {
         self.metrics.clone()
     }
 
+    /// Also exports every record as OTLP spans through `queue`.
+    pub fn with_otlp(mut self, queue: mpsc::Sender<LogRecord>) -> Self {
+        self.otlp = Some(queue);
+        self
+    }
+
     /// Records metrics and queues the record without waiting; a full queue drops it.
     pub fn submit(&self, record: LogRecord) {
         self.metrics.observe(&record);
+        if let Some(otlp) = &self.otlp {
+            if otlp.try_send(record.clone()).is_err() {
+                self.metrics.otlp_errors.inc();
+            }
+        }
         let Some(tx) = &self.tx else { return };
         match tx.try_send(record) {
             Ok(()) => {
@@ -83,7 +96,7 @@ pub fn spawn_writer(store: Store, capacity: usize, metrics: Arc<Metrics>) -> (Lo
 /// A sink and the receiving end of its queue.
 fn queue(capacity: usize, metrics: Arc<Metrics>) -> (LogSink, mpsc::Receiver<LogRecord>) {
     let (tx, rx) = mpsc::channel(capacity.max(1));
-    (LogSink { tx: Some(tx), metrics, dropped: Arc::default() }, rx)
+    (LogSink { tx: Some(tx), otlp: None, metrics, dropped: Arc::default() }, rx)
 }
 
 async fn write_loop(

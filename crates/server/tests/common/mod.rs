@@ -42,6 +42,11 @@ pub async fn gateway_with(settings: Settings) -> Gateway {
     let control = Arc::new(control().await);
     let (logs, writer) = spawn_writer(control.store.clone(), 10_000, Arc::new(Metrics::default()));
     let state = Arc::new(AppState::new(settings, upstream, control, logs));
+    serve(state, Some(writer)).await
+}
+
+/// Serves `state` on 127.0.0.1:0.
+pub async fn serve(state: Arc<AppState>, writer: Option<WriterHandle>) -> Gateway {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let app = switchboard::app::app(state.clone());
@@ -51,7 +56,7 @@ pub async fn gateway_with(settings: Settings) -> Gateway {
     Gateway {
         url: format!("http://{addr}"),
         state,
-        writer: std::sync::Mutex::new(Some(writer)),
+        writer: std::sync::Mutex::new(writer),
         client: reqwest::Client::new(),
     }
 }
