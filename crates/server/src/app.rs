@@ -114,7 +114,7 @@ async fn prepare(
     Ok((raw, map, resolved))
 }
 
-async fn read_body(body: Body, limit: usize) -> Result<Bytes, GatewayError> {
+pub(crate) async fn read_body(body: Body, limit: usize) -> Result<Bytes, GatewayError> {
     axum::body::to_bytes(body, limit).await.map_err(|err| {
         if is_length_limit(&err) {
             GatewayError::BodyTooLarge { limit }
@@ -135,7 +135,7 @@ fn is_length_limit(err: &axum::Error) -> bool {
     false
 }
 
-fn parse_body(raw: &[u8]) -> Result<Map<String, Value>, GatewayError> {
+pub(crate) fn parse_body(raw: &[u8]) -> Result<Map<String, Value>, GatewayError> {
     match serde_json::from_slice::<Value>(raw) {
         Ok(Value::Object(map)) => Ok(map),
         Ok(_) => Err(GatewayError::InvalidRequest("request body must be a JSON object".into())),

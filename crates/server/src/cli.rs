@@ -1,4 +1,6 @@
-//! Command-line interface: `switchboard serve` and its flags.
+//! Command-line interface: `switchboard serve` and its flags, and the control-plane commands
+//! (`virtual-keys`, `configs`, `api-keys`, `rotate-master-key`) that work on the store directly.
+//! Only the shape of the command line lives here; the commands themselves are in `commands/`.
 
 use std::net::IpAddr;
 use std::path::PathBuf;
@@ -27,6 +29,15 @@ pub enum LogFormat {
 pub enum Command {
     /// Run the gateway.
     Serve(ServeArgs),
+    /// Manage virtual keys: provider credentials stored encrypted, used by slug in configs.
+    VirtualKeys(VirtualKeysArgs),
+    /// Manage saved configs (versioned): routing configs used by slug in `x-portkey-config`.
+    Configs(ConfigsArgs),
+    /// Manage Switchboard API keys (what clients send in `x-portkey-api-key`).
+    ApiKeys(ApiKeysArgs),
+    /// Re-encrypt every stored secret under a new master key. Run it while the gateway is
+    /// stopped, or restart every instance right after: a running instance keeps the old key.
+    RotateMasterKey(RotateMasterKeyArgs),
 }
 
 #[derive(Debug, Clone, Args)]
@@ -66,6 +77,10 @@ pub struct ServeArgs {
     pub shutdown_grace_ms: u64,
     #[command(flatten)]
     pub logs: LogArgs,
+    /// Declarative file (YAML or JSON) of virtual keys and configs, applied at start, on
+    /// SIGHUP and whenever the file changes; `${VAR}` in it is replaced by env var VAR.
+    #[arg(long = "config", env = "SWITCHBOARD_CONFIG_FILE")]
+    pub config_file: Option<PathBuf>,
 }
 
 /// Request logging.
@@ -92,4 +107,182 @@ pub struct LogArgs {
     /// Turn request logging off entirely.
     #[arg(long, env = "SWITCHBOARD_NO_REQUEST_LOGS")]
     pub no_request_logs: bool,
+}
+
+/// Where the control-plane commands find the store: the same flags and env vars as `serve`.
+#[derive(Debug, Clone, Args)]
+pub struct StoreArgs {
+    /// Switchboard's data directory (SQLite database and master key).
+    #[arg(long, global = true, default_value = "./switchboard-data", env = "SWITCHBOARD_DATA_DIR")]
+    pub data_dir: PathBuf,
+    /// PostgreSQL URL (`postgres://…`); the master key still comes from the data directory
+    /// or SWITCHBOARD_MASTER_KEY.
+    #[arg(long, global = true, env = "SWITCHBOARD_DATABASE_URL", hide_env_values = true)]
+    pub database_url: Option<String>,
+}
+
+/// Flags every control-plane command takes.
+#[derive(Debug, Clone, Args)]
+pub struct CommonArgs {
+    #[command(flatten)]
+    pub store: StoreArgs,
+    /// Print JSON instead of a table (for scripts).
+    #[arg(long, global = true)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct VirtualKeysArgs {
+    #[command(flatten)]
+    pub common: CommonArgs,
+    #[command(subcommand)]
+    pub action: VirtualKeysAction,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum VirtualKeysAction {
+    /// Store a provider key under a slug. The key is read from an env var or stdin, never
+    /// from a flag (flags end up in shell history and `ps`).
+    Add(VirtualKeyAddArgs),
+    /// List virtual keys (slug, name, provider, masked key).
+    #[command(alias = "ls")]
+    List,
+    /// Delete a virtual key.
+    #[command(alias = "delete")]
+    Rm {
+        /// The virtual key's slug.
+        slug: String,
+    },
+}
+
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("secret").required(true).args(["key_env", "key_stdin"])))]
+pub struct VirtualKeyAddArgs {
+    /// Display name.
+    #[arg(long)]
+    pub name: String,
+    /// Provider id (openai, azure-openai, anthropic, …).
+    #[arg(long)]
+    pub provider: String,
+    /// Read the provider key from this environment variable.
+    #[arg(long, value_name = "VAR")]
+    pub key_env: Option<String>,
+    /// Read the provider key from standard input.
+    #[arg(long)]
+    pub key_stdin: bool,
+    /// Slug to use in configs (default: derived from the name).
+    #[arg(long)]
+    pub slug: Option<String>,
+    /// Azure OpenAI resource name.
+    #[arg(long)]
+    pub resource_name: Option<String>,
+    /// Azure OpenAI deployment id.
+    #[arg(long = "deployment", value_name = "DEPLOYMENT")]
+    pub deployment_id: Option<String>,
+    /// Azure OpenAI API version.
+    #[arg(long)]
+    pub api_version: Option<String>,
+    /// Base URL replacing the provider's.
+    #[arg(long)]
+    pub custom_host: Option<String>,
+    /// Free-text note.
+    #[arg(long)]
+    pub note: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ConfigsArgs {
+    #[command(flatten)]
+    pub common: CommonArgs,
+    #[command(subcommand)]
+    pub action: ConfigsAction,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConfigsAction {
+    /// Validate a config file (JSON or YAML) and save it; an existing slug gets a new version
+    /// when the config changed.
+    Put(ConfigPutArgs),
+    /// List saved configs at their current version.
+    #[command(alias = "ls")]
+    List,
+    /// Print a saved config's JSON.
+    Show {
+        /// The config's slug.
+        slug: String,
+        /// A past version (default: the current one).
+        #[arg(long)]
+        version: Option<i64>,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct ConfigPutArgs {
+    /// The config file (`.json`, `.yaml` or `.yml`).
+    pub file: PathBuf,
+    /// Slug (default: `pc-` and the file name without extension).
+    #[arg(long)]
+    pub slug: Option<String>,
+    /// Display name (default: the current name, or the file name for a new config).
+    #[arg(long)]
+    pub name: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ApiKeysArgs {
+    #[command(flatten)]
+    pub common: CommonArgs,
+    #[command(subcommand)]
+    pub action: ApiKeysAction,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ApiKeysAction {
+    /// Create an API key; the key is printed once and only its hash is stored.
+    Create(ApiKeyCreateArgs),
+    /// List API keys, revoked ones included.
+    #[command(alias = "ls")]
+    List,
+    /// Revoke an API key by id.
+    Revoke {
+        /// The key's id (from `api-keys list`).
+        id: String,
+    },
+}
+
+/// What an API key may do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ScopeArg {
+    /// The admin API and the gateway.
+    Admin,
+    /// The gateway only.
+    Gateway,
+}
+
+#[derive(Debug, Args)]
+pub struct ApiKeyCreateArgs {
+    /// Display name.
+    #[arg(long)]
+    pub name: String,
+    #[arg(long, value_enum)]
+    pub scope: ScopeArg,
+    /// Saved config this key may route through (repeat; none: any).
+    #[arg(long = "allow-config", value_name = "SLUG")]
+    pub allow_configs: Vec<String>,
+    /// Virtual key this key may use (repeat; none: any).
+    #[arg(long = "allow-virtual-key", value_name = "SLUG")]
+    pub allow_virtual_keys: Vec<String>,
+    /// Saved config used when a request names none.
+    #[arg(long, value_name = "SLUG")]
+    pub default_config: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct RotateMasterKeyArgs {
+    #[command(flatten)]
+    pub common: CommonArgs,
+    /// Take the new key (64 hex characters or base64 of 32 bytes) from this environment
+    /// variable; without it a new key is generated.
+    #[arg(long, value_name = "VAR")]
+    pub new_key_env: Option<String>,
 }

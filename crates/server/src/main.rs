@@ -1,27 +1,48 @@
-//! The `switchboard` binary: parses the command line, sets up logging and runs the server.
+//! The `switchboard` binary: parses the command line, then either runs the server (with the
+//! process's logging) or one control-plane command (quiet logging, result on stdout, one
+//! `error: …` line and exit code 1 on failure; clap exits with 2 on a usage error).
+
+use std::process::ExitCode;
 
 use clap::Parser;
-use switchboard::cli::{Cli, Command};
+use switchboard::cli::{Cli, Command, LogFormat};
+use switchboard::commands::{self, output, CommandError};
 
-fn main() -> std::process::ExitCode {
+fn main() -> ExitCode {
     let cli = Cli::parse();
-    switchboard::telemetry::init(cli.log_format);
-    let result = match cli.command {
-        Command::Serve(args) => run_serve(args),
-    };
+    let format = cli.log_format;
+    match cli.command {
+        Command::Serve(args) => serve(format, args),
+        Command::VirtualKeys(args) => command(format, commands::virtual_keys::run(args)),
+        Command::Configs(args) => command(format, commands::configs::run(args)),
+        Command::ApiKeys(args) => command(format, commands::api_keys::run(args)),
+        Command::RotateMasterKey(args) => command(format, commands::rotate::run(args)),
+    }
+}
+
+fn serve(format: LogFormat, args: switchboard::cli::ServeArgs) -> ExitCode {
+    switchboard::telemetry::init(format);
+    let result = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| switchboard::serve::StartError::Runtime(e.to_string()))
+        .and_then(|runtime| runtime.block_on(switchboard::serve::run(args)));
     match result {
-        Ok(()) => std::process::ExitCode::SUCCESS,
+        Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             tracing::error!("{err}");
-            std::process::ExitCode::FAILURE
+            ExitCode::FAILURE
         }
     }
 }
 
-fn run_serve(args: switchboard::cli::ServeArgs) -> Result<(), switchboard::serve::StartError> {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| switchboard::serve::StartError::Runtime(e.to_string()))?;
-    runtime.block_on(switchboard::serve::run(args))
+fn command(format: LogFormat, work: impl std::future::Future<Output = Result<(), CommandError>>) -> ExitCode {
+    commands::init_logging(format);
+    match commands::block_on(work) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            output::error(&err);
+            ExitCode::FAILURE
+        }
+    }
 }

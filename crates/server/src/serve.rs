@@ -36,6 +36,8 @@ pub enum StartError {
     Store(#[from] switchboard_store::StoreError),
     #[error("vault: {0}")]
     Vault(#[from] switchboard_store::VaultError),
+    #[error(transparent)]
+    Declarative(#[from] crate::declarative::DeclarativeError),
 }
 
 pub async fn run(args: ServeArgs) -> Result<(), StartError> {
@@ -56,7 +58,11 @@ pub async fn run(args: ServeArgs) -> Result<(), StartError> {
         logs: LogSettings { bodies: !args.logs.no_log_bodies, body_max_bytes: args.logs.log_body_max_bytes },
     };
     let control = Arc::new(open_control(&args).await?);
+    if let Some(path) = &args.config_file {
+        crate::declarative::start(path, control.clone()).await?;
+    }
     tokio::spawn(control.clone().watch());
+    tokio::spawn(crate::retention::run(control.store.clone(), args.logs.log_retention_days));
     let (logs, writer) = log_sink(&args.logs, &control);
     let state = Arc::new(AppState::new(settings, upstream, control, logs));
     let addr = SocketAddr::new(args.host, args.port);

@@ -24,7 +24,7 @@ pub use db::Backend;
 pub use error::StoreError;
 pub use logs::query::{BadStatusFilter, DEFAULT_PAGE_SIZE, MAX_METADATA_FILTERS, MAX_PAGE_SIZE};
 pub use logs::summary::UnknownGroupBy;
-pub use logs::{Feedback, GroupBy, LogPage, LogQuery, LogRecord, StatusFilter, SummaryRow};
+pub use logs::{Feedback, FeedbackUpdate, GroupBy, LogPage, LogQuery, LogRecord, StatusFilter, SummaryRow};
 pub use store::{open, Store, StoreLocation, SQLITE_FILE};
 pub use vault::{hint, Ciphertext, SealedSecret, Secret, Vault, VaultError};
 pub use virtual_keys::{NewVirtualKey, VirtualKeyRecord, VirtualKeyUpdate};

@@ -629,11 +629,35 @@ pub(super) fn join(path: &str, key: &str) -> String {
 
 /// A bad value quoted back to the user as compact JSON, cut short if long.
 pub(super) fn got(value: &Value) -> String {
+    if holds_secret(value) {
+        return kind(value).to_string();
+    }
     let text = value.to_string();
     if text.chars().count() <= QUOTE_MAX_CHARS {
         return text;
     }
     format!("{}…", text.chars().take(QUOTE_MAX_CHARS).collect::<String>())
+}
+
+/// Whether a value holds a string that may be a credential (pasted under the wrong key):
+/// such values are described by kind only, never quoted back.
+fn holds_secret(value: &Value) -> bool {
+    match value {
+        Value::String(s) => looks_like_secret(s),
+        Value::Array(items) => items.iter().any(holds_secret),
+        Value::Object(map) => map.values().any(holds_secret),
+        _ => false,
+    }
+}
+
+fn looks_like_secret(s: &str) -> bool {
+    let prefixed =
+        ["sk-", "sk_", "sb-", "pk-", "key-", "bearer "].iter().any(|p| s.to_ascii_lowercase().starts_with(p));
+    let token_like = s.len() >= 16
+        && !s.contains(char::is_whitespace)
+        && s.chars().any(|c| c.is_ascii_digit())
+        && s.chars().any(|c| c.is_ascii_alphabetic());
+    prefixed || token_like
 }
 
 /// The kind of a value, for errors about values that must not be echoed.

@@ -6,5 +6,6 @@
 mod record;
 mod sink;
 
+pub(crate) use record::capped;
 pub use record::{AttemptNote, BodyPolicy, Identity, Recorder};
 pub use sink::{spawn_writer, LogSink, WriterHandle, BATCH_SIZE};

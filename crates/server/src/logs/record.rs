@@ -236,7 +236,7 @@ impl Recorder {
 }
 
 /// The first `max` bytes of `body` as text, cut at a character boundary.
-fn capped(body: &[u8], max: usize) -> String {
+pub(crate) fn capped(body: &[u8], max: usize) -> String {
     let text = String::from_utf8_lossy(&body[..body.len().min(max)]);
     let mut out = text.into_owned();
     if body.len() > max {

@@ -71,6 +71,14 @@ pub struct Feedback {
     pub created_at: i64,
 }
 
+/// Changes to one feedback entry (Portkey's `PUT /feedback/{id}`); `None` keeps the stored value.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct FeedbackUpdate {
+    pub value: Option<i64>,
+    pub weight: Option<f64>,
+    pub metadata: Option<Map<String, Value>>,
+}
+
 fn feedback_from_row(row: &dyn RowExt) -> Result<Feedback, StoreError> {
     Ok(Feedback {
         id: row.text("id")?,
@@ -126,6 +134,27 @@ impl Store {
         ));
         self.db.execute(&sql).await.map_err(|e| e.conflict_on_unique("feedback", &feedback.id))?;
         Ok(())
+    }
+
+    /// Applies `update` to feedback `id`; `false` when there is no such feedback.
+    pub async fn update_feedback(&self, id: &str, update: &FeedbackUpdate) -> Result<bool, StoreError> {
+        let mut sql = Sql::new(self.backend(), "");
+        let mut sets = Vec::new();
+        if let Some(value) = update.value {
+            sets.push(format!("value = {}", sql.arg(value)));
+        }
+        if let Some(weight) = update.weight {
+            sets.push(format!("weight = {}", sql.arg(Some(weight))));
+        }
+        if let Some(metadata) = &update.metadata {
+            sets.push(format!("metadata = {}", sql.json_arg(to_json(metadata, "metadata")?)));
+        }
+        if sets.is_empty() {
+            sets.push("id = id".to_owned());
+        }
+        let id = sql.arg(id);
+        sql.push(&format!("UPDATE feedback SET {} WHERE id = {id}", sets.join(", ")));
+        Ok(self.db.execute(&sql).await? > 0)
     }
 
     /// Feedback for one trace, oldest first.

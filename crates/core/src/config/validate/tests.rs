@@ -601,3 +601,19 @@ fn pricing_override_is_read_and_checked() {
     let errs = errors(json!({"provider": "openai", "api_key": "k", "pricing": {"input": -1, "output": 2}}));
     assert_eq!(errs, ["config.pricing: input: expected a price ≥ 0 in USD per 1M tokens"]);
 }
+
+#[test]
+fn secrets_in_the_wrong_place_are_never_echoed() {
+    for bad in [
+        json!({"provider": "openai", "api_key": "k", "weight": "sk-live-abc123"}),
+        json!({"provider": "openai", "api_key": "k", "targets": "Zk29fjA83kdLq0PzXv77"}),
+        json!({"provider": "openai", "api_key": "k", "retry": {"attempts": ["sk-x"]}}),
+    ] {
+        let errs = errors(bad.clone()).join("; ");
+        for secret in ["sk-live-abc123", "Zk29fjA83kdLq0PzXv77", "sk-x"] {
+            assert!(!errs.contains(secret), "{secret} echoed in: {errs}");
+        }
+    }
+    let mode = errors(json!({"strategy": {"mode": "roundrobin"}, "targets": [{"provider": "openai", "api_key": "k"}]}));
+    assert!(mode[0].contains("\"roundrobin\""), "ordinary values are still quoted: {mode:?}");
+}
