@@ -69,8 +69,9 @@ if [[ "${SKIP_LINT:-0}" == 1 ]]; then skipped lint SKIP_LINT; else lint; fi
 if [[ "${SKIP_BUILD:-0}" == 1 ]]; then skipped "release build" SKIP_BUILD; else build; fi
 if [[ "${SKIP_RUST:-0}" == 1 ]]; then skipped "Rust tests" SKIP_RUST; else rust_tests; fi
 
-export SWITCHBOARD_BIN="${SWITCHBOARD_BIN:-$ROOT/target/release/switchboard}"
-export MOCK_PROVIDER_BIN="${MOCK_PROVIDER_BIN:-$ROOT/target/release/mock-provider}"
+TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}"
+export SWITCHBOARD_BIN="${SWITCHBOARD_BIN:-$TARGET_DIR/release/switchboard}"
+export MOCK_PROVIDER_BIN="${MOCK_PROVIDER_BIN:-$TARGET_DIR/release/mock-provider}"
 if [[ "${SKIP_E2E:-0}" == 1 ]]; then
     skipped "end-to-end tests" SKIP_E2E
 else
