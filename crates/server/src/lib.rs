@@ -25,4 +25,5 @@ pub mod route;
 pub mod serve;
 pub mod state;
 pub mod telemetry;
+pub mod time;
 pub mod upstream;

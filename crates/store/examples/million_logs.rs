@@ -12,7 +12,7 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Map};
-use switchboard_store::{open, GroupBy, LogQuery, LogRecord, Store, StoreError, StoreLocation};
+use switchboard_store::{open, GroupBy, LogQuery, LogRecord, StatusFilter, Store, StoreError, StoreLocation};
 
 const BATCH: usize = 1_000;
 const PROVIDERS: [&str; 5] = ["openai", "anthropic", "azure-openai", "bedrock", "groq"];
@@ -122,24 +122,28 @@ async fn run(dir: PathBuf, rows: usize) -> Result<(), StoreError> {
     let trace = LogQuery { trace_id: Some(format!("trace-{}", rows / 8)), ..LogQuery::default() };
     time_query("trace_id = one trace", page(trace)).await?;
     time_query("newest page (limit 50, no filter)", page(LogQuery::default())).await?;
+    let status_4xx = Some(StatusFilter::Range { min: 400, max: 499 });
     let filtered = LogQuery {
-        provider: Some("anthropic".to_owned()),
-        model: Some("claude-3-5-sonnet".to_owned()),
-        status: Some("4xx".parse().map_err(|e| StoreError::InvalidQuery(format!("{e}")))?),
+        provider: Some("openai".to_owned()),
+        model: Some("gpt-4o".to_owned()),
+        status: status_4xx,
         limit: Some(50),
         ..LogQuery::default()
     };
-    time_query("provider + model + status 4xx (limit 50)", page(filtered.clone())).await?;
+    time_query("provider + model + status 4xx (limit 50, 1% match)", page(filtered.clone())).await?;
     let first = store.query_logs(&filtered).await?;
     let second = LogQuery { cursor: first.next_cursor, ..filtered };
     time_query("  same, second page via cursor", page(second)).await?;
+    let nothing = LogQuery { provider: Some("anthropic".to_owned()), status: status_4xx, ..LogQuery::default() };
+    time_query("provider + status 4xx, no row matches (worst case)", page(nothing)).await?;
     let by_vk = LogQuery { virtual_key: Some("vk-7".to_owned()), limit: Some(100), ..LogQuery::default() };
     time_query("virtual_key (limit 100)", page(by_vk)).await?;
     let meta = LogQuery { metadata: vec![("user".to_owned(), "user-42".to_owned())], ..LogQuery::default() };
     time_query("metadata user = user-42 (limit 50, ~200 matches)", page(meta)).await?;
-    let window = (Some(start_ms + rows as i64 * 3 - 3_600_000), None);
+    // Rows are 3 ms apart: the last minute holds 20,000 of them.
+    let window = (Some(start_ms + rows as i64 * 3 - 60_000), None);
     let summary_store = store.clone();
-    time_query("summary by provider, last hour (~1.2k rows)", || {
+    time_query("summary by provider, last minute (20k rows)", || {
         let store = summary_store.clone();
         async move { store.summary(GroupBy::Provider, window.0, window.1).await }
     })

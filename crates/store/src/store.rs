@@ -20,6 +20,8 @@ use crate::vault::{Ciphertext, Vault};
 pub const SQLITE_FILE: &str = "switchboard.db";
 const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 const SQLITE_MAX_CONNECTIONS: u32 = 4;
+/// Rows `PRAGMA optimize` samples per index: bounds its cost on a large log table.
+const SQLITE_ANALYSIS_LIMIT: u32 = 1_000;
 const POSTGRES_MAX_CONNECTIONS: u32 = 10;
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -63,7 +65,9 @@ async fn open_sqlite(dir: &std::path::Path) -> Result<sqlx::SqlitePool, StoreErr
         .journal_mode(SqliteJournalMode::Wal)
         .synchronous(SqliteSynchronous::Normal)
         .busy_timeout(SQLITE_BUSY_TIMEOUT)
-        .foreign_keys(true);
+        .foreign_keys(true)
+        // Keeps the query planner's statistics fresh as logs grow (runs when pooled connections are recycled).
+        .optimize_on_close(true, SQLITE_ANALYSIS_LIMIT);
     SqlitePoolOptions::new()
         .max_connections(SQLITE_MAX_CONNECTIONS)
         .acquire_timeout(ACQUIRE_TIMEOUT)

@@ -256,11 +256,11 @@ async fn summary_percentiles_on_known_data(store: &Store) {
 }
 
 async fn summary_groups_and_time_window(store: &Store) {
-    // Group a: latencies [10, 20, 30]; group b: [5]; a row outside the window that would change group a.
+    // Group a: latencies [10, 20, 30]; group b: [5]; group c: one slow request, counted in a 100 ms bucket; and a
+    // row outside the window that would change group a.
     let mut rows = Vec::new();
-    for (n, (provider, latency, created_at)) in
-        [("a", 30, 100), ("a", 10, 101), ("a", 20, 102), ("b", 5, 103), ("a", 1_000, 10)].into_iter().enumerate()
-    {
+    let fixture = [("a", 30, 100), ("a", 10, 101), ("a", 20, 102), ("b", 5, 103), ("c", 12_345, 104), ("a", 1_000, 10)];
+    for (n, (provider, latency, created_at)) in fixture.into_iter().enumerate() {
         let mut r = log(n, created_at);
         r.provider = provider.to_owned();
         r.latency_ms = latency;
@@ -271,21 +271,22 @@ async fn summary_groups_and_time_window(store: &Store) {
     store.insert_logs(&rows).await.unwrap();
     let summary = store.summary(GroupBy::Provider, Some(100), Some(200)).await.unwrap();
     let keys: Vec<_> = summary.iter().map(|r| r.key.clone()).collect();
-    assert_eq!(keys, [Some("a".to_owned()), Some("b".to_owned())], "busiest group first");
+    assert_eq!(keys, [Some("a".to_owned()), Some("b".to_owned()), Some("c".to_owned())], "busiest group first");
     let a = &summary[0];
     assert_eq!((a.requests, a.latency_p50_ms, a.latency_p95_ms, a.latency_p99_ms), (3, 20, 30, 30));
     assert_eq!(a.cost_usd, 0.0);
     assert_eq!((summary[1].latency_p50_ms, summary[1].latency_p99_ms), (5, 5));
+    assert_eq!(summary[2].latency_p50_ms, 12_300);
 
     let by_config = store.summary(GroupBy::Config, Some(100), None).await.unwrap();
     let mut config_keys: Vec<_> = by_config.iter().map(|r| (r.key.clone(), r.requests)).collect();
     config_keys.sort();
-    assert_eq!(config_keys, [(None, 1), (Some("cfg".to_owned()), 3)]);
+    assert_eq!(config_keys, [(None, 2), (Some("cfg".to_owned()), 3)]);
     let by_model = store.summary(GroupBy::Model, None, None).await.unwrap();
     assert_eq!(by_model.len(), 1);
     assert_eq!(by_model[0].key.as_deref(), Some("gpt-4o-2024-08-06"));
     let by_vk = store.summary(GroupBy::VirtualKey, None, None).await.unwrap();
-    assert_eq!(by_vk[0].requests, 5);
+    assert_eq!(by_vk[0].requests, 6);
     assert!(store.summary(GroupBy::Provider, Some(5_000), None).await.unwrap().is_empty());
 }
 

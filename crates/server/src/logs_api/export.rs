@@ -13,9 +13,9 @@ use switchboard_core::error::GatewayError;
 use switchboard_store::{LogPage, LogQuery, LogRecord, Store, MAX_PAGE_SIZE};
 
 use super::params::{Params, FILTERS};
-use super::time::format_rfc3339;
 use super::{admin, finish, store_error, Reply};
 use crate::state::SharedState;
+use crate::time::format_rfc3339;
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 

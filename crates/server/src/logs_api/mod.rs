@@ -12,7 +12,6 @@ mod feedback;
 mod insert;
 mod list;
 mod params;
-mod time;
 
 use axum::body::Body;
 use axum::response::Response;

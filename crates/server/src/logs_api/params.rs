@@ -9,7 +9,7 @@ use http::Uri;
 use switchboard_core::error::GatewayError;
 use switchboard_store::{LogQuery, StatusFilter, MAX_PAGE_SIZE};
 
-use super::time::parse_instant;
+use crate::time::parse_instant;
 
 /// Filters shared by the list, the export and (`from`, `to`) the analytics.
 pub const FILTERS: &[&str] =

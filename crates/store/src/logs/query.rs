@@ -182,10 +182,9 @@ fn filter_conditions<'a>(sql: &mut Sql<'a>, q: &'a LogQuery) -> Result<Vec<Strin
     let mut conditions: Vec<String> = [
         equals(sql, "trace_id", &q.trace_id),
         equals(sql, "provider", &q.provider),
-        q.model.as_deref().map(|model| {
-            let model = sql.arg(model);
-            format!("(requested_model = {model} OR served_model = {model})")
-        }),
+        q.model
+            .as_deref()
+            .map(|model| format!("(requested_model = {} OR served_model = {})", sql.arg(model), sql.arg(model))),
         q.status.map(|status| status_condition(sql, status)),
         equals(sql, "virtual_key", &q.virtual_key),
         equals(sql, "config_slug", &q.config),
@@ -293,8 +292,8 @@ mod tests {
         };
         let sql = page_sql(Backend::Postgres, &q, None, 10).unwrap();
         assert!(!sql.text().contains("t'1") && !sql.text().contains("OR 1=1"));
-        // trace_id, model, metadata key + value, limit.
-        assert_eq!(sql.param_count(), 5);
-        assert!(sql.text().contains("(metadata ->> $3) = $4"));
+        // trace_id, model (twice: requested or served), metadata key + value, limit.
+        assert_eq!(sql.param_count(), 6);
+        assert!(sql.text().contains("(metadata ->> $4) = $5"));
     }
 }

@@ -1,5 +1,5 @@
-//! Timestamps at the API's edge: `from`/`to` given as Unix milliseconds or RFC 3339, and
-//! `created_at` written as RFC 3339 (UTC, milliseconds) in CSV exports. Proleptic Gregorian
+//! Timestamps at the edges, in one place: `from`/`to` read as Unix milliseconds or RFC 3339,
+//! and times written as RFC 3339 (UTC, milliseconds) by the APIs, exports and the CLI. Proleptic Gregorian
 //! calendar arithmetic (Howard Hinnant's `days_from_civil`), so no date crate is needed.
 
 const MS_PER_DAY: i64 = 86_400_000;
