@@ -2,8 +2,8 @@
 //!
 //! It owns the ciphertext format (`v1:<base64 nonce>:<base64 ciphertext+tag>`, a fresh 96-bit nonce per secret),
 //! the key-check value that lets a store refuse a wrong master key at start, display hints, and the master key's
-//! home ([`master_key`]). It must not touch the database, and no error or `Debug` output may carry key material or
-//! a plaintext secret.
+//! home (env `SWITCHBOARD_MASTER_KEY`, else `master.key` in the data directory). It must not touch the database,
+//! and no error or `Debug` output may carry key material or a plaintext secret.
 
 mod master_key;
 
