@@ -98,7 +98,7 @@ pub struct LogArgs {
     pub log_retention_days: u32,
     /// Request logs waiting to be written; past this, new ones are dropped and counted
     /// (requests are never slowed or failed by logging).
-    #[arg(long, default_value_t = 10_000, env = "SWITCHBOARD_LOG_QUEUE")]
+    #[arg(long, default_value_t = 4096, env = "SWITCHBOARD_LOG_QUEUE")]
     pub log_queue: usize,
     /// Export a span per request (and per attempt) to this OpenTelemetry collector, as
     /// OTLP/HTTP JSON (`POST <URL>/v1/traces`), e.g. http://127.0.0.1:4318.

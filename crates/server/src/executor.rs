@@ -10,8 +10,6 @@ use axum::response::Response;
 use bytes::Bytes;
 use futures_util::StreamExt;
 use http::{HeaderMap, HeaderValue};
-use rand::rngs::SmallRng;
-use rand::SeedableRng;
 use serde_json::{Map, Value};
 use switchboard_core::config::{Leaf, ProviderOptions, RequestFacts};
 use switchboard_core::error::GatewayError;
@@ -107,7 +105,7 @@ pub async fn execute(job: &Job<'_>, resolved: &Resolved) -> Response {
     let mut rec = recorder(job, resolved);
     let mut route = RouteInfo { trace_id: job.inbound.trace_id.clone(), ..RouteInfo::default() };
     let facts = RequestFacts { metadata: &job.inbound.metadata, params: job.body };
-    let mut planner = Planner::new(&resolved.tree, facts, SmallRng::from_entropy());
+    let mut planner = Planner::new(&resolved.tree, facts, crate::ids::fast_rng());
     let mut attempt = match planner.first() {
         Ok(first) => first,
         Err(no_route) => {

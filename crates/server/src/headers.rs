@@ -53,7 +53,7 @@ fn owned(headers: &HeaderMap, name: &str) -> Option<String> {
 pub fn trace_id(headers: &HeaderMap) -> String {
     owned(headers, TRACE_ID)
         .or_else(|| traceparent(headers).map(|(trace, _)| trace.to_string()))
-        .unwrap_or_else(|| uuid::Uuid::new_v4().to_string())
+        .unwrap_or_else(crate::ids::trace_id)
 }
 
 /// A W3C `traceparent` (`00-<32 hex trace id>-<16 hex parent id>-<flags>`): its trace and

@@ -13,6 +13,7 @@ pub mod control;
 pub mod declarative;
 pub mod executor;
 pub mod headers;
+pub mod ids;
 pub mod logs;
 pub mod logs_api;
 pub mod metrics;

@@ -4,8 +4,6 @@
 use axum::extract::State;
 use axum::response::Response;
 use http::HeaderMap;
-use rand::rngs::SmallRng;
-use rand::SeedableRng;
 use serde_json::Map;
 use switchboard_core::config::RequestFacts;
 use switchboard_core::error::GatewayError;
@@ -44,7 +42,7 @@ async fn fetch(
     let resolved = route::resolve(inbound, principal, state).await?;
     let params = Map::new();
     let facts = RequestFacts { metadata: &inbound.metadata, params: &params };
-    let leaf = Planner::new(&resolved.tree, facts, SmallRng::from_entropy())
+    let leaf = Planner::new(&resolved.tree, facts, crate::ids::fast_rng())
         .first()
         .map_err(|no| GatewayError::NoRoute(no.to_string()))?
         .leaf;

@@ -36,6 +36,14 @@ pub struct BodyPolicy {
     pub max_bytes: usize,
 }
 
+/// The few fields of an answer the log reads; everything else is skipped unparsed.
+#[derive(serde::Deserialize)]
+struct Peek {
+    model: Option<String>,
+    usage: Option<Value>,
+    error: Option<Value>,
+}
+
 pub struct Recorder {
     started: Instant,
     record: LogRecord,
@@ -71,7 +79,7 @@ impl Recorder {
     pub fn start(who: Identity<'_>, bodies: BodyPolicy, sink: LogSink) -> Self {
         let [span_id, parent_span_id, span_name] = who.span;
         let record = LogRecord {
-            id: uuid::Uuid::now_v7().to_string(),
+            id: crate::ids::log_id(),
             created_at: unix_ms(),
             trace_id: Some(who.trace_id.to_string()),
             span_id,
@@ -152,12 +160,12 @@ impl Recorder {
     /// A non-stream answer: its status and (OpenAI-shaped) body. Returns the request's cost
     /// when priced.
     pub fn finish_json(mut self, status: u16, body: &[u8]) -> Option<f64> {
-        let parsed: Option<Value> = serde_json::from_slice(body).ok();
-        if let Some(v) = &parsed {
-            self.record.served_model = v.get("model").and_then(Value::as_str).map(str::to_string);
-            self.set_usage(Usage::from_response(v));
+        if let Ok(peek) = serde_json::from_slice::<Peek>(body) {
+            self.record.served_model = peek.model;
+            self.set_usage(peek.usage.as_ref().and_then(Usage::from_openai));
             if status >= 400 {
-                self.record.error = v.pointer("/error/message").and_then(Value::as_str).map(str::to_string);
+                let message = peek.error.as_ref().and_then(|e| e.get("message").or(Some(e))).and_then(Value::as_str);
+                self.record.error = message.map(str::to_string);
             }
         }
         if self.bodies.keep {

@@ -1,0 +1,48 @@
+//! Per-request randomness without a system call each time: routing RNGs, generated trace
+//! IDs and log IDs are drawn from the thread-local RNG (seeded once per thread from the OS).
+//! Secrets (API keys, master keys) do not come from here: they use the OS RNG directly.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use rand::rngs::SmallRng;
+use rand::{Rng, SeedableRng};
+
+/// A fast RNG for one request's routing decisions.
+pub fn fast_rng() -> SmallRng {
+    SmallRng::from_rng(rand::thread_rng()).unwrap_or_else(|_| SmallRng::seed_from_u64(unix_ms()))
+}
+
+/// A random (version 4) UUID for a trace the client did not name.
+pub fn trace_id() -> String {
+    uuid::Builder::from_random_bytes(rand::thread_rng().gen()).into_uuid().to_string()
+}
+
+/// A time-ordered (version 7) UUID for a log record, so ids sort roughly by time.
+pub fn log_id() -> String {
+    let random: [u8; 10] = rand::thread_rng().gen();
+    uuid::Builder::from_unix_timestamp_millis(unix_ms(), &random).into_uuid().to_string()
+}
+
+fn unix_ms() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_are_uuids_of_the_right_version_and_differ() {
+        let (a, b) = (trace_id(), trace_id());
+        assert_ne!(a, b);
+        assert_eq!(uuid::Uuid::parse_str(&a).map(|u| u.get_version_num()).ok(), Some(4));
+        assert_eq!(uuid::Uuid::parse_str(&log_id()).map(|u| u.get_version_num()).ok(), Some(7));
+    }
+
+    #[test]
+    fn log_ids_sort_by_time() {
+        let first = log_id();
+        std::thread::sleep(std::time::Duration::from_millis(2));
+        assert!(log_id() > first);
+    }
+}
