@@ -14,7 +14,11 @@ use tokio::task::JoinHandle;
 use crate::metrics::Metrics;
 
 /// Records written per store transaction, at most.
-pub const BATCH_SIZE: usize = 256;
+pub const BATCH_SIZE: usize = 500;
+/// How long the writer waits for a batch to fill before writing what it has. Every commit
+/// rewrites the touched table and index pages, so a few large commits cost far less than
+/// many small ones.
+pub const LINGER: Duration = Duration::from_millis(100);
 const WRITE_ATTEMPTS: u32 = 4;
 
 /// Where finished request records go.
@@ -112,6 +116,7 @@ async fn write_loop(
                 if n == 0 {
                     return;
                 }
+                fill(&mut rx, &mut batch).await;
                 flush(&store, &metrics, &mut batch).await;
             }
             _ = &mut stopped => break,
@@ -122,6 +127,17 @@ async fn write_loop(
         flush(&store, &metrics, &mut batch).await;
     }
     tracing::debug!("request log writer drained");
+}
+
+/// Gathers more records until the batch is full or [`LINGER`] has passed.
+async fn fill(rx: &mut mpsc::Receiver<LogRecord>, batch: &mut Vec<LogRecord>) {
+    let deadline = tokio::time::Instant::now() + LINGER;
+    while batch.len() < BATCH_SIZE {
+        match tokio::time::timeout_at(deadline, rx.recv_many(batch, BATCH_SIZE - batch.len())).await {
+            Ok(n) if n > 0 => {}
+            _ => break,
+        }
+    }
 }
 
 async fn flush(store: &Store, metrics: &Metrics, batch: &mut Vec<LogRecord>) {
