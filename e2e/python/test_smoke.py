@@ -103,9 +103,9 @@ def stack():
             procs.append(proc)
             mocks[name] = Mock(name, url)
         args = [gateway_bin, "serve", "--port", "0", "--data-dir", data_dir]
-        proc, url, _ = launch(args, {"SWITCHBOARD_ADMIN_KEY": ADMIN_KEY})
+        proc, url, log = launch(args, {"SWITCHBOARD_ADMIN_KEY": ADMIN_KEY})
         procs.append(proc)
-        yield {"gateway": url, "mocks": mocks}
+        yield {"gateway": url, "mocks": mocks, "log": log}
     finally:
         for proc in procs:
             stop(proc)
@@ -179,3 +179,43 @@ def test_portkey_sdk_stream(stack, mocks):
     assert [c.choices[0].finish_reason for c in chunks if c.choices and c.choices[0].finish_reason] == ["stop"]
     (hit,) = mocks["openai"].hits()
     assert hit["body"]["stream"] is True
+
+
+def test_metrics_parse_as_openmetrics_and_count_the_request(stack, mocks):
+    from prometheus_client.openmetrics.parser import text_string_to_metric_families
+
+    client = openai.OpenAI(
+        base_url=f"{stack['gateway']}/v1",
+        api_key="unused",
+        default_headers={"x-portkey-api-key": ADMIN_KEY, "x-portkey-config": json.dumps(openai_target(mocks["openai"]))},
+    )
+    client.chat.completions.create(model="gpt-3.5-turbo", messages=MESSAGES)
+    with urllib.request.urlopen(f"{stack['gateway']}/metrics", timeout=10) as response:
+        text = response.read().decode()
+    families = {f.name: f for f in text_string_to_metric_families(text)}
+    requests = [s for s in families["switchboard_requests"].samples if s.labels.get("provider") == "openai"]
+    assert requests and sum(s.value for s in requests) >= 1
+    assert families["switchboard_request_duration_seconds"].type == "histogram"
+    assert "switchboard_log_records_dropped" in families
+
+
+def test_provider_keys_never_reach_the_gateway_log(stack, mocks):
+    secret = "sk-py-secret-0f9e8d7c6b5a"
+    target = {**openai_target(mocks["openai"]), "api_key": secret}
+    client = openai.OpenAI(
+        base_url=f"{stack['gateway']}/v1",
+        api_key="unused",
+        default_headers={"x-portkey-api-key": ADMIN_KEY, "x-portkey-config": json.dumps(target)},
+    )
+    client.chat.completions.create(model="gpt-3.5-turbo", messages=MESSAGES)
+    bad = {**target, "custom_host": "http://127.0.0.1:9/v1"}
+    failing = openai.OpenAI(
+        base_url=f"{stack['gateway']}/v1",
+        api_key="unused",
+        max_retries=0,
+        default_headers={"x-portkey-api-key": ADMIN_KEY, "x-portkey-config": json.dumps(bad)},
+    )
+    with pytest.raises(openai.APIStatusError):
+        failing.chat.completions.create(model="gpt-3.5-turbo", messages=MESSAGES)
+    assert mocks["openai"].hits()[0]["headers"]["authorization"] == f"Bearer {secret}"
+    assert secret not in "".join(stack["log"])
