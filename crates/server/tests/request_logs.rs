@@ -161,3 +161,37 @@ async fn metrics_count_requests_tokens_and_fallbacks() {
     assert!(line("switchboard_tokens_total{provider=\"openai\",model=\"gpt-3.5-turbo\",kind=\"prompt\"}").is_some());
     assert!(text.trim_end().ends_with("# EOF"));
 }
+
+#[tokio::test]
+async fn client_leaving_mid_stream_drops_the_upstream_and_is_logged_as_499() {
+    use futures_util::StreamExt;
+    let (gw, a) = (gateway().await, mock("slow").await);
+    a.script(Script { chunk_delay_ms: 100, ..Script::default() });
+    let mut body = chat_body();
+    body["stream"] = json!(true);
+    let response = reqwest::Client::new()
+        .post(format!("{}/v1/chat/completions", gw.url))
+        .header("x-portkey-api-key", ADMIN_KEY)
+        .header("x-portkey-config", target("openai", &a).to_string())
+        .header("content-type", "application/json")
+        .body(body.to_string())
+        .send()
+        .await
+        .unwrap();
+    let mut chunks = response.bytes_stream();
+    assert!(chunks.next().await.is_some_and(|c| c.is_ok()), "the stream started");
+    drop(chunks);
+    let store = &gw.state.control.store;
+    let query = switchboard_store::LogQuery { limit: Some(10), ..switchboard_store::LogQuery::default() };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    let record = loop {
+        let page = store.query_logs(&query).await.unwrap();
+        if let Some(r) = page.items.into_iter().next() {
+            break r;
+        }
+        assert!(std::time::Instant::now() < deadline, "no log for the abandoned stream");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    };
+    assert_eq!(record.status, 499);
+    assert_eq!(record.error.as_deref(), Some("the client closed the stream"));
+}
