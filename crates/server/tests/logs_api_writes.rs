@@ -268,39 +268,7 @@ fn now_ms() -> i64 {
 }
 
 fn aged(id: &str, created_at: i64) -> LogRecord {
-    LogRecord {
-        id: id.into(),
-        created_at,
-        trace_id: Some(id.into()),
-        span_id: None,
-        parent_span_id: None,
-        span_name: None,
-        metadata: Default::default(),
-        api_key_id: None,
-        config_slug: None,
-        config_version: None,
-        strategy_mode: None,
-        target_path: None,
-        provider: "openai".into(),
-        virtual_key: None,
-        requested_model: "gpt-4o".into(),
-        served_model: None,
-        status: 200,
-        latency_ms: 1,
-        ttfb_ms: None,
-        stream: false,
-        retry_count: 0,
-        cache_status: None,
-        prompt_tokens: None,
-        completion_tokens: None,
-        total_tokens: None,
-        cost_usd: None,
-        unpriced: false,
-        request_body: None,
-        response_body: None,
-        attempts: json!([]),
-        error: None,
-    }
+    LogRecord { status: 200, latency_ms: 1, ..LogRecord::new(id, created_at, "openai", "gpt-4o") }
 }
 
 const DAY: i64 = 86_400_000;

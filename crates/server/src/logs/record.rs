@@ -78,9 +78,8 @@ pub struct Identity<'a> {
 impl Recorder {
     pub fn start(who: Identity<'_>, bodies: BodyPolicy, sink: LogSink) -> Self {
         let [span_id, parent_span_id, span_name] = who.span;
+        let model = who.body.get("model").and_then(Value::as_str).unwrap_or_default();
         let record = LogRecord {
-            id: crate::ids::log_id(),
-            created_at: unix_ms(),
             trace_id: Some(who.trace_id.to_string()),
             span_id,
             parent_span_id,
@@ -90,26 +89,9 @@ impl Recorder {
             config_slug: who.config_slug.map(str::to_string),
             config_version: who.config_version,
             strategy_mode: Some(who.strategy_mode.to_string()),
-            target_path: None,
-            provider: "none".to_string(),
-            virtual_key: None,
-            requested_model: who.body.get("model").and_then(Value::as_str).unwrap_or_default().to_string(),
-            served_model: None,
-            status: 0,
-            latency_ms: 0,
-            ttfb_ms: None,
             stream: who.stream,
-            retry_count: 0,
-            cache_status: None,
-            prompt_tokens: None,
-            completion_tokens: None,
-            total_tokens: None,
-            cost_usd: None,
-            unpriced: false,
             request_body: bodies.keep.then(|| capped(who.raw_body, bodies.max_bytes)),
-            response_body: None,
-            attempts: Value::Array(Vec::new()),
-            error: None,
+            ..LogRecord::new(crate::ids::log_id(), unix_ms(), "none", model)
         };
         let prompt_chars = prompt_chars(who.body);
         Recorder {

@@ -164,42 +164,9 @@ async fn flush(store: &Store, metrics: &Metrics, batch: &mut Vec<LogRecord>) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::{Map, Value};
 
     fn record(id: &str) -> LogRecord {
-        LogRecord {
-            id: id.into(),
-            created_at: 0,
-            trace_id: None,
-            span_id: None,
-            parent_span_id: None,
-            span_name: None,
-            metadata: Map::new(),
-            api_key_id: None,
-            config_slug: None,
-            config_version: None,
-            strategy_mode: None,
-            target_path: None,
-            provider: "openai".into(),
-            virtual_key: None,
-            requested_model: "m".into(),
-            served_model: None,
-            status: 200,
-            latency_ms: 1,
-            ttfb_ms: None,
-            stream: false,
-            retry_count: 0,
-            cache_status: None,
-            prompt_tokens: None,
-            completion_tokens: None,
-            total_tokens: None,
-            cost_usd: None,
-            unpriced: false,
-            request_body: None,
-            response_body: None,
-            attempts: Value::Array(Vec::new()),
-            error: None,
-        }
+        LogRecord { status: 200, latency_ms: 1, ..LogRecord::new(id, 0, "openai", "m") }
     }
 
     #[test]

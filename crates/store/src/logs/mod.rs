@@ -60,6 +60,46 @@ pub struct LogRecord {
     pub error: Option<String>,
 }
 
+impl LogRecord {
+    /// A record with only its identity set: no trace, no target, no tokens, no bodies,
+    /// status 0 and no attempts yet. Callers fill in what they know.
+    pub fn new(id: impl Into<String>, created_at: i64, provider: impl Into<String>, model: impl Into<String>) -> Self {
+        LogRecord {
+            id: id.into(),
+            created_at,
+            trace_id: None,
+            span_id: None,
+            parent_span_id: None,
+            span_name: None,
+            metadata: Map::new(),
+            api_key_id: None,
+            config_slug: None,
+            config_version: None,
+            strategy_mode: None,
+            target_path: None,
+            provider: provider.into(),
+            virtual_key: None,
+            requested_model: model.into(),
+            served_model: None,
+            status: 0,
+            latency_ms: 0,
+            ttfb_ms: None,
+            stream: false,
+            retry_count: 0,
+            cache_status: None,
+            prompt_tokens: None,
+            completion_tokens: None,
+            total_tokens: None,
+            cost_usd: None,
+            unpriced: false,
+            request_body: None,
+            response_body: None,
+            attempts: Value::Array(Vec::new()),
+            error: None,
+        }
+    }
+}
+
 /// Feedback on a trace (Portkey's `/feedback`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Feedback {
