@@ -17,8 +17,11 @@ use crate::store::Store;
 pub use query::{LogPage, LogQuery, StatusFilter};
 pub use summary::{GroupBy, SummaryRow};
 
-/// Rows per INSERT statement: 31 columns × 500 rows stays under SQLite's 32,766 bound parameters.
-const ROWS_PER_INSERT: usize = 500;
+/// Rows per INSERT statement. Every batch is written as full statements of this many rows
+/// plus single-row statements for the rest, so each connection prepares (and caches) just
+/// two statement shapes: one per batch size would mean re-parsing a statement of thousands
+/// of placeholders for most batches and a statement cache that grows to tens of MiB.
+const ROWS_PER_INSERT: usize = 50;
 
 /// One request as the gateway handled it. Serialised as is (snake_case) by the logs API.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -138,8 +141,12 @@ impl Store {
             return Ok(());
         }
         let mut tx = self.db.begin_write().await?;
-        for chunk in batch.chunks(ROWS_PER_INSERT) {
+        let mut chunks = batch.chunks_exact(ROWS_PER_INSERT);
+        for chunk in chunks.by_ref() {
             tx.execute(&columns::insert_sql(self.backend(), chunk)?).await?;
+        }
+        for row in chunks.remainder() {
+            tx.execute(&columns::insert_sql(self.backend(), std::slice::from_ref(row))?).await?;
         }
         tx.commit().await
     }
