@@ -172,6 +172,13 @@ impl<'a> Sql<'a> {
     }
 
     #[cfg(test)]
+    /// The same statement under `EXPLAIN QUERY PLAN` (SQLite), to check which index a query uses.
+    #[cfg(test)]
+    pub(crate) fn explained(mut self) -> Self {
+        self.text.insert_str(0, "EXPLAIN QUERY PLAN ");
+        self
+    }
+
     pub(crate) fn text(&self) -> &str {
         &self.text
     }
