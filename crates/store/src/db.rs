@@ -34,7 +34,7 @@ impl Backend {
 
     /// The placeholder for the `n`th parameter of a built statement: positional `?` on SQLite (see the module
     /// docs), `$n` on PostgreSQL.
-    fn placeholder(self, n: usize) -> String {
+    pub(crate) fn placeholder(self, n: usize) -> String {
         match self {
             Backend::Sqlite => "?".to_owned(),
             Backend::Postgres => format!("${n}"),
@@ -42,7 +42,7 @@ impl Backend {
     }
 
     /// Like [`Backend::placeholder`] for JSON text that lands in a JSON column.
-    fn json_placeholder(self, n: usize) -> String {
+    pub(crate) fn json_placeholder(self, n: usize) -> String {
         match self {
             Backend::Sqlite => "?".to_owned(),
             Backend::Postgres => format!("${n}::jsonb"),
@@ -165,13 +165,18 @@ impl<'a> Sql<'a> {
         self.backend.placeholder(self.params.len())
     }
 
+    /// Records a parameter whose placeholder the text already holds (statements whose text is built once and
+    /// reused, in parameter order).
+    pub(crate) fn bind(&mut self, value: impl Into<Param<'a>>) {
+        self.params.push(value.into());
+    }
+
     /// Like [`Sql::arg`] for JSON text that lands in a JSON column.
     pub(crate) fn json_arg(&mut self, json: String) -> String {
         self.params.push(Param::from(json));
         self.backend.json_placeholder(self.params.len())
     }
 
-    #[cfg(test)]
     /// The same statement under `EXPLAIN QUERY PLAN` (SQLite), to check which index a query uses.
     #[cfg(test)]
     pub(crate) fn explained(mut self) -> Self {
@@ -179,6 +184,7 @@ impl<'a> Sql<'a> {
         self
     }
 
+    #[cfg(test)]
     pub(crate) fn text(&self) -> &str {
         &self.text
     }

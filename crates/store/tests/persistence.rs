@@ -29,12 +29,14 @@ async fn sqlite_data_survives_close_and_reopen() {
 }
 
 #[tokio::test]
-async fn sqlite_database_is_a_wal_file_in_the_data_dir() {
+async fn sqlite_database_is_a_wal_file_with_16k_pages_in_the_data_dir() {
     let db = common::sqlite().await;
     let StoreLocation::Sqlite(dir) = &db.location else { unreachable!() };
     let url = format!("sqlite://{}", dir.join(SQLITE_FILE).display());
     let mut conn = sqlx::SqliteConnection::connect(&url).await.unwrap();
     let mode: String = sqlx::query_scalar("PRAGMA journal_mode").fetch_one(&mut conn).await.unwrap();
     assert_eq!(mode, "wal");
+    let page_size: i64 = sqlx::query_scalar("PRAGMA page_size").fetch_one(&mut conn).await.unwrap();
+    assert_eq!(page_size, 16_384);
     conn.close().await.unwrap();
 }

@@ -4,7 +4,9 @@ use crate::db::{Backend, RowExt, Sql};
 use crate::error::StoreError;
 use crate::json_text::{json_column, narrow, to_json};
 
-use super::LogRecord;
+use std::sync::OnceLock;
+
+use super::{LogRecord, ROWS_PER_INSERT};
 
 const COLUMNS: [&str; 31] = [
     "id",
@@ -52,52 +54,79 @@ pub(crate) fn select_list(backend: Backend, with_bodies: bool) -> String {
 
 /// One multi-row INSERT for `records`; ids already stored are skipped.
 pub(crate) fn insert_sql(backend: Backend, records: &[LogRecord]) -> Result<Sql<'_>, StoreError> {
-    let mut sql = Sql::new(backend, "");
-    let rows = records.iter().map(|record| row_values(&mut sql, record)).collect::<Result<Vec<_>, _>>()?;
-    sql.push(&format!(
-        "INSERT INTO request_logs ({}) VALUES {} ON CONFLICT (id) DO NOTHING",
-        COLUMNS.join(", "),
-        rows.join(", ")
-    ));
+    let mut sql = Sql::new(backend, insert_text(backend, records.len()));
+    for record in records {
+        bind_row(&mut sql, record)?;
+    }
     Ok(sql)
 }
 
-/// Binds one record, in [`COLUMNS`] order, and returns its `(…)` tuple of placeholders.
-fn row_values<'a>(sql: &mut Sql<'a>, r: &'a LogRecord) -> Result<String, StoreError> {
-    let values = [
-        sql.arg(r.id.as_str()),
-        sql.arg(r.created_at),
-        sql.arg(r.trace_id.as_deref()),
-        sql.arg(r.span_id.as_deref()),
-        sql.arg(r.parent_span_id.as_deref()),
-        sql.arg(r.span_name.as_deref()),
-        sql.json_arg(to_json(&r.metadata, "metadata")?),
-        sql.arg(r.api_key_id.as_deref()),
-        sql.arg(r.config_slug.as_deref()),
-        sql.arg(r.config_version),
-        sql.arg(r.strategy_mode.as_deref()),
-        sql.arg(r.target_path.as_deref()),
-        sql.arg(r.provider.as_str()),
-        sql.arg(r.virtual_key.as_deref()),
-        sql.arg(r.requested_model.as_str()),
-        sql.arg(r.served_model.as_deref()),
-        sql.arg(i64::from(r.status)),
-        sql.arg(r.latency_ms),
-        sql.arg(r.ttfb_ms),
-        sql.arg(r.stream),
-        sql.arg(i64::from(r.retry_count)),
-        sql.arg(r.cache_status.as_deref()),
-        sql.arg(r.prompt_tokens),
-        sql.arg(r.completion_tokens),
-        sql.arg(r.total_tokens),
-        sql.arg(r.cost_usd),
-        sql.arg(r.unpriced),
-        sql.arg(r.request_body.as_deref()),
-        sql.arg(r.response_body.as_deref()),
-        sql.json_arg(to_json(&r.attempts, "attempts")?),
-        sql.arg(r.error.as_deref()),
-    ];
-    Ok(format!("({})", values.join(", ")))
+/// The INSERT text for `rows` rows. The log writer only ever uses two row counts (full statements and single
+/// rows), so their texts are built once per backend instead of once per statement.
+fn insert_text(backend: Backend, rows: usize) -> String {
+    static TEXTS: [OnceLock<String>; 4] = [const { OnceLock::new() }; 4];
+    let slot = match (backend, rows) {
+        (Backend::Sqlite, 1) => 0,
+        (Backend::Sqlite, ROWS_PER_INSERT) => 1,
+        (Backend::Postgres, 1) => 2,
+        (Backend::Postgres, ROWS_PER_INSERT) => 3,
+        _ => return build_insert_text(backend, rows),
+    };
+    TEXTS[slot].get_or_init(|| build_insert_text(backend, rows)).clone()
+}
+
+fn build_insert_text(backend: Backend, rows: usize) -> String {
+    let tuple = |row: usize| {
+        let placeholders = COLUMNS.iter().enumerate().map(|(i, name)| {
+            let n = row * COLUMNS.len() + i + 1;
+            match *name {
+                "metadata" | "attempts" => backend.json_placeholder(n),
+                _ => backend.placeholder(n),
+            }
+        });
+        format!("({})", placeholders.collect::<Vec<_>>().join(", "))
+    };
+    format!(
+        "INSERT INTO request_logs ({}) VALUES {} ON CONFLICT (id) DO NOTHING",
+        COLUMNS.join(", "),
+        (0..rows).map(tuple).collect::<Vec<_>>().join(", ")
+    )
+}
+
+/// Binds one record, in [`COLUMNS`] order.
+fn bind_row<'a>(sql: &mut Sql<'a>, r: &'a LogRecord) -> Result<(), StoreError> {
+    sql.bind(r.id.as_str());
+    sql.bind(r.created_at);
+    sql.bind(r.trace_id.as_deref());
+    sql.bind(r.span_id.as_deref());
+    sql.bind(r.parent_span_id.as_deref());
+    sql.bind(r.span_name.as_deref());
+    sql.bind(to_json(&r.metadata, "metadata")?);
+    sql.bind(r.api_key_id.as_deref());
+    sql.bind(r.config_slug.as_deref());
+    sql.bind(r.config_version);
+    sql.bind(r.strategy_mode.as_deref());
+    sql.bind(r.target_path.as_deref());
+    sql.bind(r.provider.as_str());
+    sql.bind(r.virtual_key.as_deref());
+    sql.bind(r.requested_model.as_str());
+    sql.bind(r.served_model.as_deref());
+    sql.bind(i64::from(r.status));
+    sql.bind(r.latency_ms);
+    sql.bind(r.ttfb_ms);
+    sql.bind(r.stream);
+    sql.bind(i64::from(r.retry_count));
+    sql.bind(r.cache_status.as_deref());
+    sql.bind(r.prompt_tokens);
+    sql.bind(r.completion_tokens);
+    sql.bind(r.total_tokens);
+    sql.bind(r.cost_usd);
+    sql.bind(r.unpriced);
+    sql.bind(r.request_body.as_deref());
+    sql.bind(r.response_body.as_deref());
+    sql.bind(to_json(&r.attempts, "attempts")?);
+    sql.bind(r.error.as_deref());
+    Ok(())
 }
 
 pub(crate) fn from_row(row: &dyn RowExt) -> Result<LogRecord, StoreError> {
@@ -146,5 +175,23 @@ mod tests {
         assert!(list.contains("CAST(NULL AS TEXT) AS request_body"));
         assert!(list.contains("metadata::text AS metadata"));
         assert!(select_list(Backend::Sqlite, true).contains(", request_body, response_body,"));
+    }
+
+    #[test]
+    fn insert_placeholders_number_every_row_and_cast_json_columns() {
+        let pg = build_insert_text(Backend::Postgres, 2);
+        assert!(pg.contains("($32, $33,"), "{pg}");
+        assert!(pg.contains("$38::jsonb") && pg.contains("$61::jsonb, $62) ON CONFLICT"), "{pg}");
+        assert_eq!(build_insert_text(Backend::Sqlite, 2).matches('?').count(), 2 * COLUMNS.len());
+    }
+
+    #[test]
+    fn cached_insert_texts_equal_freshly_built_ones() {
+        for backend in [Backend::Sqlite, Backend::Postgres] {
+            for rows in [1, ROWS_PER_INSERT, 3] {
+                assert_eq!(insert_text(backend, rows), build_insert_text(backend, rows));
+                assert_eq!(insert_text(backend, rows), build_insert_text(backend, rows), "second use");
+            }
+        }
     }
 }

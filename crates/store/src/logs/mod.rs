@@ -21,7 +21,7 @@ pub use summary::{GroupBy, SummaryRow};
 /// plus single-row statements for the rest, so each connection prepares (and caches) just
 /// two statement shapes: one per batch size would mean re-parsing a statement of thousands
 /// of placeholders for most batches and a statement cache that grows to tens of MiB.
-const ROWS_PER_INSERT: usize = 50;
+pub(crate) const ROWS_PER_INSERT: usize = 50;
 
 /// One request as the gateway handled it. Serialised as is (snake_case) by the logs API.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
