@@ -6,6 +6,11 @@
 #   bench/run.sh [--duration 8] [--rates 1000] [--scenarios single,seed,stream]
 #                [--systems direct,nginx,portkey,ours] [--conns 64] [--litellm]
 #                [--no-build] [--wait-quiet MINUTES] [--ours-args "ARGS"] [--tag NAME]
+#                [--logging-cost]
+#
+# --logging-cost also measures, in the same run, the same binary with --no-request-logs (as compare.py
+# peer `ours_nolog`, started with --insecure-no-auth since peers get no gateway key header), so the
+# cost of request logging is a ratio from one run.
 #
 # Env: SHARED_DIR (default: <repo>/../shared), PEERS_DIR (default /tmp/peers),
 #      SWITCHBOARD_BIN (default: <repo>/target/release/switchboard; copied before the runs).
@@ -17,7 +22,7 @@ PEERS_DIR=${PEERS_DIR:-/tmp/peers}
 export PEERS_DIR
 RESULTS="$REPO/bench/results"
 DURATION=8 RATES=1000 SCENARIOS=single,seed,stream SYSTEMS=direct,nginx,portkey,ours CONNS=64
-LITELLM=0 BUILD=1 WAIT_QUIET=0 OURS_ARGS="" TAG=""
+LITELLM=0 BUILD=1 WAIT_QUIET=0 OURS_ARGS="" TAG="" LOGGING_COST=0
 
 usage() { sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-0}"; }
 while [ $# -gt 0 ]; do
@@ -32,11 +37,13 @@ while [ $# -gt 0 ]; do
     --wait-quiet) WAIT_QUIET=$2; shift 2 ;;
     --ours-args) OURS_ARGS=$2; shift 2 ;;   # extra `serve` flags, e.g. --no-request-logs
     --tag) TAG=-$2; shift 2 ;;              # suffix for the result files of such a variant
+    --logging-cost) LOGGING_COST=1; shift ;;
     -h|--help) usage 0 ;;
     *) echo "unknown argument: $1" >&2; usage 2 ;;
   esac
 done
 if [ "$LITELLM" = 1 ] && [[ ",$SYSTEMS," != *,litellm,* ]]; then SYSTEMS="$SYSTEMS,litellm"; fi
+if [ "$LOGGING_COST" = 1 ] && [[ ",$SYSTEMS," != *,ours_nolog,* ]]; then SYSTEMS="$SYSTEMS,ours_nolog"; fi
 [ -f "$SHARED_DIR/bench/compare.py" ] || { echo "no compare.py under SHARED_DIR=$SHARED_DIR" >&2; exit 2; }
 MOCKLLM_BIN=${MOCKLLM_BIN:-$PEERS_DIR/mockllm-target/release/mockllm}
 export MOCKLLM_BIN
@@ -83,7 +90,7 @@ wait_quiet() {
 # measured in place of the system it means to start. Refuse to run instead.
 check_ports_free() {
   local busy
-  busy=$(ss -Hltn 2>/dev/null | awk '{print $4}' | grep -E ':930[1-5]$' || true)
+  busy=$(ss -Hltn 2>/dev/null | awk '{print $4}' | grep -E ':930[1-6]$' || true)
   [ -z "$busy" ] || { echo "ports in use (stale mock/peer?): $busy — stop those processes first" >&2; exit 3; }
 }
 
@@ -114,8 +121,11 @@ for scenario in ${SCENARIOS//,/ }; do
   echo "## $scenario  (load: $(cut -d' ' -f1-3 /proc/loadavg); rustc running: $(pgrep -c rustc || true))" | tee -a "$META"
   # Whatever else is busy (not only builds) distorts the figures: name it.
   top -b -n1 -o %CPU 2>/dev/null | sed -n '8,10p' | awk '{print "#   busy: " $9 "% " $12}' >>"$META"
+  peer=()
+  [ "$LOGGING_COST" = 1 ] && peer=(--peer \
+    "ours_nolog=$SNAP/switchboard serve --port PORT --data-dir $data_dir/nolog --insecure-no-auth --no-request-logs")
   python3 "$SHARED_DIR/bench/compare.py" --pin --conc1 --scenario "$scenario" --systems "$SYSTEMS" \
-    --rates "$RATES" --duration "$DURATION" --conns "$CONNS" --out "$out.json" \
+    --rates "$RATES" --duration "$DURATION" --conns "$CONNS" --out "$out.json" "${peer[@]}" \
     --ours-cmd "SWITCHBOARD_ADMIN_KEY=sb-bench $SNAP/switchboard serve --port PORT --data-dir $data_dir $OURS_ARGS" \
     --ours-header "x-portkey-api-key: sb-bench" 2>"$out.log" | tee "$out.md" \
     || { echo "# compare.py failed for $scenario:" >&2; tail -n 5 "$out.log" >&2; }
