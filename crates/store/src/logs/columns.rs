@@ -42,10 +42,13 @@ const COLUMNS: [&str; 31] = [
     "error",
 ];
 
+/// Columns holding JSON (text on SQLite, JSONB on PostgreSQL): cast when written and read.
+const JSON_COLUMNS: [&str; 2] = ["metadata", "attempts"];
+
 /// The SELECT list. Without bodies, the two body columns read as NULL so list pages stay small.
 pub(crate) fn select_list(backend: Backend, with_bodies: bool) -> String {
     let column = |name: &str| match name {
-        "metadata" | "attempts" => backend.json_column(name),
+        _ if JSON_COLUMNS.contains(&name) => backend.json_column(name),
         "request_body" | "response_body" if !with_bodies => format!("CAST(NULL AS TEXT) AS {name}"),
         _ => name.to_owned(),
     };
@@ -79,9 +82,10 @@ fn build_insert_text(backend: Backend, rows: usize) -> String {
     let tuple = |row: usize| {
         let placeholders = COLUMNS.iter().enumerate().map(|(i, name)| {
             let n = row * COLUMNS.len() + i + 1;
-            match *name {
-                "metadata" | "attempts" => backend.json_placeholder(n),
-                _ => backend.placeholder(n),
+            if JSON_COLUMNS.contains(name) {
+                backend.json_placeholder(n)
+            } else {
+                backend.placeholder(n)
             }
         });
         format!("({})", placeholders.collect::<Vec<_>>().join(", "))
