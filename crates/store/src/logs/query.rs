@@ -282,19 +282,10 @@ mod tests {
         assert!("abc".parse::<StatusFilter>().is_err());
     }
 
-    /// The SQLite plan of a page query, one `detail` line each.
-    async fn sqlite_plan(q: &LogQuery) -> Vec<String> {
-        let dir = std::env::temp_dir().join(format!("switchboard-plan-{}", uuid::Uuid::new_v4().simple()));
-        let store = crate::open(&crate::StoreLocation::Sqlite(dir.clone())).await.unwrap();
-        let sql = page_sql(Backend::Sqlite, q, None, 50).unwrap().explained();
-        let plan = store.db.fetch_all(&sql, |row| row.text("detail")).await.unwrap();
-        store.close().await;
-        let _ = std::fs::remove_dir_all(dir);
-        plan
-    }
-
     #[tokio::test]
     async fn filters_on_often_empty_columns_use_their_partial_indexes() {
+        let dir = std::env::temp_dir().join(format!("switchboard-plan-{}", uuid::Uuid::new_v4().simple()));
+        let store = crate::open(&crate::StoreLocation::Sqlite(dir.clone())).await.unwrap();
         let cases: [(LogQuery, &str); 4] = [
             (LogQuery { config: Some("c".into()), ..LogQuery::default() }, "request_logs_config"),
             (LogQuery { virtual_key: Some("v".into()), ..LogQuery::default() }, "request_logs_virtual_key"),
@@ -302,10 +293,14 @@ mod tests {
             (LogQuery { trace_id: Some("t".into()), ..LogQuery::default() }, "request_logs_trace"),
         ];
         for (query, index) in cases {
-            let plan = sqlite_plan(&query).await;
+            // The SQLite plan of the page query, one `detail` line each.
+            let sql = page_sql(Backend::Sqlite, &query, None, 50).unwrap().explained();
+            let plan = store.db.fetch_all(&sql, |row| row.text("detail")).await.unwrap();
             assert!(plan.iter().any(|line| line.contains(index)), "{index} not used: {plan:?}");
             assert!(!plan.iter().any(|line| line.contains("TEMP B-TREE")), "sorts instead of walking: {plan:?}");
         }
+        store.close().await;
+        let _ = std::fs::remove_dir_all(dir);
     }
 
     #[test]
