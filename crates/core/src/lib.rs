@@ -12,5 +12,6 @@ pub mod merge;
 pub mod planner;
 pub mod pricing;
 pub mod provider;
+pub mod retry_after;
 pub mod sse;
 pub mod usage;
