@@ -1,11 +1,12 @@
 //! The mock's HTTP surface: control endpoints (`/_script`, `/_hits`, `/_health`) and one handler for every provider
-//! path, which records the request, applies the script (delay, hang, scripted failure) and hands the rest to the
-//! provider modules. State lives in [`Shared`]; no lock is held across an await.
+//! path, which records the request, applies the script (delay, hang, a scripted answer — failure, raw body,
+//! redirect, scripted events — padding and extra headers) and hands the rest to the provider modules. State lives
+//! in [`Shared`]; no lock is held across an await.
 
 use crate::request::{Endpoint, Incoming};
-use crate::script::{Pacing, Script, Turn};
+use crate::script::{Pacing, Script, Scripted, Turn};
 use crate::{anthropic, openai, reply};
-use axum::extract::{Request, State};
+use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::response::Response;
 use axum::routing::{get, post};
 use axum::Router;
@@ -14,6 +15,9 @@ use serde_json::{json, Value};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
+
+/// Scripts may carry oversized bodies and events on purpose; axum's 2 MiB default would refuse them.
+const MAX_SCRIPT_BYTES: usize = 256 * 1024 * 1024;
 
 /// What one mock process (one "provider account") remembers.
 pub(crate) struct Shared {
@@ -64,8 +68,8 @@ impl Shared {
         lock(&self.hits).push(hit);
     }
 
-    fn take_turn(&self) -> Turn {
-        lock(&self.script).take_turn()
+    fn take_turn(&self, stream: bool) -> Turn {
+        lock(&self.script).take_turn(stream)
     }
 }
 
@@ -74,7 +78,7 @@ pub(crate) fn app(shared: Arc<Shared>) -> Router {
     Router::new()
         .route("/_health", get(health))
         .route("/_hits", get(list_hits).delete(clear_hits))
-        .route("/_script", post(set_script))
+        .route("/_script", post(set_script).layer(DefaultBodyLimit::max(MAX_SCRIPT_BYTES)))
         .fallback(provider)
         .with_state(shared)
 }
@@ -103,14 +107,27 @@ async fn set_script(State(shared): State<Arc<Shared>>, body: Bytes) -> Response 
     }
 }
 
-/// Every provider request: record, then delay / hang / fail as scripted, then answer.
+/// Every provider request: record, then delay / hang as scripted, then answer, with the scripted headers.
 async fn provider(State(shared): State<Arc<Shared>>, request: Request) -> Response {
     let incoming = match Incoming::read(request).await {
         Ok(incoming) => incoming,
         Err(message) => return reply::openai_error(400, &message, "invalid_request_error", None),
     };
     shared.record(incoming.to_hit());
-    let turn = shared.take_turn();
+    let mut turn = shared.take_turn(incoming.wants_stream());
+    wait_as_scripted(&turn).await;
+    let endpoint = Endpoint::of(&incoming.method, &incoming.path);
+    let response = match turn.answer.take() {
+        Some(scripted) => scripted_answer(&endpoint, scripted, turn.pacing, &shared.name),
+        None => {
+            let call = Call { name: &shared.name, n: shared.seq.fetch_add(1, Ordering::Relaxed), pacing: turn.pacing };
+            reply::padded(answer(&endpoint, &incoming, &call), turn.pad_bytes).await
+        }
+    };
+    reply::with_headers(response, &turn.headers)
+}
+
+async fn wait_as_scripted(turn: &Turn) {
     if turn.delay_ms > 0 {
         tokio::time::sleep(Duration::from_millis(turn.delay_ms)).await;
     }
@@ -118,13 +135,15 @@ async fn provider(State(shared): State<Arc<Shared>>, request: Request) -> Respon
         // hyper drops this future when the client goes away.
         std::future::pending::<()>().await;
     }
-    let endpoint = Endpoint::of(&incoming.method, &incoming.path);
-    if let Some(status) = turn.failure {
-        let failure = scripted_failure(&endpoint, status, &shared.name);
-        return reply::with_retry_after(failure, turn.retry_after);
+}
+
+fn scripted_answer(endpoint: &Endpoint, scripted: Scripted, pacing: Pacing, name: &str) -> Response {
+    match scripted {
+        Scripted::Failure(status) => scripted_failure(endpoint, status, name),
+        Scripted::Body { status, content_type, body } => reply::raw(status, &content_type, body),
+        Scripted::Redirect { status, location } => reply::redirect(status, &location),
+        Scripted::Events(events) => reply::sse(events, pacing),
     }
-    let call = Call { name: &shared.name, n: shared.seq.fetch_add(1, Ordering::Relaxed), pacing: turn.pacing };
-    answer(&endpoint, &incoming, &call)
 }
 
 fn scripted_failure(endpoint: &Endpoint, status: u16, name: &str) -> Response {

@@ -1,8 +1,11 @@
 //! Dev-only test kit: a scriptable mock provider that stands in for OpenAI, Azure OpenAI and Anthropic and checks
 //! requests the way the real APIs do (auth headers, required fields, Anthropic's top-level `system`, unknown
-//! fields), records every request, and misbehaves on demand (fail N times, `Retry-After`, delay, hang, pace or cut
-//! a stream). It is used in-process by Rust tests ([`MockProvider`]) and as the `mock-provider` binary by the
-//! end-to-end tests, which drive it over HTTP (`POST /_script`, `GET|DELETE /_hits`, `GET /_health`).
+//! fields), records every request, and misbehaves on demand: fail N times with any `Retry-After` /
+//! `retry-after-ms` text (hostile values too), answer a raw body instead (malformed JSON, an HTML error page, an
+//! error with 200), pad a valid answer past any sane size, redirect, add headers (rate limits), delay, hang, and
+//! pace, cut or stall a stream or replace it with scripted SSE chunks. It is used in-process by Rust tests
+//! ([`MockProvider`]) and as the `mock-provider` binary by the end-to-end tests, which drive it over HTTP
+//! (`POST /_script`, `GET|DELETE /_hits`, `GET /_health`).
 //!
 //! It must never be a dependency of the gateway itself: it exists to find the gateway's bugs.
 
@@ -16,6 +19,7 @@ mod openai_chat;
 mod reply;
 mod request;
 mod script;
+mod script_parse;
 
 pub use script::Script;
 
@@ -68,6 +72,13 @@ impl MockProvider {
     /// Replaces the current script.
     pub fn script(&self, script: Script) {
         self.shared.set_script(script);
+    }
+
+    /// Replaces the current script with one given as the `POST /_script` JSON (see [`Script::from_json`]);
+    /// a bad script leaves the current one in place and says what is wrong.
+    pub fn script_json(&self, value: serde_json::Value) -> Result<(), String> {
+        self.shared.set_script(Script::from_json(&value)?);
+        Ok(())
     }
 
     /// Every provider request so far: `{"method","path","query","headers":{lower-case name: value},"body"}`.

@@ -45,6 +45,11 @@ impl Incoming {
         self.json.as_ref().filter(|v| v.is_object())
     }
 
+    /// Whether the body asks for a stream (`"stream": true`), as every provider here spells it.
+    pub(crate) fn wants_stream(&self) -> bool {
+        self.json.as_ref().and_then(|v| v.get("stream")).and_then(Value::as_bool).unwrap_or(false)
+    }
+
     /// The record kept for `/_hits`: `{"method","path","query","headers","body"}` with lower-case header names.
     pub(crate) fn to_hit(&self) -> Value {
         let headers: Map<String, Value> =
