@@ -1,6 +1,10 @@
 //! A tiny raw HTTP/1.1 client for the mock's tests: writes one request with `Connection: close`, reads until the
-//! server closes, and tells whether the body ended cleanly (last chunk or full length) — which a real client
-//! library would hide, and which the cut-stream script is about.
+//! server closes (or, with [`open`], a piece at a time, for streams that never end), and tells whether the body
+//! ended cleanly (last chunk or full length) and where its chunks began — which a real client library would hide,
+//! and which the cut, stall and events scripts are about.
+
+// Not `expect`: each test binary compiles this module and uses a different part of it.
+#![allow(dead_code, reason = "shared by several test binaries")]
 
 use serde_json::Value;
 use std::error::Error;
@@ -15,6 +19,8 @@ pub struct Raw {
     pub status: u16,
     headers: Vec<(String, String)>,
     pub body: Vec<u8>,
+    /// The body's whole chunks as sent (chunked bodies only).
+    pub chunks: Vec<Vec<u8>>,
     /// The body ended as HTTP says it should (a last chunk, or the whole `Content-Length`).
     pub complete: bool,
 }
@@ -43,7 +49,7 @@ impl Raw {
     }
 }
 
-/// Sends one request. `body`, when given, is sent as JSON.
+/// Sends one request and reads the whole answer. `body`, when given, is sent as JSON.
 pub async fn send(
     addr: SocketAddr,
     method: &str,
@@ -51,6 +57,24 @@ pub async fn send(
     headers: &[(&str, &str)],
     body: Option<&Value>,
 ) -> TestResult<Raw> {
+    let mut open = open(addr, method, target, headers, body).await?;
+    parse(&read_all(&mut open.stream).await)
+}
+
+/// A request whose answer is read a piece at a time.
+pub struct Open {
+    stream: TcpStream,
+    wire: Vec<u8>,
+}
+
+/// Sends one request without reading the answer.
+pub async fn open(
+    addr: SocketAddr,
+    method: &str,
+    target: &str,
+    headers: &[(&str, &str)],
+    body: Option<&Value>,
+) -> TestResult<Open> {
     let payload = body.map(Value::to_string).unwrap_or_default();
     let mut head = format!("{method} {target} HTTP/1.1\r\nhost: {addr}\r\nconnection: close\r\n");
     for (name, value) in headers {
@@ -63,7 +87,36 @@ pub async fn send(
     let mut stream = TcpStream::connect(addr).await?;
     stream.write_all(head.as_bytes()).await?;
     stream.write_all(payload.as_bytes()).await?;
-    parse(&read_all(&mut stream).await)
+    Ok(Open { stream, wire: Vec::new() })
+}
+
+impl Open {
+    /// Reads once; `0` when the server closed.
+    pub async fn read_more(&mut self) -> TestResult<usize> {
+        let mut chunk = [0u8; 8192];
+        let n = self.stream.read(&mut chunk).await?;
+        self.wire.extend_from_slice(&chunk[..n]);
+        Ok(n)
+    }
+
+    /// Reads until the answer holds `n` body chunks.
+    pub async fn read_chunks(&mut self, n: usize) -> TestResult<Raw> {
+        loop {
+            if let Ok(raw) = self.so_far() {
+                if raw.chunks.len() >= n {
+                    return Ok(raw);
+                }
+            }
+            if self.read_more().await? == 0 {
+                return Err(format!("the server closed before {n} chunks: {:?}", self.so_far()?.text()).into());
+            }
+        }
+    }
+
+    /// The answer as read so far.
+    pub fn so_far(&self) -> TestResult<Raw> {
+        parse(&self.wire)
+    }
 }
 
 /// Reads until the peer closes; a reset ends the read like a close does (a cut stream may reset).
@@ -87,9 +140,9 @@ fn parse(wire: &[u8]) -> TestResult<Raw> {
         .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string()))
         .collect();
     let rest = &wire[end + 4..];
-    let mut raw = Raw { status, headers, body: Vec::new(), complete: false };
+    let mut raw = Raw { status, headers, body: Vec::new(), chunks: Vec::new(), complete: false };
     if raw.header("transfer-encoding") == Some("chunked") {
-        (raw.body, raw.complete) = dechunk(rest);
+        (raw.body, raw.chunks, raw.complete) = dechunk(rest);
     } else {
         let length: Option<usize> = raw.header("content-length").and_then(|v| v.parse().ok());
         raw.body = rest.to_vec();
@@ -98,16 +151,17 @@ fn parse(wire: &[u8]) -> TestResult<Raw> {
     Ok(raw)
 }
 
-/// Decodes a chunked body; `true` when the last (zero-size) chunk arrived.
-fn dechunk(mut rest: &[u8]) -> (Vec<u8>, bool) {
-    let mut body = Vec::new();
+/// Decodes a chunked body: the bytes so far (a partial last chunk included), the chunks read whole with their
+/// closing CRLF, and `true` when the last (zero-size) chunk arrived.
+fn dechunk(mut rest: &[u8]) -> (Vec<u8>, Vec<Vec<u8>>, bool) {
+    let (mut body, mut chunks) = (Vec::new(), Vec::new());
     while let Some(line_end) = find(rest, b"\r\n") {
         let size_text = String::from_utf8_lossy(&rest[..line_end]);
         let Ok(size) = usize::from_str_radix(size_text.trim(), 16) else {
             break;
         };
         if size == 0 {
-            return (body, true);
+            return (body, chunks, true);
         }
         let start = line_end + 2;
         let Some(data) = rest.get(start..start + size) else {
@@ -115,9 +169,13 @@ fn dechunk(mut rest: &[u8]) -> (Vec<u8>, bool) {
             break;
         };
         body.extend_from_slice(data);
-        rest = rest.get(start + size + 2..).unwrap_or_default();
+        let Some(after) = rest.get(start + size..).and_then(|r| r.strip_prefix(b"\r\n")) else {
+            break;
+        };
+        chunks.push(data.to_vec());
+        rest = after;
     }
-    (body, false)
+    (body, chunks, false)
 }
 
 fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
