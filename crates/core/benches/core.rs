@@ -1,8 +1,9 @@
 //! Criterion benches of `switchboard-core`'s hot path: everything the gateway does per request
 //! that is pure CPU (config parse + validate, the planner's decisions, provider translation,
-//! SSE decoding). Inputs mirror the load benchmark in `bench/` (the cookbook's loadbalance +
-//! nested fallback tree, its system + user request) and the recorded Anthropic fixtures, so a
-//! slow figure here points at the same code a slow figure there does.
+//! the shape check of a passed-through answer, SSE decoding). Inputs mirror the load benchmark
+//! in `bench/` (the cookbook's loadbalance + nested fallback tree, its system + user request)
+//! and the recorded Anthropic fixtures, so a slow figure here points at the same code a slow
+//! figure there does.
 //!
 //! `cargo bench -p switchboard-core` (add `-- --quick` for a fast pass).
 
@@ -235,6 +236,23 @@ fn sse(c: &mut Criterion) {
     g.finish();
 }
 
+/// A typical non-stream chat completion of about 1 KiB, as an OpenAI-family provider answers.
+fn openai_chat_answer() -> Vec<u8> {
+    let content = "The seven wonders of the ancient world are the Great Pyramid of Giza, the Hanging Gardens of \
+                   Babylon, the Statue of Zeus at Olympia, the Temple of Artemis at Ephesus, the Mausoleum at \
+                   Halicarnassus, the Colossus of Rhodes and the Lighthouse of Alexandria. ";
+    json!({"id": "chatcmpl-9xYzAbCdEfGhIjKlMnOpQrStUv", "object": "chat.completion", "created": 1_700_000_000u64,
+           "model": "gpt-4o-2024-08-06", "system_fingerprint": "fp_6b68a8204b",
+           "choices": [{"index": 0, "message": {"role": "assistant", "content": content.repeat(2), "refusal": null},
+                        "logprobs": null, "finish_reason": "stop"}],
+           "usage": {"prompt_tokens": 27, "completion_tokens": 180, "total_tokens": 207,
+                     "prompt_tokens_details": {"cached_tokens": 0, "audio_tokens": 0},
+                     "completion_tokens_details": {"reasoning_tokens": 0, "audio_tokens": 0,
+                                                   "accepted_prediction_tokens": 0, "rejected_prediction_tokens": 0}}})
+    .to_string()
+    .into_bytes()
+}
+
 fn passthrough(c: &mut Criterion) {
     let mut g = c.benchmark_group("openai");
     let raw = Bytes::from(cookbook_request());
@@ -261,6 +279,12 @@ fn passthrough(c: &mut Criterion) {
             |raw| serde_json::from_slice::<Map<String, Value>>(&raw).map(|m| m.len()),
             BatchSize::SmallInput,
         )
+    });
+    // The shape check every passed-through non-stream answer gets before it is relayed.
+    let answer = openai_chat_answer();
+    g.throughput(Throughput::Bytes(answer.len() as u64));
+    g.bench_function("check_answer/chat_1KiB", |b| {
+        b.iter(|| provider::check_answer(Endpoint::ChatCompletions, black_box(&answer)))
     });
     g.finish();
 }

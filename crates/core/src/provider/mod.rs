@@ -6,6 +6,7 @@
 
 pub mod anthropic;
 mod call;
+mod shape;
 mod table;
 
 pub use call::{
@@ -13,6 +14,7 @@ pub use call::{
     translates, Call, Endpoint, UpstreamRequest, DEFAULT_ANTHROPIC_VERSION,
 };
 
+pub use shape::check_answer;
 pub use table::{known_ids, lookup, Family, ProviderSpec, PROVIDERS};
 
 /// An error of translation between OpenAI's shape and a provider's.
