@@ -1,7 +1,7 @@
 //! The gateway's error type: every failure Switchboard itself produces (as opposed to an
 //! error answered by a provider, which is relayed). Each error knows its HTTP status, its
-//! OpenAI error `type`, a short metric code, and whether routing may move on after it.
-//! Messages never contain a credential.
+//! OpenAI error `type`, a short code (the log record's class and the metric's label), and
+//! whether routing may move on after it. Messages never contain a credential.
 
 use serde_json::{json, Value};
 
@@ -21,14 +21,31 @@ pub enum GatewayError {
     Unauthorized(String),
     #[error("{0}")]
     Forbidden(String),
+    /// A config the caller may not send (a virtual key's secret to a host the caller chose).
+    #[error("{0}")]
+    ForbiddenConfig(ConfigErrors),
+    /// The egress policy refused the destination, before any connection was made.
+    #[error("{provider}: the egress policy does not allow {host}: {reason}")]
+    EgressDenied { provider: String, host: String, reason: String },
     #[error("{0}")]
     NoRoute(String),
     #[error("{provider}: request timed out after {timeout_ms} ms")]
     Timeout { provider: String, timeout_ms: u64 },
+    #[error("{provider}: the stream sent nothing for {timeout_ms} ms")]
+    StreamIdle { provider: String, timeout_ms: u64 },
     #[error("{provider}: could not reach the provider: {detail}")]
     Unreachable { provider: String, detail: String },
-    #[error("{provider}: unexpected response from the provider: {detail}")]
+    /// A 2xx that is not an answer of the endpoint's shape.
+    #[error("{provider}: the provider's answer is not a valid response: {detail}")]
     BadUpstream { provider: String, detail: String },
+    #[error("{provider}: the provider's answer is over the limit of {limit} bytes")]
+    UpstreamTooLarge { provider: String, limit: usize },
+    /// Redirects are never followed: a provider's URL does not move, and following one
+    /// would send the prompt (and headers) to a host no one chose.
+    #[error("{provider}: the provider answered with a redirect (HTTP {status}), which is never followed")]
+    UpstreamRedirect { provider: String, status: u16 },
+    #[error("the gateway is at its limit of {limit} requests in flight; retry shortly")]
+    Busy { limit: usize },
     #[error("{0}")]
     Internal(String),
 }
@@ -40,9 +57,14 @@ impl GatewayError {
             GatewayError::BodyTooLarge { .. } => 413,
             GatewayError::NotFound(_) => 404,
             GatewayError::Unauthorized(_) => 401,
-            GatewayError::Forbidden(_) => 403,
+            GatewayError::Forbidden(_) | GatewayError::ForbiddenConfig(_) | GatewayError::EgressDenied { .. } => 403,
             GatewayError::Timeout { .. } => 408,
-            GatewayError::Unreachable { .. } | GatewayError::BadUpstream { .. } => 502,
+            GatewayError::StreamIdle { .. }
+            | GatewayError::Unreachable { .. }
+            | GatewayError::BadUpstream { .. }
+            | GatewayError::UpstreamTooLarge { .. }
+            | GatewayError::UpstreamRedirect { .. } => 502,
+            GatewayError::Busy { .. } => 503,
             GatewayError::Internal(_) => 500,
         }
     }
@@ -56,14 +78,20 @@ impl GatewayError {
             | GatewayError::NotFound(_)
             | GatewayError::BodyTooLarge { .. } => "invalid_request_error",
             GatewayError::Unauthorized(_) => "authentication_error",
-            GatewayError::Forbidden(_) => "permission_error",
-            GatewayError::Timeout { .. } => "timeout_error",
-            GatewayError::Unreachable { .. } | GatewayError::BadUpstream { .. } => "api_error",
+            GatewayError::Forbidden(_) | GatewayError::ForbiddenConfig(_) | GatewayError::EgressDenied { .. } => {
+                "permission_error"
+            }
+            GatewayError::Timeout { .. } | GatewayError::StreamIdle { .. } => "timeout_error",
+            GatewayError::Unreachable { .. }
+            | GatewayError::BadUpstream { .. }
+            | GatewayError::UpstreamTooLarge { .. }
+            | GatewayError::UpstreamRedirect { .. }
+            | GatewayError::Busy { .. } => "api_error",
             GatewayError::Internal(_) => "server_error",
         }
     }
 
-    /// A short, stable code for metrics and the `error.code` field.
+    /// A short, stable code: the `error.code` field, the log record's class, the metric label.
     pub fn code(&self) -> &'static str {
         match self {
             GatewayError::InvalidConfig(_) => "invalid_config",
@@ -71,22 +99,31 @@ impl GatewayError {
             GatewayError::BodyTooLarge { .. } => "body_too_large",
             GatewayError::NotFound(_) => "not_found",
             GatewayError::Unauthorized(_) => "unauthorized",
-            GatewayError::Forbidden(_) => "forbidden",
+            GatewayError::Forbidden(_) | GatewayError::ForbiddenConfig(_) => "forbidden",
+            GatewayError::EgressDenied { .. } => "egress_denied",
             GatewayError::NoRoute(_) => "no_route",
-            GatewayError::Timeout { .. } => "timeout",
+            GatewayError::Timeout { .. } | GatewayError::StreamIdle { .. } => "timeout",
             GatewayError::Unreachable { .. } => "upstream_unreachable",
-            GatewayError::BadUpstream { .. } => "bad_upstream_response",
+            GatewayError::BadUpstream { .. } => "upstream_malformed",
+            GatewayError::UpstreamTooLarge { .. } => "upstream_too_large",
+            GatewayError::UpstreamRedirect { .. } => "upstream_redirect",
+            GatewayError::Busy { .. } => "overloaded",
             GatewayError::Internal(_) => "internal",
         }
     }
 
-    /// Whether a fallback or retry may follow this error. Timeouts and network failures
-    /// are the provider's trouble; everything else is the request's or the config's and
-    /// would fail the same way on the next target.
+    /// Whether a fallback or retry may follow this error. Timeouts, network failures and
+    /// answers that are not answers are the provider's trouble; everything else is the
+    /// request's, the config's or the policy's and would fail the same way on the next target.
     pub fn is_upstream_failure(&self) -> bool {
         matches!(
             self,
-            GatewayError::Timeout { .. } | GatewayError::Unreachable { .. } | GatewayError::BadUpstream { .. }
+            GatewayError::Timeout { .. }
+                | GatewayError::StreamIdle { .. }
+                | GatewayError::Unreachable { .. }
+                | GatewayError::BadUpstream { .. }
+                | GatewayError::UpstreamTooLarge { .. }
+                | GatewayError::UpstreamRedirect { .. }
         )
     }
 

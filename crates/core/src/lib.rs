@@ -13,5 +13,6 @@ pub mod planner;
 pub mod pricing;
 pub mod provider;
 pub mod retry_after;
+pub mod secret;
 pub mod sse;
 pub mod usage;

@@ -78,6 +78,12 @@ impl SseDecoder {
         events
     }
 
+    /// Bytes held for the event being read (its unfinished line and its data so far): a
+    /// caller that must bound what one event may take checks this after each push.
+    pub fn pending_len(&self) -> usize {
+        self.buf.len() + self.data.len()
+    }
+
     /// Ends the stream: returns a last event that was never closed by a blank line.
     pub fn finish(&mut self) -> Option<SseEvent> {
         let mut events = Vec::new();
@@ -260,6 +266,15 @@ id: 7\nretry: 100\ndata:first\ndata:  second\n\nevent: ping\r\rdata: x\r\n\n:onl
     fn field_without_colon_has_empty_value() {
         let mut decoder = SseDecoder::new();
         assert_eq!(decoder.push(b"data\ndata\n\n"), vec![ev(None, "\n")]);
+    }
+
+    #[test]
+    fn pending_len_counts_the_unfinished_event() {
+        let mut decoder = SseDecoder::new();
+        assert_eq!(decoder.push(b"data: abc\ndata: de"), vec![]);
+        assert_eq!(decoder.pending_len(), 3 + 8);
+        assert_eq!(decoder.push(b"\n\n").len(), 1);
+        assert_eq!(decoder.pending_len(), 0);
     }
 
     #[test]

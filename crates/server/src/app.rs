@@ -1,5 +1,8 @@
 //! The HTTP surface: `fn app(state) -> Router`. Handlers are thin: check auth, read the
-//! request, resolve its route, hand it to the executor.
+//! request, resolve its route, hand it to the executor. Two layers wrap them: the
+//! inference routes admit at most `--max-in-flight` requests at once (503 with
+//! `Retry-After: 1` past it, never a queue), and every route is under a catch-panic layer
+//! that answers a panic with a 500 JSON error instead of dropping the connection.
 
 use axum::body::Body;
 use axum::extract::State;
@@ -20,18 +23,66 @@ use crate::state::SharedState;
 use crate::{auth, models, route};
 
 pub fn app(state: SharedState) -> Router {
-    Router::new()
-        .route("/", get(root))
-        .route("/health", get(health))
+    let inference = Router::new()
         .route("/v1/chat/completions", post(chat_completions))
         .route("/v1/completions", post(completions))
         .route("/v1/embeddings", post(embeddings))
         .route("/v1/models", get(models::list))
+        .route_layer(axum::middleware::from_fn_with_state(state.clone(), admit_in_flight));
+    let router = Router::new()
+        .route("/", get(root))
+        .route("/health", get(health))
         .route("/metrics", get(metrics))
+        .merge(inference)
         .merge(crate::admin::router())
         .merge(crate::logs_api::router())
         .fallback(not_found)
-        .with_state(state)
+        .with_state(state);
+    catch_panics(router)
+}
+
+/// Any panic below becomes a 500 JSON error (`x-portkey-gateway-exception: true`) and an
+/// error-level log line; the connection lives on. The request's log record is written by
+/// its recorder's drop guard while the panic unwinds.
+pub fn catch_panics(router: Router) -> Router {
+    router.layer(tower_http::catch_panic::CatchPanicLayer::custom(panic_response))
+}
+
+fn panic_response(panic: Box<dyn std::any::Any + Send + 'static>) -> Response {
+    let what = panic
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a panic without a message".into());
+    tracing::error!("request handler panicked: {what}");
+    let err = GatewayError::Internal("the gateway failed while handling this request".into());
+    let mut response = reply::gateway_error(&err, &RouteInfo::default());
+    response.headers_mut().insert("x-portkey-gateway-exception", http::HeaderValue::from_static("true"));
+    response
+}
+
+/// Admits the request if a permit is free, holding it until the response body is done
+/// (a stream holds its permit while it streams).
+async fn admit_in_flight(
+    State(state): State<SharedState>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let Ok(permit) = state.in_flight.clone().try_acquire_owned() else {
+        state.metrics.rejected_busy.inc();
+        let err = GatewayError::Busy { limit: state.settings.max_in_flight };
+        let trace_id = crate::headers::trace_id(request.headers());
+        let mut response = reply::gateway_error(&err, &RouteInfo { trace_id, ..RouteInfo::default() });
+        response.headers_mut().insert(http::header::RETRY_AFTER, http::HeaderValue::from_static("1"));
+        return response;
+    };
+    let response = next.run(request).await;
+    response.map(|body| {
+        Body::new(http_body_util::BodyExt::map_frame(body, move |frame| {
+            let _held = &permit;
+            frame
+        }))
+    })
 }
 
 async fn root() -> Response {

@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use http::HeaderMap;
 use switchboard_core::error::GatewayError;
+use switchboard_core::secret::Secret;
 use switchboard_store::{ApiKeyRecord, ApiKeyScope};
 
 use crate::state::AppState;
@@ -95,7 +96,9 @@ fn presented(headers: &HeaderMap) -> Option<(&str, bool)> {
 /// Authenticates the request. The returned flag says whether `Authorization` carried the
 /// Switchboard key (so it is not a provider credential).
 pub async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<(Principal, bool), GatewayError> {
-    let Some(admin_key) = state.settings.admin_key.as_deref() else { return Ok((Principal::Anonymous, false)) };
+    let Some(admin_key) = state.settings.admin_key.as_ref().map(Secret::expose) else {
+        return Ok((Principal::Anonymous, false));
+    };
     let Some((key, in_authorization)) = presented(headers) else {
         return Err(GatewayError::Unauthorized(format!("missing {API_KEY_HEADER} header: send your Switchboard key")));
     };

@@ -6,6 +6,7 @@ use std::net::IpAddr;
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use switchboard_core::secret::Secret;
 
 /// Switchboard: an OpenAI-compatible AI gateway that routes requests across providers with
 /// Portkey-style configs (loadbalance, fallback, retries, conditional routing).
@@ -57,8 +58,8 @@ pub struct ServeArgs {
     pub database_url: Option<String>,
     /// The admin key clients send as `x-portkey-api-key`. When unset, a key is generated at
     /// first start, stored in `<data-dir>/admin.key` (mode 0600) and printed once.
-    #[arg(long, env = "SWITCHBOARD_ADMIN_KEY", hide_env_values = true)]
-    pub admin_key: Option<String>,
+    #[arg(long, env = "SWITCHBOARD_ADMIN_KEY", hide_env_values = true, value_parser = secret)]
+    pub admin_key: Option<Secret>,
     /// Serve without any authentication (only for local experiments).
     #[arg(long)]
     pub insecure_no_auth: bool,
@@ -77,10 +78,72 @@ pub struct ServeArgs {
     pub shutdown_grace_ms: u64,
     #[command(flatten)]
     pub logs: LogArgs,
+    #[command(flatten)]
+    pub limits: LimitArgs,
+    #[command(flatten)]
+    pub egress: EgressArgs,
     /// Declarative file (YAML or JSON) of virtual keys and configs, applied at start, on
     /// SIGHUP and whenever the file changes; `${VAR}` in it is replaced by env var VAR.
     #[arg(long = "config", env = "SWITCHBOARD_CONFIG_FILE")]
     pub config_file: Option<PathBuf>,
+}
+
+/// What clients and providers may take of the gateway: time, bytes, concurrency.
+#[derive(Debug, Clone, Args)]
+pub struct LimitArgs {
+    /// A client must send a whole request head within this many milliseconds of starting it
+    /// (or of its previous request on a kept-alive connection), else it is disconnected.
+    #[arg(long, default_value_t = 10_000, env = "SWITCHBOARD_HEADER_READ_TIMEOUT_MS")]
+    pub header_read_timeout_ms: u64,
+    /// A provider's answer must begin (and a non-stream answer end) within this many
+    /// milliseconds when no `request_timeout` applies.
+    #[arg(long, default_value_t = 600_000, env = "SWITCHBOARD_UPSTREAM_TIMEOUT_MS")]
+    pub upstream_timeout_ms: u64,
+    /// A stream that sends nothing for this many milliseconds is ended with an SSE error
+    /// event (a target's `stream_idle_timeout` overrides it).
+    #[arg(long, default_value_t = 60_000, env = "SWITCHBOARD_STREAM_IDLE_TIMEOUT_MS")]
+    pub stream_idle_timeout_ms: u64,
+    /// Largest answer body read from a provider, in bytes.
+    #[arg(long, default_value_t = 32 * 1024 * 1024, env = "SWITCHBOARD_MAX_UPSTREAM_BODY_BYTES")]
+    pub max_upstream_body_bytes: usize,
+    /// Largest single SSE event (or line) taken from a provider's stream, in bytes.
+    #[arg(long, default_value_t = 8 * 1024 * 1024, env = "SWITCHBOARD_MAX_SSE_EVENT_BYTES")]
+    pub max_sse_event_bytes: usize,
+    /// Requests handled at once; past it, new ones get 503 with `Retry-After: 1` at once
+    /// (never a queue). 0 picks 512 per CPU core.
+    #[arg(long, default_value_t = 0, env = "SWITCHBOARD_MAX_IN_FLIGHT")]
+    pub max_in_flight: usize,
+}
+
+impl LimitArgs {
+    /// `--max-in-flight`, with 0 resolved for this machine.
+    pub fn in_flight(&self) -> usize {
+        match self.max_in_flight {
+            0 => std::thread::available_parallelism().map_or(1, |n| n.get()) * 512,
+            n => n,
+        }
+    }
+}
+
+/// Where the gateway may connect on a provider's behalf (checked after DNS resolution).
+/// Link-local (cloud metadata), unspecified, multicast and broadcast addresses are always
+/// refused; loopback and private ranges are allowed unless `--egress-deny-private`.
+#[derive(Debug, Clone, Args)]
+pub struct EgressArgs {
+    /// Refuse this range too (CIDR, e.g. 10.0.0.0/8; repeatable).
+    #[arg(long = "egress-deny", value_name = "CIDR", env = "SWITCHBOARD_EGRESS_DENY", value_delimiter = ',')]
+    pub deny: Vec<ipnet::IpNet>,
+    /// Allow only these ranges (CIDR; repeatable). Without it, every range not refused is allowed.
+    #[arg(long = "egress-allow", value_name = "CIDR", env = "SWITCHBOARD_EGRESS_ALLOW", value_delimiter = ',')]
+    pub allow: Vec<ipnet::IpNet>,
+    /// Refuse loopback and private addresses (10/8, 172.16/12, 192.168/16, 100.64/10, fc00::/7).
+    #[arg(long = "egress-deny-private", env = "SWITCHBOARD_EGRESS_DENY_PRIVATE")]
+    pub deny_private: bool,
+}
+
+/// A secret from the command line or the environment, kept out of `Debug`.
+fn secret(text: &str) -> Result<Secret, std::convert::Infallible> {
+    Ok(Secret::new(text))
 }
 
 /// Request logging.

@@ -3,10 +3,18 @@
 //! then served from memory. Every control-plane write bumps the store's generation; a
 //! watcher polls it and drops the caches when it moves, so several instances sharing one
 //! PostgreSQL database converge within one poll interval.
+//!
+//! Every drop bumps the cache's epoch, and a lookup stores what it read only if the epoch is
+//! still the one it started at: a lookup that began before a revoke cannot write the old
+//! record back after the invalidation. Keys that match no API key are remembered in a small
+//! LRU (a client presenting random keys cannot grow memory); hits are bounded by the store.
 
 use std::collections::HashMap;
+use std::num::NonZeroUsize;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
+
+use lru::LruCache;
 
 use serde_json::{Map, Value};
 use switchboard_core::config::{parse_config, ProviderOptions, RouteTree};
@@ -29,12 +37,31 @@ pub struct SavedConfig {
     pub tree: Arc<RouteTree>,
 }
 
-#[derive(Default)]
 struct Cache {
     generation: i64,
+    /// Bumped by every invalidation; a fill read at an older epoch is dropped.
+    epoch: u64,
     keys: HashMap<String, Arc<ResolvedKey>>,
     configs: HashMap<String, Arc<SavedConfig>>,
-    api_keys: HashMap<String, Option<Arc<ApiKeyRecord>>>,
+    api_keys: HashMap<String, Arc<ApiKeyRecord>>,
+    /// Hashes of presented keys that matched no live API key.
+    api_key_misses: LruCache<String, ()>,
+}
+
+/// Unknown keys remembered, at most.
+pub const API_KEY_MISS_CAPACITY: NonZeroUsize = NonZeroUsize::MIN.saturating_add(255);
+
+impl Default for Cache {
+    fn default() -> Self {
+        Cache {
+            generation: 0,
+            epoch: 0,
+            keys: HashMap::new(),
+            configs: HashMap::new(),
+            api_keys: HashMap::new(),
+            api_key_misses: LruCache::new(API_KEY_MISS_CAPACITY),
+        }
+    }
 }
 
 pub struct Control {
@@ -46,8 +73,10 @@ pub struct Control {
 /// How often the generation is polled.
 pub const WATCH_INTERVAL: Duration = Duration::from_secs(1);
 
+/// A store failure: logged here in full, answered without the database's text.
 fn internal(err: impl std::fmt::Display) -> GatewayError {
-    GatewayError::Internal(format!("store: {err}"))
+    tracing::error!("control-plane store: {err}");
+    GatewayError::Internal("the gateway's store failed; see the gateway's log".into())
 }
 
 impl Control {
@@ -57,9 +86,10 @@ impl Control {
 
     /// The virtual key `slug`, decrypted; an unknown slug is a 400 naming it (and `place`).
     pub async fn virtual_key(&self, slug: &str, place: &str) -> Result<Arc<ResolvedKey>, GatewayError> {
-        if let Some(hit) = self.read(|c| c.keys.get(slug).cloned()) {
-            return Ok(hit);
-        }
+        let epoch = match self.read(|c| c.keys.get(slug).cloned().ok_or(c.epoch)) {
+            Ok(hit) => return Ok(hit),
+            Err(epoch) => epoch,
+        };
         let record =
             self.store.get_virtual_key(slug).await.map_err(internal)?.ok_or_else(|| {
                 GatewayError::InvalidRequest(format!("{place}: virtual key \"{slug}\" does not exist"))
@@ -67,44 +97,78 @@ impl Control {
         let api_key = self.vault.decrypt(&record.secret).map_err(internal)?;
         let (options, custom_host) = key_options(&record.options);
         let key = Arc::new(ResolvedKey { slug: record.slug, provider: record.provider, api_key, options, custom_host });
-        self.write(|c| c.keys.insert(slug.to_string(), key.clone()));
+        self.fill(epoch, |c| {
+            c.keys.insert(slug.to_string(), key.clone());
+        });
         Ok(key)
     }
 
     /// The saved config `slug` at its current version.
     pub async fn saved_config(&self, slug: &str, place: &str) -> Result<Arc<SavedConfig>, GatewayError> {
-        if let Some(hit) = self.read(|c| c.configs.get(slug).cloned()) {
-            return Ok(hit);
-        }
+        let epoch = match self.read(|c| c.configs.get(slug).cloned().ok_or(c.epoch)) {
+            Ok(hit) => return Ok(hit),
+            Err(epoch) => epoch,
+        };
         let record =
             self.store.get_config(slug).await.map_err(internal)?.ok_or_else(|| {
                 GatewayError::InvalidRequest(format!("{place}: saved config \"{slug}\" does not exist"))
             })?;
         let tree = parse_config(&record.config_json).map_err(GatewayError::InvalidConfig)?;
         let saved = Arc::new(SavedConfig { slug: record.slug, version: record.version, tree: Arc::new(tree) });
-        self.write(|c| c.configs.insert(slug.to_string(), saved.clone()));
+        self.fill(epoch, |c| {
+            c.configs.insert(slug.to_string(), saved.clone());
+        });
         Ok(saved)
     }
 
     /// The live (not revoked) API key whose hash matches `key`, if any.
     pub async fn api_key(&self, key: &str) -> Result<Option<Arc<ApiKeyRecord>>, GatewayError> {
         let hash = hash_api_key(key);
-        if let Some(hit) = self.read(|c| c.api_keys.get(&hash).cloned()) {
-            return Ok(hit);
-        }
+        let cached = self.write(|c| match c.api_keys.get(&hash) {
+            Some(hit) => Ok(Some(hit.clone())),
+            None if c.api_key_misses.get(&hash).is_some() => Ok(None),
+            None => Err(c.epoch),
+        });
+        let epoch = match cached {
+            Ok(answer) => return Ok(answer),
+            Err(epoch) => epoch,
+        };
         let found = self.store.find_api_key_by_hash(&hash).await.map_err(internal)?;
         let live = found.filter(|k| !k.is_revoked()).map(Arc::new);
-        self.write(|c| c.api_keys.insert(hash, live.clone()));
+        self.fill(epoch, |c| match &live {
+            Some(record) => {
+                c.api_keys.insert(hash, record.clone());
+            }
+            None => {
+                c.api_key_misses.put(hash, ());
+            }
+        });
         Ok(live)
     }
 
     /// Drops every cached entry (after a write through this instance's admin API).
     pub fn invalidate(&self) {
         self.write(|c| {
+            c.epoch += 1;
             c.keys.clear();
             c.configs.clear();
             c.api_keys.clear();
+            c.api_key_misses.clear();
         });
+    }
+
+    /// Stores what a lookup read at `epoch`, unless the caches were dropped since.
+    fn fill(&self, epoch: u64, put: impl FnOnce(&mut Cache)) {
+        self.write(|c| {
+            if c.epoch == epoch {
+                put(c);
+            }
+        });
+    }
+
+    /// Entries cached now: virtual keys, configs, API keys, remembered misses.
+    pub fn cached_counts(&self) -> [usize; 4] {
+        self.read(|c| [c.keys.len(), c.configs.len(), c.api_keys.len(), c.api_key_misses.len()])
     }
 
     /// Polls the store's generation and invalidates on change, until the process ends.

@@ -5,6 +5,7 @@ use http::HeaderMap;
 use serde_json::{Map, Value};
 use switchboard_core::config::ProviderOptions;
 use switchboard_core::error::GatewayError;
+use switchboard_core::secret::Secret;
 
 pub const TRACE_ID: &str = "x-portkey-trace-id";
 pub const CONFIG: &str = "x-portkey-config";
@@ -26,7 +27,7 @@ pub struct Inbound {
     pub provider: Option<String>,
     /// The `Authorization` credential (without `Bearer `), unless it is an SDK placeholder or
     /// the Switchboard key itself.
-    pub api_key: Option<String>,
+    pub api_key: Option<Secret>,
     pub virtual_key: Option<String>,
     pub custom_host: Option<String>,
     pub metadata: Map<String, Value>,
@@ -95,7 +96,7 @@ impl Inbound {
     }
 }
 
-fn credential(headers: &HeaderMap) -> Option<String> {
+fn credential(headers: &HeaderMap) -> Option<Secret> {
     let raw = text(headers, "authorization")?;
     let key = match raw.split_once(' ') {
         Some((scheme, rest)) if scheme.eq_ignore_ascii_case("bearer") => rest.trim(),
@@ -103,7 +104,7 @@ fn credential(headers: &HeaderMap) -> Option<String> {
         _ => raw,
     };
     let placeholder = key.is_empty() || PLACEHOLDER_KEYS.contains(&key);
-    (!placeholder).then(|| key.to_string())
+    (!placeholder).then(|| Secret::new(key))
 }
 
 fn metadata(headers: &HeaderMap) -> Result<Map<String, Value>, GatewayError> {
@@ -183,7 +184,14 @@ mod tests {
     fn bearer_prefix_is_optional() {
         for raw in ["Bearer sk-1", "sk-1", "bearer sk-1"] {
             let h = headers(&[("authorization", Box::leak(raw.to_string().into_boxed_str()))]);
-            assert_eq!(Inbound::parse(&h, String::new(), false).ok().and_then(|i| i.api_key).as_deref(), Some("sk-1"));
+            assert_eq!(
+                Inbound::parse(&h, String::new(), false)
+                    .ok()
+                    .and_then(|i| i.api_key)
+                    .map(|k| k.expose().to_string())
+                    .as_deref(),
+                Some("sk-1")
+            );
         }
     }
 

@@ -6,14 +6,17 @@
 
 pub mod admin;
 pub mod app;
+pub mod attempt;
 pub mod auth;
 pub mod cli;
 pub mod commands;
 pub mod control;
 pub mod declarative;
+pub mod egress;
 pub mod executor;
 pub mod headers;
 pub mod ids;
+pub mod listen;
 pub mod logs;
 pub mod logs_api;
 pub mod metrics;

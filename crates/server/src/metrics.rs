@@ -47,6 +47,8 @@ pub struct Metrics {
     pub retries: Family<ProviderLabels, Counter>,
     pub fallbacks: Family<ProviderLabels, Counter>,
     pub log_dropped: Counter,
+    pub log_after_close: Counter,
+    pub rejected_busy: Counter,
     pub log_write_errors: Counter,
     pub log_queue: Gauge,
     pub otlp_errors: Counter,
@@ -70,6 +72,8 @@ impl Default for Metrics {
             retries: Family::default(),
             fallbacks: Family::default(),
             log_dropped: Counter::default(),
+            log_after_close: Counter::default(),
+            rejected_busy: Counter::default(),
             log_write_errors: Counter::default(),
             log_queue: Gauge::default(),
             otlp_errors: Counter::default(),
@@ -87,6 +91,16 @@ impl Default for Metrics {
             "log_records_dropped",
             "Request logs dropped because the log queue was full",
             m.log_dropped.clone(),
+        );
+        registry.register(
+            "log_records_after_close",
+            "Request logs refused because the log writer had already stopped (shutdown)",
+            m.log_after_close.clone(),
+        );
+        registry.register(
+            "requests_rejected_in_flight_limit",
+            "Requests answered 503 because --max-in-flight requests were already in flight",
+            m.rejected_busy.clone(),
         );
         registry.register("log_write_errors", "Batches of request logs the store refused", m.log_write_errors.clone());
         registry.register("log_queue_depth", "Request logs waiting to be written", m.log_queue.clone());
@@ -106,10 +120,23 @@ impl Metrics {
     }
 }
 
+/// The `model` label: a model the price table knows (for the request's provider), else
+/// `other`. A client's `model` string (and a hostile provider's) never becomes a label of
+/// its own, so the number of series stays bounded whatever is sent.
+fn model_label(r: &switchboard_store::LogRecord) -> String {
+    let known = |m: &&String| switchboard_core::pricing::lookup(&r.provider, m).is_some();
+    r.served_model
+        .as_ref()
+        .filter(known)
+        .or(Some(&r.requested_model).filter(known))
+        .cloned()
+        .unwrap_or_else(|| "other".into())
+}
+
 impl Metrics {
     /// Records one finished request (from its log record).
     pub fn observe(&self, r: &switchboard_store::LogRecord) {
-        let model = r.served_model.clone().unwrap_or_else(|| r.requested_model.clone());
+        let model = model_label(r);
         let labels = RequestLabels {
             provider: r.provider.clone(),
             model: model.clone(),
@@ -142,5 +169,27 @@ impl Metrics {
             let labels = ModelLabels { provider: r.provider.clone(), model };
             self.cost_micro_usd.get_or_create(&labels).inc_by((cost * 1e6).round() as u64);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use switchboard_store::LogRecord;
+
+    #[test]
+    fn client_chosen_models_do_not_become_labels() {
+        let metrics = Metrics::default();
+        for i in 0..50 {
+            let record =
+                LogRecord { status: 200, ..LogRecord::new(i.to_string(), 0, "openai", format!("made-up-{i}")) };
+            metrics.observe(&record);
+        }
+        metrics.observe(&LogRecord { status: 200, ..LogRecord::new("k", 0, "openai", "gpt-4o") });
+        let text = metrics.render();
+        let series = text.lines().filter(|l| l.starts_with("switchboard_requests_total{")).count();
+        assert_eq!(series, 2, "{text}");
+        assert!(text.contains("model=\"other\"") && text.contains("model=\"gpt-4o\""));
+        assert!(!text.contains("made-up"));
     }
 }

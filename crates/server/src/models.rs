@@ -11,8 +11,8 @@ use switchboard_core::planner::Planner;
 use switchboard_core::provider::{self, Call, Endpoint};
 
 use crate::app::admit;
+use crate::attempt::{resolve_target, Deadline};
 use crate::auth::Principal;
-use crate::executor::resolve_target;
 use crate::headers::Inbound;
 use crate::reply::{self, RouteInfo};
 use crate::state::SharedState;
@@ -55,14 +55,28 @@ async fn fetch(
         endpoint: Endpoint::ChatCompletions,
         options: &target.options,
         custom_host: target.custom_host.as_deref(),
-        api_key: &target.api_key,
+        api_key: target.api_key.expose(),
         default_max_tokens: None,
     };
     let invalid = |e: provider::CodecError| GatewayError::InvalidRequest(format!("{} ({}): {e}", leaf.path, spec.id));
     let request = provider::models_request(&call).map_err(invalid)?;
-    let response = state.upstream.get(request).await.map_err(|e| upstream::transport_error(spec.id, e))?;
+    let limits = &state.settings.limits;
+    let clock = Deadline::after(leaf.request_timeout_ms.map_or(limits.timeout, std::time::Duration::from_millis));
+    let timed_out = || clock.timeout_error(spec.id);
+    let response = clock
+        .within(state.upstream.get(request))
+        .await
+        .ok_or_else(timed_out)?
+        .map_err(|e| upstream::send_error(spec.id, e))?;
     let status = response.status().as_u16();
-    let body = response.bytes().await.map_err(|e| upstream::transport_error(spec.id, e))?;
+    if (300..400).contains(&status) {
+        return Err(GatewayError::UpstreamRedirect { provider: spec.id.into(), status });
+    }
+    let body = clock
+        .within(upstream::read_capped(response, limits.max_body_bytes))
+        .await
+        .ok_or_else(timed_out)?
+        .map_err(|e| upstream::read_error(spec.id, e))?;
     if !(200..300).contains(&status) {
         return Ok(reply::json_value(status, &provider::translate_error(spec, status, &body)));
     }

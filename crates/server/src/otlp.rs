@@ -19,12 +19,12 @@ use crate::metrics::Metrics;
 const BATCH: usize = 128;
 const QUEUE: usize = 4096;
 
-/// Starts the exporter; returns the queue to feed finished records into.
-pub fn spawn(endpoint: &str, metrics: Arc<Metrics>) -> mpsc::Sender<LogRecord> {
+/// Starts the exporter; returns the queue to feed finished records into and the task, which
+/// ends once every sender is dropped and what was queued is sent.
+pub fn spawn(endpoint: &str, metrics: Arc<Metrics>) -> (mpsc::Sender<LogRecord>, tokio::task::JoinHandle<()>) {
     let (tx, rx) = mpsc::channel(QUEUE);
     let url = format!("{}/v1/traces", endpoint.trim_end_matches('/'));
-    tokio::spawn(export_loop(rx, url, metrics));
-    tx
+    (tx, tokio::spawn(export_loop(rx, url, metrics)))
 }
 
 async fn export_loop(mut rx: mpsc::Receiver<LogRecord>, url: String, metrics: Arc<Metrics>) {

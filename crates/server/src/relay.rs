@@ -4,15 +4,19 @@
 //! error event (which the OpenAI and Portkey SDKs raise), never a silent clean end.
 //!
 //! The relay owns the upstream body: when the client disconnects, axum drops the relay and
-//! with it the upstream connection, which cancels the provider's work.
+//! with it the upstream connection, which cancels the provider's work. A provider cannot
+//! hold the client forever or fill memory: when no event arrives for the idle timeout, or one
+//! event grows past its cap, the stream ends with an SSE error event and the log says why.
 
 use std::convert::Infallible;
 use std::pin::Pin;
+use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
 use futures_util::{Stream, StreamExt};
 use serde_json::{json, Value};
-use switchboard_core::provider::anthropic::{ChatStream, StreamError};
+use switchboard_core::provider;
+use switchboard_core::provider::anthropic::{self, ChatStream, StreamError};
 use switchboard_core::sse::{encode_data, SseDecoder, SseEvent, DONE};
 use switchboard_core::usage::Usage;
 
@@ -28,8 +32,18 @@ pub enum Translate {
     Anthropic(Box<ChatStream>),
 }
 
-struct Relay {
+/// What the relay allows a provider's stream.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Longest wait for the next upstream bytes.
+    pub idle: Duration,
+    /// Largest event (or unfinished line) held while decoding.
+    pub max_event_bytes: usize,
+}
+
+pub struct Relay {
     upstream: Upstream,
+    limits: Limits,
     first: Option<Bytes>,
     decoder: SseDecoder,
     translate: Translate,
@@ -40,62 +54,70 @@ struct Relay {
     closed: bool,
     /// Finished (and taken) when the stream ends; on drop, the client went away.
     log: Option<Recorder>,
-    /// Why the stream did not end properly, for the log.
-    failure: Option<String>,
+    /// Why the stream did not end properly, for the log: message and class.
+    failure: Option<(String, &'static str)>,
 }
 
-/// The client-facing body for an upstream stream whose first chunk was already read. The
-/// request's log record is finished when the stream ends.
-pub fn body(
-    first: Bytes,
-    upstream: Upstream,
-    translate: Translate,
-    provider: &'static str,
-    log: Recorder,
-) -> axum::body::Body {
-    let relay = Relay {
-        upstream,
-        first: Some(first),
-        decoder: SseDecoder::new(),
-        translate,
-        provider,
-        complete: false,
-        closed: false,
-        log: Some(log),
-        failure: None,
-    };
-    let stream = futures_util::stream::unfold(relay, |mut relay| async move {
-        match relay.next_output().await {
-            Some(out) => Some((Ok::<Bytes, Infallible>(out), relay)),
-            None => {
-                relay.finish_log();
-                None
-            }
+impl Relay {
+    pub fn new(upstream: Upstream, translate: Translate, provider: &'static str, limits: Limits) -> Self {
+        Relay {
+            upstream,
+            limits,
+            first: None,
+            decoder: SseDecoder::new(),
+            translate,
+            provider,
+            complete: false,
+            closed: false,
+            log: None,
+            failure: None,
         }
-    });
-    axum::body::Body::from_stream(stream)
+    }
+
+    /// The client-facing body, starting with `first` (what the executor read to commit).
+    /// The request's log record is finished when the stream ends.
+    pub fn into_body(mut self, first: Bytes, log: Recorder) -> axum::body::Body {
+        self.first = Some(first);
+        self.log = Some(log);
+        let stream = futures_util::stream::unfold(self, |mut relay| async move {
+            match relay.next_output().await {
+                Some(out) => Some((Ok::<Bytes, Infallible>(out), relay)),
+                None => {
+                    relay.finish_log();
+                    None
+                }
+            }
+        });
+        axum::body::Body::from_stream(stream)
+    }
 }
 
 impl Drop for Relay {
     fn drop(&mut self) {
-        if let Some(log) = self.log.take() {
+        // While unwinding, the recorder's own guard logs the panic.
+        if let Some(mut log) = self.log.take().filter(|_| !std::thread::panicking()) {
+            log.class(CLIENT_CLOSED);
             log.finish_stream(499, Some("the client closed the stream".to_string()));
         }
     }
 }
+
+/// The class of a request whose client went away before its answer was complete.
+pub const CLIENT_CLOSED: &str = "client_closed";
 
 impl Relay {
     /// The next bytes for the client, or `None` when the response is over.
     async fn next_output(&mut self) -> Option<Bytes> {
         while !self.closed {
             let chunk = match self.first.take() {
-                Some(first) => Some(Ok(first)),
-                None => self.upstream.next().await,
+                Some(first) => Some(Some(Ok(first))),
+                None => tokio::time::timeout(self.limits.idle, self.upstream.next()).await.ok(),
             };
             let out = match chunk {
-                Some(Ok(bytes)) => self.on_bytes(bytes),
-                Some(Err(err)) => self.on_broken(&err.without_url().to_string()),
-                None => self.on_end(),
+                Some(Some(Ok(bytes))) => self.on_bytes(bytes),
+                Some(Some(Err(err))) => self.on_broken(&err.without_url().to_string()),
+                Some(None) => self.on_end(),
+                None => self.on_idle(),
             };
             if !out.is_empty() {
                 return Some(out);
@@ -106,6 +128,9 @@ impl Relay {
 
     fn on_bytes(&mut self, bytes: Bytes) -> Bytes {
         let events = self.decoder.push(&bytes);
+        if self.decoder.pending_len() > self.limits.max_event_bytes {
+            return self.on_oversized();
+        }
         match &mut self.translate {
             Translate::Passthrough => {
                 for event in &events {
@@ -141,14 +166,16 @@ impl Relay {
                     }
                 }
                 Err(StreamError::Upstream(error)) => {
-                    self.failure = error.pointer("/error/message").and_then(|m| m.as_str()).map(str::to_string);
+                    let message = error.pointer("/error/message").and_then(|m| m.as_str()).unwrap_or("error event");
+                    let class = provider::classify_status(anthropic::stream_error_status(&error));
+                    self.failure = Some((message.to_string(), class));
                     out.extend_from_slice(&error_event_value(error));
                     self.closed = true;
                     break;
                 }
                 Err(StreamError::Bad(why)) => {
-                    out.extend_from_slice(&self.error_event("bad_upstream_stream", &why));
-                    self.failure = Some(why);
+                    out.extend_from_slice(&self.error_event("upstream_malformed", &why));
+                    self.failure = Some((why, "upstream_malformed"));
                     self.closed = true;
                     break;
                 }
@@ -165,7 +192,29 @@ impl Relay {
         tracing::warn!(provider = self.provider, "upstream stream broke: {why}");
         let message = format!("the provider's stream broke off: {why}");
         let event = self.error_event("upstream_stream_broken", &message);
-        self.failure = Some(message);
+        self.failure = Some((message, "upstream_unreachable"));
+        event
+    }
+
+    /// No upstream bytes for the idle timeout: the client is told, not left hanging.
+    fn on_idle(&mut self) -> Bytes {
+        self.closed = true;
+        let ms = u64::try_from(self.limits.idle.as_millis()).unwrap_or(u64::MAX);
+        tracing::warn!(provider = self.provider, idle_ms = ms, "upstream stream went quiet: closing it");
+        let message = format!("the provider's stream sent nothing for {ms} ms");
+        let event = self.error_event("timeout", &message);
+        self.failure = Some((message, "timeout"));
+        event
+    }
+
+    /// One event grew past its cap.
+    fn on_oversized(&mut self) -> Bytes {
+        self.closed = true;
+        let limit = self.limits.max_event_bytes;
+        tracing::warn!(provider = self.provider, limit, "upstream stream event over the size limit: closing it");
+        let message = format!("a stream event is over the limit of {limit} bytes");
+        let event = self.error_event("upstream_too_large", &message);
+        self.failure = Some((message, "upstream_too_large"));
         event
     }
 
@@ -185,7 +234,7 @@ impl Relay {
         }
         tracing::warn!(provider = self.provider, "upstream stream ended before its end marker");
         let message = "the provider's stream ended before it was complete";
-        self.failure = Some(message.to_string());
+        self.failure = Some((message.to_string(), "upstream_malformed"));
         self.error_event("upstream_stream_incomplete", message)
     }
 
@@ -202,9 +251,17 @@ impl Relay {
 
     /// Finishes the log record: a complete stream is a 200, a broken one a 502.
     fn finish_log(&mut self) {
-        if let Some(log) = self.log.take() {
-            let status = if self.complete { 200 } else { 502 };
-            log.finish_stream(status, self.failure.take());
+        if let Some(mut log) = self.log.take() {
+            let status = match &self.failure {
+                None if self.complete => 200,
+                Some((_, "timeout")) => 504,
+                _ => 502,
+            };
+            let failure = self.failure.take();
+            if let Some((_, class)) = &failure {
+                log.class(class);
+            }
+            log.finish_stream(status, failure.map(|(message, _)| message));
         }
     }
 

@@ -5,7 +5,9 @@
 use std::sync::Arc;
 
 use serde_json::{json, Map, Value};
-use switchboard_core::config::{parse_config, validate_config, ConfigError, ConfigErrors, RouteTree};
+use switchboard_core::config::{
+    caller_chosen_destinations, parse_config, validate_config, ConfigError, ConfigErrors, RouteTree,
+};
 use switchboard_core::error::GatewayError;
 
 use crate::auth::Principal;
@@ -46,7 +48,23 @@ pub async fn resolve(inbound: &Inbound, principal: &Principal, state: &AppState)
         }
     };
     principal.may_use_config(resolved.config_slug.as_deref())?;
+    vault_destinations(&resolved, principal)?;
     Ok(resolved)
+}
+
+/// A virtual key's secret goes only where an admin chose: a caller without admin scope may
+/// not point a virtual-key target elsewhere in a config it sends (saved configs are written
+/// by admins). Checked before anything is sent.
+fn vault_destinations(resolved: &Resolved, principal: &Principal) -> Result<(), GatewayError> {
+    if resolved.config_slug.is_some() || principal.is_admin() {
+        return Ok(());
+    }
+    let problems = caller_chosen_destinations(&resolved.tree);
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(GatewayError::ForbiddenConfig(ConfigErrors(problems)))
+    }
 }
 
 async fn saved(slug: &str, place: &str, state: &AppState) -> Result<Resolved, GatewayError> {

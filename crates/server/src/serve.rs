@@ -1,6 +1,8 @@
-//! `switchboard serve`: prepares the data directory and admin key, binds the listener
-//! (TCP_NODELAY on every accepted socket), and serves until SIGTERM/SIGINT, then lets
-//! in-flight requests finish within the grace period.
+//! `switchboard serve`: prepares the data directory and admin key, binds the listener, and
+//! serves until SIGTERM/SIGINT. Shutdown goes in order, so nothing is lost: stop accepting,
+//! let in-flight requests finish within the grace period, drop the app (its log sinks with
+//! it), drain the request-log queue into the store and the OTLP queue to the collector, stop
+//! the background loops, and only then exit. Every task spawned here is kept and ended.
 
 use std::io::Write;
 use std::net::SocketAddr;
@@ -8,16 +10,18 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::serve::ListenerExt;
+use switchboard_core::secret::Secret;
 use tokio::net::TcpListener;
 
 use switchboard_store::{StoreLocation, Vault};
 
 use crate::cli::{LogArgs, ServeArgs};
 use crate::control::Control;
+use crate::egress::EgressPolicy;
+use crate::listen::ListenOptions;
 use crate::logs::{spawn_writer, LogSink, WriterHandle};
 use crate::metrics::Metrics;
-use crate::state::{AppState, LogSettings, Settings};
+use crate::state::{AppState, LogSettings, Settings, UpstreamLimits};
 use crate::upstream::Upstream;
 
 #[derive(Debug, thiserror::Error)]
@@ -49,37 +53,78 @@ pub async fn run(args: ServeArgs) -> Result<(), StartError> {
     } else {
         Some(admin_key(args.admin_key.clone(), &args.data_dir).map_err(data_err)?)
     };
-    let upstream =
-        Upstream::new(Duration::from_millis(args.connect_timeout_ms)).map_err(|e| StartError::Client(e.to_string()))?;
-    let settings = Settings {
-        admin_key,
-        max_body_bytes: args.max_body_bytes,
-        anthropic_default_max_tokens: args.anthropic_default_max_tokens,
-        logs: LogSettings { bodies: !args.logs.no_log_bodies, body_max_bytes: args.logs.log_body_max_bytes },
+    let policy = EgressPolicy {
+        deny: args.egress.deny.clone(),
+        allow: args.egress.allow.clone(),
+        deny_private: args.egress.deny_private,
     };
+    let upstream = Upstream::with_policy(Duration::from_millis(args.connect_timeout_ms), policy)
+        .map_err(|e| StartError::Client(e.to_string()))?;
+    let settings = settings(&args, admin_key);
     let control = Arc::new(open_control(&args).await?);
     if let Some(path) = &args.config_file {
         crate::declarative::start(path, control.clone()).await?;
     }
-    tokio::spawn(control.clone().watch());
-    tokio::spawn(crate::retention::run(control.store.clone(), args.logs.log_retention_days));
-    let (logs, writer) = log_sink(&args.logs, &control);
+    let loops = [
+        tokio::spawn(control.clone().watch()),
+        tokio::spawn(crate::retention::run(control.store.clone(), args.logs.log_retention_days)),
+    ];
+    let (logs, drains) = log_sink(&args.logs, &control);
     let state = Arc::new(AppState::new(settings, upstream, control, logs));
     let addr = SocketAddr::new(args.host, args.port);
     let listener = TcpListener::bind(addr).await.map_err(|source| StartError::Bind { addr, source })?;
     let local = listener.local_addr().map_err(|source| StartError::Bind { addr, source })?;
     tracing::info!("listening on http://{local}");
     let grace = Duration::from_millis(args.shutdown_grace_ms);
-    let served = serve(listener, state, grace).await;
-    if let Some(writer) = writer {
-        writer.drain(grace).await;
-    }
+    let options =
+        ListenOptions { header_read_timeout: Duration::from_millis(args.limits.header_read_timeout_ms), grace };
+    crate::listen::serve(listener, crate::app::app(state), options, shutdown_signal()).await;
+    drains.drain(grace).await;
+    loops.iter().for_each(tokio::task::JoinHandle::abort);
     tracing::info!("stopped");
-    served
+    Ok(())
+}
+
+fn settings(args: &ServeArgs, admin_key: Option<Secret>) -> Settings {
+    let limits = &args.limits;
+    Settings {
+        admin_key,
+        max_body_bytes: args.max_body_bytes,
+        anthropic_default_max_tokens: args.anthropic_default_max_tokens,
+        logs: LogSettings { bodies: !args.logs.no_log_bodies, body_max_bytes: args.logs.log_body_max_bytes },
+        limits: UpstreamLimits {
+            timeout: Duration::from_millis(limits.upstream_timeout_ms),
+            stream_idle: Duration::from_millis(limits.stream_idle_timeout_ms),
+            max_body_bytes: limits.max_upstream_body_bytes,
+            max_event_bytes: limits.max_sse_event_bytes,
+        },
+        max_in_flight: limits.in_flight(),
+    }
+}
+
+/// The queues that must be emptied before the process exits.
+struct Drains {
+    writer: Option<WriterHandle>,
+    otlp: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl Drains {
+    /// Writes what the request-log queue holds, then lets the OTLP exporter send what it
+    /// holds (its queue closed when the app, which held its sender, was dropped).
+    async fn drain(self, deadline: Duration) {
+        if let Some(writer) = self.writer {
+            writer.drain(deadline).await;
+        }
+        if let Some(otlp) = self.otlp {
+            if tokio::time::timeout(deadline, otlp).await.is_err() {
+                tracing::warn!("OTLP export did not finish within {} ms", deadline.as_millis());
+            }
+        }
+    }
 }
 
 /// The request-log sink: a writer into the store, or metrics only with `--no-request-logs`.
-fn log_sink(args: &LogArgs, control: &Control) -> (LogSink, Option<WriterHandle>) {
+fn log_sink(args: &LogArgs, control: &Control) -> (LogSink, Drains) {
     let metrics = Arc::new(Metrics::default());
     let otlp = args.otlp_endpoint.as_deref().map(|url| crate::otlp::spawn(url, metrics.clone()));
     let (sink, writer) = if args.no_request_logs {
@@ -88,7 +133,8 @@ fn log_sink(args: &LogArgs, control: &Control) -> (LogSink, Option<WriterHandle>
         let (sink, writer) = spawn_writer(control.store.clone(), args.log_queue, metrics);
         (sink, Some(writer))
     };
-    (otlp.into_iter().fold(sink, LogSink::with_otlp), writer)
+    let (queue, task) = otlp.unzip();
+    (queue.into_iter().fold(sink, LogSink::with_otlp), Drains { writer, otlp: task })
 }
 
 /// Opens the store (SQLite in the data dir, or PostgreSQL) and the vault, and checks that
@@ -102,31 +148,6 @@ pub async fn open_control(args: &ServeArgs) -> Result<Control, StartError> {
     let vault = Vault::load_or_create(&args.data_dir)?;
     store.check_vault(&vault).await?;
     Ok(Control::new(store, vault))
-}
-
-async fn serve(listener: TcpListener, state: Arc<AppState>, grace: Duration) -> Result<(), StartError> {
-    let listener = listener.tap_io(|tcp| {
-        if let Err(err) = tcp.set_nodelay(true) {
-            tracing::debug!("could not set TCP_NODELAY: {err}");
-        }
-    });
-    let (stopped_tx, stopped_rx) = tokio::sync::oneshot::channel::<()>();
-    let server = axum::serve(listener, crate::app::app(state)).with_graceful_shutdown(async move {
-        shutdown_signal().await;
-        tracing::info!("shutting down: finishing in-flight requests (up to {} ms)", grace.as_millis());
-        let _ = stopped_tx.send(());
-    });
-    let grace_timer = async move {
-        let _ = stopped_rx.await;
-        tokio::time::sleep(grace).await;
-    };
-    tokio::select! {
-        result = server => result.map_err(StartError::Serve),
-        () = grace_timer => {
-            tracing::warn!("grace period over: closing the remaining connections");
-            Ok(())
-        }
-    }
 }
 
 async fn shutdown_signal() {
@@ -152,20 +173,20 @@ async fn shutdown_signal() {
 
 /// The admin key: from the flag/env, else the one stored in the data dir, else a new one,
 /// stored with mode 0600 and printed once to the terminal (never to the log).
-fn admin_key(given: Option<String>, data_dir: &Path) -> std::io::Result<String> {
-    if let Some(key) = given.filter(|k| !k.trim().is_empty()) {
+fn admin_key(given: Option<Secret>, data_dir: &Path) -> std::io::Result<Secret> {
+    if let Some(key) = given.filter(|k| !k.expose().trim().is_empty()) {
         return Ok(key);
     }
     let path = data_dir.join("admin.key");
     if let Ok(stored) = std::fs::read_to_string(&path) {
         tracing::info!("using the admin key stored in {}", path.display());
-        return Ok(stored.trim().to_string());
+        return Ok(Secret::new(stored.trim()));
     }
     let key = format!("sb-admin-{}", uuid::Uuid::new_v4().simple());
     write_private(&path, &key)?;
     let mut out = std::io::stdout().lock();
     writeln!(out, "Generated an admin key (stored in {}; shown only now):\n\n    {key}\n", path.display())?;
-    Ok(key)
+    Ok(Secret::new(key))
 }
 
 fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {

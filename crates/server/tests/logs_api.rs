@@ -63,6 +63,7 @@ fn synthetic(i: usize) -> LogRecord {
         attempts: json!([{"target_path": "config.targets[0]", "status": 503, "reason": "initial"},
                          {"target_path": "config.targets[1]", "status": status, "reason": "fallback"}]),
         error: (status >= 400).then(|| "upstream said \"no\", twice".to_string()),
+        error_class: None,
     }
 }
 

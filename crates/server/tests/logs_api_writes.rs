@@ -82,7 +82,7 @@ async fn custom_log_in_portkeys_shape_is_stored_and_read_back() {
         "requested_model": "gpt-4o-mini", "served_model": "gpt-4o-mini-2024-07-18", "status": 200,
         "latency_ms": 123, "ttfb_ms": null, "stream": false, "retry_count": 0, "cache_status": null,
         "prompt_tokens": 1200, "completion_tokens": 300, "total_tokens": 1500, "unpriced": false,
-        "attempts": [], "error": null, "feedback": []});
+        "attempts": [], "error": null, "error_class": null, "feedback": []});
     assert_eq!(shown, want);
     let request_body: Value = serde_json::from_str(record["request_body"].as_str().unwrap()).unwrap();
     assert_eq!(request_body, portkey_sample()["request"]["body"]);

@@ -39,7 +39,7 @@ async fn collector() -> (String, Arc<Mutex<Vec<Value>>>) {
 async fn fallback_request_exports_a_span_with_a_child_per_attempt() {
     let (url, received) = collector().await;
     let metrics = Arc::new(Metrics::default());
-    let logs = LogSink::metrics_only(metrics.clone()).with_otlp(switchboard::otlp::spawn(&url, metrics));
+    let logs = LogSink::metrics_only(metrics.clone()).with_otlp(switchboard::otlp::spawn(&url, metrics).0);
     let upstream = Upstream::new(Duration::from_secs(2)).unwrap();
     let state = Arc::new(AppState::new(settings(), upstream, Arc::new(control().await), logs));
     let gw = serve(state, None).await;

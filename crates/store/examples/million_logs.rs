@@ -60,6 +60,7 @@ fn record(n: usize, start_ms: i64) -> LogRecord {
         response_body: Some(r#"{"id":"chatcmpl-1","choices":[{"message":{"content":"hi"}}]}"#.to_owned()),
         attempts: json!([{"provider": PROVIDERS[n % PROVIDERS.len()], "status": 200, "latency_ms": 100}]),
         error: None,
+        error_class: None,
     }
 }
 

@@ -3,13 +3,16 @@
 //!
 //! Validation walks the raw JSON (rather than deriving serde types) so that it can report
 //! *every* problem at once, each with its path (`config.targets[1].weight: …`). Inheritance
-//! (`retry`, `request_timeout`, `custom_host`, `forward_headers`, `override_params`) is
+//! (`retry`, `request_timeout`, `stream_idle_timeout`, `custom_host`, `forward_headers`,
+//! `override_params`) is
 //! resolved here, once, so each [`Leaf`] carries everything needed to call its provider.
 
 mod conditional;
+mod destinations;
 mod model;
 mod validate;
 
 pub use conditional::{group_pick_conditional, Condition, Operand, Query, RequestFacts};
+pub use destinations::caller_chosen_destinations;
 pub use model::*;
 pub use validate::{parse_config, validate_config, ConfigError, ConfigErrors};

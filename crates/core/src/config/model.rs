@@ -4,6 +4,7 @@ use serde_json::{Map, Value};
 
 use super::conditional::Condition;
 use crate::pricing::Price;
+use crate::secret::Secret;
 
 /// How a group picks among its targets.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -79,15 +80,21 @@ pub struct Leaf {
     /// against the provider table. `None` only when `virtual_key` is set (the key supplies it).
     pub provider: Option<String>,
     /// A credential given inline. Never logged, never echoed in an error.
-    pub api_key: Option<String>,
+    pub api_key: Option<Secret>,
     pub virtual_key: Option<String>,
     /// Replaces the provider's base URL (which includes the version path, e.g. `…/v1`).
     pub custom_host: Option<String>,
+    /// Where `custom_host` was written (this target's or an ancestor's
+    /// `….custom_host`), for the vault-destination rule's errors.
+    pub custom_host_at: Option<String>,
     /// Deep-merged from the root down (child wins); merged over the request body (config wins).
     pub override_params: Map<String, Value>,
     pub retry: Retry,
-    /// Per attempt, in milliseconds.
+    /// Per attempt, in milliseconds: time to the answer's headers (and, for a non-stream
+    /// answer, its whole body).
     pub request_timeout_ms: Option<u64>,
+    /// Streams: the longest wait for the next upstream event, in milliseconds.
+    pub stream_idle_timeout_ms: Option<u64>,
     /// Client request headers to pass through to the provider unchanged.
     pub forward_headers: Vec<String>,
     pub options: ProviderOptions,

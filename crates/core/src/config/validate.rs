@@ -17,12 +17,13 @@ use super::model::{
 use crate::merge::deep_merge;
 use crate::pricing::Price;
 use crate::provider::{known_ids, lookup, Family};
+use crate::secret::Secret;
 
 /// Path of the config's root in every error.
 const ROOT: &str = "config";
 
 /// Keys of a target that calls a provider.
-const LEAF_KEYS: [&str; 16] = [
+const LEAF_KEYS: [&str; 17] = [
     "provider",
     "api_key",
     "virtual_key",
@@ -32,6 +33,7 @@ const LEAF_KEYS: [&str; 16] = [
     "name",
     "retry",
     "request_timeout",
+    "stream_idle_timeout",
     "forward_headers",
     "resource_name",
     "deployment_id",
@@ -42,13 +44,14 @@ const LEAF_KEYS: [&str; 16] = [
 ];
 
 /// Keys of a group (a node with `targets`).
-const GROUP_KEYS: [&str; 9] = [
+const GROUP_KEYS: [&str; 10] = [
     "strategy",
     "targets",
     "weight",
     "name",
     "retry",
     "request_timeout",
+    "stream_idle_timeout",
     "custom_host",
     "forward_headers",
     "override_params",
@@ -135,7 +138,9 @@ pub fn validate_config(value: &Value) -> Result<RouteTree, ConfigErrors> {
 struct Inherited {
     retry: Option<Retry>,
     request_timeout_ms: Option<u64>,
-    custom_host: Option<String>,
+    stream_idle_timeout_ms: Option<u64>,
+    /// The URL, and the path of the `custom_host` key that set it.
+    custom_host: Option<(String, String)>,
     forward_headers: Option<Vec<String>>,
     override_params: Map<String, Value>,
 }
@@ -171,7 +176,8 @@ fn inherit(obj: &Map<String, Value>, path: &str, parent: &Inherited, errs: &mut 
     Inherited {
         retry: obj.get("retry").and_then(|v| retry(v, &join(path, "retry"), errs)),
         request_timeout_ms: field(obj, path, "request_timeout", errs, timeout_ms),
-        custom_host: field(obj, path, "custom_host", errs, url),
+        stream_idle_timeout_ms: field(obj, path, "stream_idle_timeout", errs, timeout_ms),
+        custom_host: field(obj, path, "custom_host", errs, url).map(|host| (host, join(path, "custom_host"))),
         forward_headers: headers.and_then(|v| forward_headers(v, &join(path, "forward_headers"), errs)),
         override_params,
     }
@@ -183,6 +189,7 @@ impl Inherited {
         Inherited {
             retry: self.retry.or_else(|| parent.retry.clone()),
             request_timeout_ms: self.request_timeout_ms.or(parent.request_timeout_ms),
+            stream_idle_timeout_ms: self.stream_idle_timeout_ms.or(parent.stream_idle_timeout_ms),
             custom_host: self.custom_host.or_else(|| parent.custom_host.clone()),
             forward_headers: self.forward_headers.or_else(|| parent.forward_headers.clone()),
             override_params: self.override_params,
@@ -199,15 +206,18 @@ fn leaf(obj: &Map<String, Value>, path: &str, inherited: Inherited, errs: &mut C
     if let Some(family) = family {
         option_rules(obj, path, family, inherited.custom_host.is_some(), errs);
     }
+    let (custom_host, custom_host_at) = inherited.custom_host.unzip();
     Leaf {
         path: path.to_string(),
         provider,
-        api_key: field(obj, path, "api_key", errs, secret),
+        api_key: field(obj, path, "api_key", errs, secret).map(Secret::from),
         virtual_key: field(obj, path, "virtual_key", errs, secret),
-        custom_host: inherited.custom_host,
+        custom_host,
+        custom_host_at,
         override_params: inherited.override_params,
         retry: inherited.retry.unwrap_or_default(),
         request_timeout_ms: inherited.request_timeout_ms,
+        stream_idle_timeout_ms: inherited.stream_idle_timeout_ms,
         forward_headers: inherited.forward_headers.unwrap_or_default(),
         options: provider_options(obj, path, errs),
         pricing: field(obj, path, "pricing", errs, pricing),

@@ -200,6 +200,7 @@ pub fn translate_error(spec: &ProviderSpec, status: u16, body: &[u8]) -> Value {
 /// A short class for a provider's error status, for logs and metrics.
 pub fn classify_status(status: u16) -> &'static str {
     match status {
+        300..=399 => "upstream_redirect",
         400 | 422 => "invalid_request",
         401 | 403 => "auth",
         404 => "not_found",
@@ -307,7 +308,16 @@ mod tests {
         let got: Vec<_> = [429, 529, 503, 500, 401, 400, 408, 302].iter().map(|s| classify_status(*s)).collect();
         assert_eq!(
             got,
-            ["rate_limit", "overloaded", "overloaded", "server_error", "auth", "invalid_request", "timeout", "other"]
+            [
+                "rate_limit",
+                "overloaded",
+                "overloaded",
+                "server_error",
+                "auth",
+                "invalid_request",
+                "timeout",
+                "upstream_redirect"
+            ]
         );
     }
 

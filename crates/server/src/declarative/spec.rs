@@ -183,7 +183,7 @@ mod tests {
             slug: "k".into(),
             name: "K".into(),
             provider: provider.into(),
-            secret: Secret::new("sk-test-0123456789".into()),
+            secret: Secret::new("sk-test-0123456789"),
             options,
             note: None,
         }
@@ -254,7 +254,7 @@ mod tests {
     #[test]
     fn empty_key_is_refused_without_echoing_anything() {
         let mut spec = key("openai", KeyOptions::default());
-        spec.secret = Secret::new("  ".into());
+        spec.secret = Secret::new("  ");
         assert_eq!(paths(&spec.problems(&at)), ["virtual_keys[0].key"]);
     }
 

@@ -1,6 +1,10 @@
 //! Building one request's log record while it is routed: the request's identity (trace,
 //! metadata, config), each upstream attempt and why the router moved on, and the outcome
 //! (status, latency, time to first byte, served model, tokens, cost, capped bodies).
+//!
+//! Every request is logged once: a recorder dropped before it was finished — the client left
+//! and its request future was dropped, or the handler panicked — logs itself as it drops
+//! (499 `client_closed`, or 500 `internal` while unwinding).
 
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
@@ -55,6 +59,8 @@ pub struct Recorder {
     stream_chars: usize,
     stream_usage: Option<Usage>,
     prompt_chars: usize,
+    /// Set once the record has been submitted.
+    finished: bool,
 }
 
 fn unix_ms() -> i64 {
@@ -104,12 +110,18 @@ impl Recorder {
             stream_chars: 0,
             stream_usage: None,
             prompt_chars,
+            finished: false,
         }
+    }
+
+    /// Why the request failed, when it did (the last failure's class wins).
+    pub fn class(&mut self, class: &str) {
+        self.record.error_class = Some(class.to_string());
     }
 
     /// Milliseconds since the request arrived.
     pub fn elapsed_ms(&self) -> u64 {
-        self.started.elapsed().as_millis() as u64
+        u64::try_from(self.started.elapsed().as_millis()).unwrap_or(u64::MAX)
     }
 
     /// Notes the target an attempt went to (the last one is the request's).
@@ -159,8 +171,9 @@ impl Recorder {
     }
 
     /// A gateway-side failure (nothing usable came from a provider).
-    pub fn finish_error(mut self, status: u16, message: &str) {
+    pub fn finish_error(mut self, status: u16, class: &str, message: &str) {
         self.record.error = Some(message.to_string());
+        self.class(class);
         self.finish(status);
     }
 
@@ -218,10 +231,37 @@ impl Recorder {
     }
 
     fn finish(mut self, status: u16) {
+        self.submit(status);
+    }
+
+    fn submit(&mut self, status: u16) {
+        self.finished = true;
         self.record.status = status;
-        self.record.latency_ms = self.elapsed_ms() as i64;
-        let sink = self.sink.clone();
-        sink.submit(self.record);
+        self.record.latency_ms = i64::try_from(self.elapsed_ms()).unwrap_or(i64::MAX);
+        if status < 400 {
+            self.record.error_class = None;
+        }
+        let empty = LogRecord::new(String::new(), 0, String::new(), String::new());
+        let record = std::mem::replace(&mut self.record, empty);
+        self.sink.submit(record);
+    }
+}
+
+impl Drop for Recorder {
+    fn drop(&mut self) {
+        if self.finished {
+            return;
+        }
+        if std::thread::panicking() {
+            tracing::error!(trace_id = self.record.trace_id.as_deref(), "request handler panicked");
+            self.record.error = Some("the gateway failed while handling this request".into());
+            self.class("internal");
+            self.submit(500);
+        } else {
+            self.record.error = Some("the client closed the connection before the answer".into());
+            self.class(crate::relay::CLIENT_CLOSED);
+            self.submit(499);
+        }
     }
 }
 

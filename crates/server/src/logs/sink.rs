@@ -60,7 +60,14 @@ impl LogSink {
             Ok(()) => {
                 self.metrics.log_queue.inc();
             }
-            Err(_) => self.drop_one(),
+            Err(mpsc::error::TrySendError::Full(_)) => self.drop_one(),
+            Err(mpsc::error::TrySendError::Closed(record)) => {
+                self.metrics.log_after_close.inc();
+                tracing::warn!(
+                    trace_id = record.trace_id.as_deref(),
+                    "request log refused: the log writer has stopped"
+                );
+            }
         }
     }
 
@@ -183,6 +190,15 @@ mod tests {
         let requests: u64 =
             metrics.render().lines().filter(|l| l.starts_with("switchboard_requests_total{")).count() as u64;
         assert_eq!(requests, 1, "dropped records still count in metrics");
+    }
+
+    #[test]
+    fn records_after_the_writer_stopped_are_counted_as_such_not_as_queue_full() {
+        let metrics = Arc::new(Metrics::default());
+        let (sink, rx) = queue(2, metrics.clone());
+        drop(rx);
+        sink.submit(record("late"));
+        assert_eq!((metrics.log_after_close.get(), metrics.log_dropped.get()), (1, 0));
     }
 
     #[test]

@@ -152,6 +152,7 @@ fn record(entry: &Value, path: &str, context: &Context<'_>) -> Result<LogRecord,
         response_body: keep(&response),
         attempts: Value::Array(Vec::new()),
         error: (status >= 400).then(|| error_message(&response)).flatten(),
+        error_class: None,
         provider,
         metadata,
     })

@@ -26,10 +26,11 @@ pub struct Gateway {
 
 pub fn settings() -> Settings {
     Settings {
-        admin_key: Some(ADMIN_KEY.into()),
+        admin_key: Some(switchboard_core::secret::Secret::new(ADMIN_KEY)),
         max_body_bytes: 64 * 1024,
         anthropic_default_max_tokens: None,
         logs: LogSettings::default(),
+        ..Settings::default()
     }
 }
 
@@ -50,9 +51,8 @@ pub async fn serve(state: Arc<AppState>, writer: Option<WriterHandle>) -> Gatewa
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let app = switchboard::app::app(state.clone());
-    tokio::spawn(async move {
-        axum::serve(listener, app).await.ok();
-    });
+    let options = switchboard::listen::ListenOptions::default();
+    tokio::spawn(switchboard::listen::serve(listener, app, options, std::future::pending()));
     Gateway {
         url: format!("http://{addr}"),
         state,

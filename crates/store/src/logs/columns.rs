@@ -8,7 +8,7 @@ use std::sync::OnceLock;
 
 use super::{LogRecord, ROWS_PER_INSERT};
 
-const COLUMNS: [&str; 31] = [
+const COLUMNS: [&str; 32] = [
     "id",
     "created_at",
     "trace_id",
@@ -40,6 +40,7 @@ const COLUMNS: [&str; 31] = [
     "response_body",
     "attempts",
     "error",
+    "error_class",
 ];
 
 /// Columns holding JSON (text on SQLite, JSONB on PostgreSQL): cast when written and read.
@@ -138,6 +139,7 @@ fn bind_row<'a>(sql: &mut Sql<'a>, r: &'a LogRecord) -> Result<(), StoreError> {
     sql.bind(r.response_body.as_deref());
     sql.bind(to_json(&r.attempts, "attempts")?);
     sql.bind(r.error.as_deref());
+    sql.bind(r.error_class.as_deref());
     Ok(())
 }
 
@@ -174,6 +176,7 @@ pub(crate) fn from_row(row: &dyn RowExt) -> Result<LogRecord, StoreError> {
         response_body: row.opt_text("response_body")?,
         attempts: json_column(row, "attempts")?,
         error: row.opt_text("error")?,
+        error_class: row.opt_text("error_class")?,
     })
 }
 
@@ -192,8 +195,8 @@ mod tests {
     #[test]
     fn insert_placeholders_number_every_row_and_cast_json_columns() {
         let pg = build_insert_text(Backend::Postgres, 2);
-        assert!(pg.contains("($32, $33,"), "{pg}");
-        assert!(pg.contains("$38::jsonb") && pg.contains("$61::jsonb, $62) ON CONFLICT"), "{pg}");
+        assert!(pg.contains("($33, $34,"), "{pg}");
+        assert!(pg.contains("$39::jsonb") && pg.contains("$62::jsonb, $63, $64) ON CONFLICT"), "{pg}");
         assert_eq!(build_insert_text(Backend::Sqlite, 2).matches('?').count(), 2 * COLUMNS.len());
     }
 

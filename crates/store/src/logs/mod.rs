@@ -61,6 +61,10 @@ pub struct LogRecord {
     /// The server's array of attempts.
     pub attempts: Value,
     pub error: Option<String>,
+    /// Why the request failed, as a short stable class (`rate_limit`, `timeout`,
+    /// `upstream_malformed`, `client_closed`, `internal`, …); `None` for a success.
+    #[serde(default)]
+    pub error_class: Option<String>,
 }
 
 impl LogRecord {
@@ -99,6 +103,7 @@ impl LogRecord {
             response_body: None,
             attempts: Value::Array(Vec::new()),
             error: None,
+            error_class: None,
         }
     }
 }

@@ -62,26 +62,8 @@ impl Ciphertext {
     }
 }
 
-/// A decrypted secret. Deliberately has no `Display`, and its `Debug` hides the value.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Secret(String);
-
-impl Secret {
-    pub fn new(plaintext: String) -> Self {
-        Secret(plaintext)
-    }
-
-    /// The plaintext, for the one place that sends it upstream.
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Secret(***)")
-    }
-}
+/// A decrypted secret: the core's one credential type, whose `Debug` and `Display` print a hint.
+pub use switchboard_core::secret::Secret;
 
 /// A secret ready to store: its ciphertext and the hint shown in listings.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -133,7 +115,7 @@ impl Vault {
         let (nonce, sealed) = split_v1(ciphertext.as_str())?;
         let plain =
             self.cipher.decrypt(Nonce::from_slice(&nonce), sealed.as_slice()).map_err(|_| VaultError::WrongKey)?;
-        String::from_utf8(plain).map(Secret).map_err(|_| VaultError::Malformed("plaintext is not UTF-8"))
+        String::from_utf8(plain).map(Secret::new).map_err(|_| VaultError::Malformed("plaintext is not UTF-8"))
     }
 
     /// A fresh key-check value: a known constant encrypted under this vault's key.
@@ -161,18 +143,7 @@ fn split_v1(stored: &str) -> Result<([u8; NONCE_LEN], Vec<u8>), VaultError> {
     Ok((nonce, sealed))
 }
 
-/// A display hint that identifies a secret without revealing it: `sk-…a1b2` (first 3 and last 4 characters) for
-/// secrets of 16 characters or more, `…b2` for 8 to 15, and a bare `…` below that, where even two characters
-/// would give away too much.
-pub fn hint(secret: &str) -> String {
-    let chars: Vec<char> = secret.chars().collect();
-    let tail = |n: usize| chars[chars.len() - n..].iter().collect::<String>();
-    match chars.len() {
-        len if len >= 16 => format!("{}…{}", chars[..3].iter().collect::<String>(), tail(4)),
-        len if len >= 8 => format!("…{}", tail(2)),
-        _ => "…".to_owned(),
-    }
-}
+pub use switchboard_core::secret::hint;
 
 #[cfg(test)]
 mod tests {
@@ -230,7 +201,8 @@ mod tests {
     #[test]
     fn secret_debug_hides_the_value() {
         let secret = vault(1).decrypt(&vault(1).encrypt("sk-live-secret").unwrap()).unwrap();
-        assert_eq!(format!("{secret:?}"), "Secret(***)");
+        assert_eq!(format!("{secret:?}"), "Secret(…et)");
+        assert!(!format!("{secret:?}").contains("live"));
         assert_eq!(format!("{:?}", vault(1)), "Vault { .. }");
     }
 

@@ -148,5 +148,6 @@ pub fn log(n: usize, created_at: i64) -> LogRecord {
         response_body: Some(r#"{"id":"x"}"#.to_owned()),
         attempts: json!([{"provider": "openai", "status": 200}]),
         error: None,
+        error_class: None,
     }
 }

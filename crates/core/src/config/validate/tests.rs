@@ -45,7 +45,7 @@ fn bare_leaf_is_the_root_at_path_config() {
     let t = tree(openai("sk-1"));
     let Node::Leaf(leaf) = &t.root else { panic!("root should be a leaf") };
     assert_eq!((leaf.path.as_str(), leaf.provider.as_deref()), ("config", Some("openai")));
-    assert_eq!((leaf.retry.clone(), leaf.api_key.as_deref()), (Retry::default(), Some("sk-1")));
+    assert_eq!((leaf.retry.clone(), leaf.api_key.as_ref().map(Secret::expose)), (Retry::default(), Some("sk-1")));
     assert_eq!(t.mode(), Mode::Single);
 }
 
@@ -138,7 +138,7 @@ fn typo_key_suggests_spelling() {
         (
             json!({"provider": "openai", "zzz": 1}),
             &["config.zzz: unknown key (expected one of provider, api_key, virtual_key, custom_host, \
-               override_params, weight, name, retry, request_timeout, forward_headers, resource_name, \
+               override_params, weight, name, retry, request_timeout, stream_idle_timeout, forward_headers, resource_name, \
                deployment_id, api_version, anthropic_version, anthropic_beta, pricing)"],
         ),
     ]);
@@ -227,7 +227,7 @@ fn retry_inherited_credentials_not() {
     );
     let headers: Vec<Vec<String>> = all.iter().map(|l| l.forward_headers.clone()).collect();
     assert_eq!(headers, [vec!["x-trace".to_string()], vec![], vec!["x-trace".to_string()]]);
-    let keys: Vec<Option<&str>> = all.iter().map(|l| l.api_key.as_deref()).collect();
+    let keys: Vec<Option<&str>> = all.iter().map(|l| l.api_key.as_ref().map(Secret::expose)).collect();
     assert_eq!(keys, [Some("a"), None, None]);
 }
 

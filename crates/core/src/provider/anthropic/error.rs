@@ -29,6 +29,24 @@ pub(super) fn stream_error(data: &Value) -> Value {
     }
 }
 
+/// The HTTP status Anthropic would have answered for an `event: error` it streamed instead
+/// (the error's OpenAI shape from [`stream_error`] carries Anthropic's type as its `code`), so
+/// that an error before the first content is retried and falls back like the same error
+/// answered as a status.
+pub fn stream_error_status(error: &Value) -> u16 {
+    match error.pointer("/error/code").and_then(Value::as_str) {
+        Some("overloaded_error") => 529,
+        Some("rate_limit_error") => 429,
+        Some("api_error") => 500,
+        Some("request_too_large") => 413,
+        Some("invalid_request_error") => 400,
+        Some("authentication_error") => 401,
+        Some("permission_error") => 403,
+        Some("not_found_error") => 404,
+        _ => 502,
+    }
+}
+
 /// `(error.type, error.message)` of an Anthropic error body.
 fn anthropic_error(body: &Value) -> Option<(&str, &str)> {
     let error = body.get("error")?;
@@ -161,6 +179,14 @@ mod tests {
         let out = error_response(502, body.as_bytes());
         let expected = format!("anthropic error: unreadable response with status 502: {}…", "é".repeat(200));
         assert_eq!(out["error"]["message"], json!(expected));
+    }
+
+    #[test]
+    fn stream_error_status_is_the_status_anthropic_would_have_answered() {
+        let overloaded = json!({"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}});
+        assert_eq!(stream_error_status(&stream_error(&overloaded)), 529);
+        assert_eq!(stream_error_status(&json!({"error": {"code": "rate_limit_error"}})), 429);
+        assert_eq!(stream_error_status(&json!({"nonsense": true})), 502);
     }
 
     #[test]

@@ -11,7 +11,7 @@ mod request;
 mod response;
 mod stream;
 
-pub use error::error_response;
+pub use error::{error_response, stream_error_status};
 pub use request::{chat_request, completion_request, RequestOptions};
 pub use response::{chat_response, completion_response, finish_reason};
 pub use stream::{ChatStream, StreamError, StreamStep};
