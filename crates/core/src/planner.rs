@@ -221,4 +221,6 @@ pub fn backoff<R: Rng>(n: u32, rng: &mut R) -> Duration {
 }
 
 #[cfg(test)]
+mod proptests;
+#[cfg(test)]
 mod tests;
