@@ -72,6 +72,7 @@ async fn admit_in_flight(
         state.metrics.rejected_busy.inc();
         let err = GatewayError::Busy { limit: state.settings.max_in_flight };
         let trace_id = crate::headers::trace_id(request.headers());
+        crate::logs::log_refusal(&state.logs, &trace_id, &err);
         let mut response = reply::gateway_error(&err, &RouteInfo { trace_id, ..RouteInfo::default() });
         response.headers_mut().insert(http::header::RETRY_AFTER, http::HeaderValue::from_static("1"));
         return response;

@@ -44,6 +44,8 @@ pub struct Limits {
 pub struct Relay {
     upstream: Upstream,
     limits: Limits,
+    /// Passthrough: the unfinished last line, not yet sent.
+    held: BytesMut,
     first: Option<Bytes>,
     decoder: SseDecoder,
     translate: Translate,
@@ -63,6 +65,7 @@ impl Relay {
         Relay {
             upstream,
             limits,
+            held: BytesMut::new(),
             first: None,
             decoder: SseDecoder::new(),
             translate,
@@ -136,10 +139,30 @@ impl Relay {
                 for event in &events {
                     self.observe_passthrough(event);
                 }
-                bytes
+                self.whole_lines(bytes)
             }
             Translate::Anthropic(_) => self.translate_events(&events),
         }
+    }
+
+    /// Passed-through bytes up to their last line end; the unfinished line is held back
+    /// (bounded by the event cap) so that the client never gets half a line, and an error
+    /// event can always follow cleanly. Chunks that end on a line end pass without a copy.
+    fn whole_lines(&mut self, bytes: Bytes) -> Bytes {
+        let Some(end) = bytes.iter().rposition(|b| *b == b'\n' || *b == b'\r') else {
+            self.held.extend_from_slice(&bytes);
+            return Bytes::new();
+        };
+        let (ready, rest) = (bytes.slice(..=end), bytes.slice(end + 1..));
+        let out = if self.held.is_empty() {
+            ready
+        } else {
+            let mut joined = std::mem::take(&mut self.held);
+            joined.extend_from_slice(&ready);
+            joined.freeze()
+        };
+        self.held.extend_from_slice(&rest);
+        out
     }
 
     fn translate_events(&mut self, events: &[SseEvent]) -> Bytes {
@@ -229,13 +252,18 @@ impl Relay {
                 self.observe_passthrough(&event);
             }
         }
+        let mut out = std::mem::take(&mut self.held);
         if self.complete {
-            return Bytes::new();
+            return out.freeze();
         }
         tracing::warn!(provider = self.provider, "upstream stream ended before its end marker");
         let message = "the provider's stream ended before it was complete";
         self.failure = Some((message.to_string(), "upstream_malformed"));
-        self.error_event("upstream_stream_incomplete", message)
+        if !out.is_empty() {
+            out.extend_from_slice(b"\n");
+        }
+        out.extend_from_slice(&self.error_event("upstream_stream_incomplete", message));
+        out.freeze()
     }
 
     /// Watches a passed-through event for the end marker, and feeds the log.
@@ -265,11 +293,17 @@ impl Relay {
         }
     }
 
+    /// An error event, opening with a blank line: it ends whatever event the client was
+    /// reading, so the error is always an event of its own.
     fn error_event(&self, code: &str, message: &str) -> Bytes {
-        error_event_value(json!({"error": {
+        let event = error_event_value(json!({"error": {
             "message": format!("{}: {message}", self.provider),
             "type": "api_error", "param": null, "code": code,
-        }}))
+        }}));
+        let mut out = BytesMut::with_capacity(event.len() + 1);
+        out.extend_from_slice(b"\n");
+        out.extend_from_slice(&event);
+        out.freeze()
     }
 }
 

@@ -265,6 +265,19 @@ impl Drop for Recorder {
     }
 }
 
+/// Logs a request refused before it was read (e.g. past `--max-in-flight`): its trace ID,
+/// status and class, nothing else.
+pub fn log_refusal(sink: &LogSink, trace_id: &str, err: &switchboard_core::error::GatewayError) {
+    let record = LogRecord {
+        trace_id: Some(trace_id.to_string()),
+        status: err.status(),
+        error: Some(err.to_string()),
+        error_class: Some(err.code().to_string()),
+        ..LogRecord::new(crate::ids::log_id(), unix_ms(), "none", "")
+    };
+    sink.submit(record);
+}
+
 /// The first `max` bytes of `body` as text, cut at a character boundary.
 pub(crate) fn capped(body: &[u8], max: usize) -> String {
     let text = String::from_utf8_lossy(&body[..body.len().min(max)]);
@@ -294,6 +307,51 @@ fn prompt_chars(body: &Map<String, Value>) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn recorder(sink: &LogSink) -> Recorder {
+        let (metadata, body) = (Map::new(), Map::new());
+        let who = Identity {
+            trace_id: "t",
+            span: [None, None, None],
+            metadata: &metadata,
+            api_key_id: None,
+            config_slug: None,
+            config_version: None,
+            strategy_mode: "single",
+            body: &body,
+            raw_body: b"{}",
+            stream: false,
+        };
+        Recorder::start(who, BodyPolicy { keep: false, max_bytes: 0 }, sink.clone())
+    }
+
+    fn statuses(metrics: &crate::metrics::Metrics) -> Vec<String> {
+        let text = metrics.render();
+        let lines = text.lines().filter(|l| l.starts_with("switchboard_requests_total{"));
+        lines.filter_map(|l| l.split("status=\"").nth(1)?.split('"').next().map(str::to_string)).collect()
+    }
+
+    #[test]
+    fn a_recorder_dropped_unfinished_logs_the_client_leaving() {
+        let metrics = std::sync::Arc::new(crate::metrics::Metrics::default());
+        let sink = LogSink::metrics_only(metrics.clone());
+        drop(recorder(&sink));
+        assert_eq!(statuses(&metrics), ["499"]);
+        recorder(&sink).finish_error(400, "invalid_request", "bad");
+        assert_eq!(statuses(&metrics).len(), 2, "a finished recorder logs once, not again on drop");
+    }
+
+    #[test]
+    fn a_recorder_dropped_while_panicking_logs_an_internal_error() {
+        let metrics = std::sync::Arc::new(crate::metrics::Metrics::default());
+        let sink = LogSink::metrics_only(metrics.clone());
+        let unwound = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            let _rec = recorder(&sink);
+            panic!("scripted");
+        }));
+        assert!(unwound.is_err());
+        assert_eq!(statuses(&metrics), ["500"]);
+    }
 
     #[test]
     fn capped_cuts_at_char_boundary_and_marks_it() {

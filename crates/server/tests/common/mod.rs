@@ -39,7 +39,11 @@ pub async fn gateway() -> Gateway {
 }
 
 pub async fn gateway_with(settings: Settings) -> Gateway {
-    let upstream = Upstream::new(Duration::from_secs(2)).unwrap();
+    gateway_with_upstream(settings, Upstream::new(Duration::from_secs(2)).unwrap()).await
+}
+
+/// A gateway whose upstream client was built by the test (e.g. with an egress policy).
+pub async fn gateway_with_upstream(settings: Settings, upstream: Upstream) -> Gateway {
     let control = Arc::new(control().await);
     let (logs, writer) = spawn_writer(control.store.clone(), 10_000, Arc::new(Metrics::default()));
     let state = Arc::new(AppState::new(settings, upstream, control, logs));
@@ -48,10 +52,18 @@ pub async fn gateway_with(settings: Settings) -> Gateway {
 
 /// Serves `state` on 127.0.0.1:0.
 pub async fn serve(state: Arc<AppState>, writer: Option<WriterHandle>) -> Gateway {
+    serve_listening(state, writer, switchboard::listen::ListenOptions::default()).await
+}
+
+/// Serves `state` on 127.0.0.1:0 with the given connection options.
+pub async fn serve_listening(
+    state: Arc<AppState>,
+    writer: Option<WriterHandle>,
+    options: switchboard::listen::ListenOptions,
+) -> Gateway {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let app = switchboard::app::app(state.clone());
-    let options = switchboard::listen::ListenOptions::default();
     tokio::spawn(switchboard::listen::serve(listener, app, options, std::future::pending()));
     Gateway {
         url: format!("http://{addr}"),
@@ -68,6 +80,25 @@ pub async fn control() -> Control {
     let vault = Vault::from_master_key([7; 32]);
     store.check_vault(&vault).await.unwrap();
     Control::new(store, vault)
+}
+
+/// Counts panics in this test process (each nextest test runs in its own process): a fault
+/// test asserts the gateway survived the fault without one, even in a spawned task.
+pub fn count_panics() -> &'static std::sync::atomic::AtomicUsize {
+    static PANICS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    static HOOK: std::sync::Once = std::sync::Once::new();
+    HOOK.call_once(|| {
+        let default = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            PANICS.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            default(info);
+        }));
+    });
+    &PANICS
+}
+
+pub fn assert_no_panics() {
+    assert_eq!(count_panics().load(std::sync::atomic::Ordering::SeqCst), 0, "the gateway panicked");
 }
 
 pub async fn mock(name: &str) -> MockProvider {
