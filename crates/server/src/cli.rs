@@ -54,8 +54,8 @@ pub struct ServeArgs {
     pub data_dir: PathBuf,
     /// PostgreSQL URL (`postgres://…`) for state shared by several instances. Without it,
     /// Switchboard keeps its state in SQLite in the data directory.
-    #[arg(long, env = "SWITCHBOARD_DATABASE_URL", hide_env_values = true)]
-    pub database_url: Option<String>,
+    #[arg(long, env = "SWITCHBOARD_DATABASE_URL", hide_env_values = true, value_parser = secret)]
+    pub database_url: Option<Secret>,
     /// The admin key clients send as `x-portkey-api-key`. When unset, a key is generated at
     /// first start, stored in `<data-dir>/admin.key` (mode 0600) and printed once.
     #[arg(long, env = "SWITCHBOARD_ADMIN_KEY", hide_env_values = true, value_parser = secret)]
@@ -141,7 +141,8 @@ pub struct EgressArgs {
     pub deny_private: bool,
 }
 
-/// A secret from the command line or the environment, kept out of `Debug`.
+/// A secret from the command line or the environment (a key, or a database URL that may hold
+/// a password), kept out of `Debug`.
 fn secret(text: &str) -> Result<Secret, std::convert::Infallible> {
     Ok(Secret::new(text))
 }
@@ -180,8 +181,8 @@ pub struct StoreArgs {
     pub data_dir: PathBuf,
     /// PostgreSQL URL (`postgres://…`); the master key still comes from the data directory
     /// or SWITCHBOARD_MASTER_KEY.
-    #[arg(long, global = true, env = "SWITCHBOARD_DATABASE_URL", hide_env_values = true)]
-    pub database_url: Option<String>,
+    #[arg(long, global = true, env = "SWITCHBOARD_DATABASE_URL", hide_env_values = true, value_parser = secret)]
+    pub database_url: Option<Secret>,
 }
 
 /// Flags every control-plane command takes.
@@ -348,4 +349,24 @@ pub struct RotateMasterKeyArgs {
     /// variable; without it a new key is generated.
     #[arg(long, value_name = "VAR")]
     pub new_key_env: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secrets_on_the_command_line_stay_out_of_debug() {
+        let cli = Cli::try_parse_from([
+            "switchboard",
+            "serve",
+            "--admin-key",
+            "sb-admin-0123456789abcdef",
+            "--database-url",
+            "postgres://app:hunter2-password@db/switchboard",
+        ]);
+        let printed = format!("{cli:?}");
+        assert!(cli.is_ok(), "{printed}");
+        assert!(!printed.contains("0123456789abcdef") && !printed.contains("hunter2"), "{printed}");
+    }
 }

@@ -231,6 +231,40 @@ mod tests {
     use super::*;
     use serde_json::json;
 
+    async fn control() -> Control {
+        let dir = std::env::temp_dir().join(format!("switchboard-control-{}", uuid::Uuid::new_v4().simple()));
+        let store = switchboard_store::open(&switchboard_store::StoreLocation::Sqlite(dir)).await;
+        let store = store.unwrap_or_else(|e| panic!("store: {e}"));
+        Control::new(store, Vault::from_master_key([7; 32]))
+    }
+
+    #[tokio::test]
+    async fn a_lookup_that_began_before_an_invalidation_does_not_cache_what_it_read() {
+        let control = control().await;
+        let began = control.read(|c| c.epoch);
+        // The key is revoked (and the caches dropped) while the lookup waits on the store.
+        control.invalidate();
+        control.fill(began, |c| {
+            c.api_key_misses.put("stale".into(), ());
+        });
+        assert_eq!(control.cached_counts(), [0, 0, 0, 0], "the stale read was dropped");
+        let now = control.read(|c| c.epoch);
+        control.fill(now, |c| {
+            c.api_key_misses.put("fresh".into(), ());
+        });
+        assert_eq!(control.cached_counts()[3], 1);
+    }
+
+    #[tokio::test]
+    async fn unknown_api_keys_are_remembered_in_a_bounded_cache() {
+        let control = control().await;
+        for i in 0..(API_KEY_MISS_CAPACITY.get() * 3) {
+            let found = control.api_key(&format!("sk-random-{i}")).await;
+            assert!(matches!(found, Ok(None)));
+        }
+        assert_eq!(control.cached_counts()[3], API_KEY_MISS_CAPACITY.get());
+    }
+
     #[test]
     fn key_options_read_flat_fields_and_the_default_deployment() {
         let options = json!({"resource_name": "res", "custom_host": "http://h/openai",

@@ -141,7 +141,7 @@ fn log_sink(args: &LogArgs, control: &Control) -> (LogSink, Drains) {
 /// the vault's master key is the one the store was written with.
 pub async fn open_control(args: &ServeArgs) -> Result<Control, StartError> {
     let location = match &args.database_url {
-        Some(url) => StoreLocation::Postgres(url.clone()),
+        Some(url) => StoreLocation::Postgres(url.expose().to_string()),
         None => StoreLocation::Sqlite(args.data_dir.clone()),
     };
     let store = switchboard_store::open(&location).await?;

@@ -32,13 +32,34 @@ const SQLITE_ANALYSIS_LIMIT: u32 = 1_000;
 const POSTGRES_MAX_CONNECTIONS: u32 = 10;
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// Where the data lives.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Where the data lives. Its `Debug` hides a URL's password.
+#[derive(Clone, PartialEq, Eq)]
 pub enum StoreLocation {
     /// A data directory; the database is `<dir>/switchboard.db`.
     Sqlite(PathBuf),
     /// A `postgres://` or `postgresql://` URL.
     Postgres(String),
+}
+
+impl std::fmt::Debug for StoreLocation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StoreLocation::Sqlite(dir) => f.debug_tuple("Sqlite").field(dir).finish(),
+            StoreLocation::Postgres(url) => f.debug_tuple("Postgres").field(&without_password(url)).finish(),
+        }
+    }
+}
+
+/// `postgres://user:***@host/db` for `postgres://user:password@host/db`.
+fn without_password(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else { return "***".into() };
+    match rest.split_once('@') {
+        Some((userinfo, host)) => {
+            let user = userinfo.split_once(':').map_or(userinfo, |(user, _)| user);
+            format!("{scheme}://{user}:***@{host}")
+        }
+        None => url.to_string(),
+    }
 }
 
 impl StoreLocation {
@@ -222,6 +243,12 @@ async fn reencrypt_secrets(tx: &mut Tx, old: &Vault, new: &Vault) -> Result<usiz
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn debug_hides_the_database_password() {
+        let printed = format!("{:?}", StoreLocation::Postgres("postgres://app:hunter2@db:5432/sb".into()));
+        assert_eq!(printed, r#"Postgres("postgres://app:***@db:5432/sb")"#);
+    }
 
     #[test]
     fn postgres_urls_select_postgres_and_anything_else_a_data_dir() {

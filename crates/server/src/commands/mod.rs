@@ -55,7 +55,7 @@ fn indented(problems: &Problems) -> String {
 /// Opens the store named by `--data-dir` / `--database-url`, running pending migrations.
 pub async fn open_store(args: &StoreArgs) -> Result<Store, CommandError> {
     let location = match &args.database_url {
-        Some(url) => StoreLocation::Postgres(url.clone()),
+        Some(url) => StoreLocation::Postgres(url.expose().to_string()),
         None => StoreLocation::Sqlite(args.data_dir.clone()),
     };
     Ok(switchboard_store::open(&location).await?)
