@@ -17,16 +17,29 @@ use switchboard_core::config::{Leaf, ProviderOptions};
 use switchboard_core::error::GatewayError;
 use switchboard_core::merge::deep_merge;
 use switchboard_core::planner::Failure;
+use switchboard_core::provider::Endpoint;
 use switchboard_core::provider::{self, anthropic, Call, CodecError, Family, ProviderSpec};
 use switchboard_core::secret::Secret;
 use switchboard_core::sse::{SseDecoder, SseEvent};
 
 use crate::auth::Principal;
-use crate::executor::Job;
 use crate::headers::Inbound;
 use crate::relay::{self, Translate};
 use crate::state::AppState;
 use crate::upstream::{read_capped, read_error, send_error};
+
+/// One client request, ready to route.
+pub struct Job<'a> {
+    pub state: &'a AppState,
+    pub principal: &'a Principal,
+    pub inbound: &'a Inbound,
+    pub client_headers: &'a HeaderMap,
+    pub endpoint: Endpoint,
+    pub body: &'a Map<String, Value>,
+    /// The client's body as received, sent unchanged when nothing overrides it.
+    pub raw: Bytes,
+    pub stream: bool,
+}
 
 /// Why an attempt failed, and what the client gets if it was the last one.
 pub struct Failed {

@@ -4,35 +4,18 @@
 //! client: a stream is committed only on its first real upstream event.
 
 use axum::response::Response;
-use bytes::Bytes;
-use http::{HeaderMap, HeaderValue};
-use serde_json::{Map, Value};
+use http::HeaderValue;
 use switchboard_core::config::RequestFacts;
 use switchboard_core::error::GatewayError;
 use switchboard_core::planner::{AttemptKind, Planner};
-use switchboard_core::provider::Endpoint;
 
 use crate::attempt::{self, FailReply, Failed, Note, Success};
-use crate::auth::Principal;
-use crate::headers::Inbound;
 use crate::logs::{AttemptNote, BodyPolicy, Identity, Recorder};
 use crate::relay;
 use crate::reply::{self, RouteInfo};
 use crate::route::Resolved;
-use crate::state::AppState;
 
-/// One client request, ready to route.
-pub struct Job<'a> {
-    pub state: &'a AppState,
-    pub principal: &'a Principal,
-    pub inbound: &'a Inbound,
-    pub client_headers: &'a HeaderMap,
-    pub endpoint: Endpoint,
-    pub body: &'a Map<String, Value>,
-    /// The client's body as received, sent unchanged when nothing overrides it.
-    pub raw: Bytes,
-    pub stream: bool,
-}
+pub use crate::attempt::Job;
 
 impl Failed {
     fn into_response(self, route: &RouteInfo, mut rec: Recorder) -> Response {

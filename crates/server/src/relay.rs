@@ -20,7 +20,7 @@ use switchboard_core::provider::anthropic::{self, ChatStream, StreamError};
 use switchboard_core::sse::{encode_data, SseDecoder, SseEvent, DONE};
 use switchboard_core::usage::Usage;
 
-use crate::logs::Recorder;
+use crate::logs::{Recorder, CLIENT_CLOSED};
 
 /// The provider's response body.
 pub type Upstream = Pin<Box<dyn Stream<Item = Result<Bytes, reqwest::Error>> + Send>>;
@@ -104,9 +104,6 @@ impl Drop for Relay {
         }
     }
 }
-
-/// The class of a request whose client went away before its answer was complete.
-pub const CLIENT_CLOSED: &str = "client_closed";
 
 impl Relay {
     /// The next bytes for the client, or `None` when the response is over.

@@ -7,5 +7,5 @@ mod record;
 mod sink;
 
 pub(crate) use record::capped;
-pub use record::{log_refusal, AttemptNote, BodyPolicy, Identity, Recorder};
+pub use record::{log_refusal, AttemptNote, BodyPolicy, Identity, Recorder, CLIENT_CLOSED};
 pub use sink::{spawn_writer, LogSink, WriterHandle, BATCH_SIZE};

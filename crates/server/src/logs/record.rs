@@ -15,6 +15,9 @@ use switchboard_store::LogRecord;
 
 use super::LogSink;
 
+/// The class of a request whose client went away before its answer was complete.
+pub const CLIENT_CLOSED: &str = "client_closed";
+
 /// One upstream attempt, as the log shows it.
 #[derive(Debug, Clone)]
 pub struct AttemptNote {
@@ -259,7 +262,7 @@ impl Drop for Recorder {
             self.submit(500);
         } else {
             self.record.error = Some("the client closed the connection before the answer".into());
-            self.class(crate::relay::CLIENT_CLOSED);
+            self.class(CLIENT_CLOSED);
             self.submit(499);
         }
     }
