@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Fuzzes switchboard-core's parsers (fuzz/fuzz_targets/*): builds every target once, then runs each for
-# FUZZ_SECONDS (default 60) from its seed corpus in fuzz/corpus/<target>. Exits non-zero on the first crash,
-# whose input libFuzzer saves under fuzz/artifacts/<target>/ (reproduce with the command it prints).
+# FUZZ_SECONDS (default 60) from its seed corpus in fuzz/corpus/<target>, with its keywords from
+# fuzz/dicts/<target>.dict. Exits non-zero on the first crash, whose input libFuzzer saves under
+# fuzz/artifacts/<target>/ (reproduce with the command it prints).
 #
 #   FUZZ_SECONDS=20 scripts/fuzz.sh            # every target, 20 s each
 #   scripts/fuzz.sh sse retry_after            # only these targets
@@ -43,7 +44,10 @@ for target in "${targets[@]}"; do
     work="$CARGO_TARGET_DIR/corpus/$target"
     mkdir -p "$work" "artifacts/$target"
     log="$CARGO_TARGET_DIR/fuzz-$target.log"
-    if ! cargo fuzz run "${FLAGS[@]}" "$target" "$work" "corpus/$target" -- \
+    # Without a sanitizer libFuzzer cannot see string comparisons, so each target's keywords come from a dictionary.
+    dict=()
+    [[ -f "dicts/$target.dict" ]] && dict=(-dict="dicts/$target.dict")
+    if ! cargo fuzz run "${FLAGS[@]}" "$target" "$work" "corpus/$target" -- "${dict[@]}" \
         -max_total_time="$SECONDS_EACH" -print_final_stats=1 >"$log" 2>&1; then
         if ! grep -q '^Failing input:' "$log"; then
             tail -n 30 "$log"
