@@ -16,7 +16,7 @@ pub struct Usage {
 
 impl Usage {
     pub fn total(&self) -> u64 {
-        self.prompt_tokens + self.completion_tokens
+        self.prompt_tokens.saturating_add(self.completion_tokens)
     }
 
     /// Reads `{"prompt_tokens", "completion_tokens", "prompt_tokens_details": {"cached_tokens"},
@@ -42,6 +42,12 @@ impl Usage {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn totals_saturate_on_hostile_counts() {
+        let got = Usage::from_openai(&json!({"prompt_tokens": u64::MAX, "completion_tokens": 5}));
+        assert_eq!(got.map(|u| u.total()), Some(u64::MAX));
+    }
 
     #[test]
     fn reads_openai_usage_with_cache_details() {

@@ -75,9 +75,9 @@ pub async fn reload(path: &Path, control: &Control) -> Result<Applied, Declarati
 }
 
 /// Applies the file once (an error stops the start), then keeps watching it.
-pub async fn start(path: &Path, control: Arc<Control>) -> Result<(), DeclarativeError> {
+/// Applies the file, then watches it; returns the watching task (the caller ends it).
+pub async fn start(path: &Path, control: Arc<Control>) -> Result<tokio::task::JoinHandle<()>, DeclarativeError> {
     let applied = reload(path, &control).await?;
     tracing::info!("{} applied: {applied}", path.display());
-    watch::spawn(path.to_owned(), control);
-    Ok(())
+    Ok(watch::spawn(path.to_owned(), control))
 }

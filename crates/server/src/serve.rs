@@ -62,13 +62,13 @@ pub async fn run(args: ServeArgs) -> Result<(), StartError> {
         .map_err(|e| StartError::Client(e.to_string()))?;
     let settings = settings(&args, admin_key);
     let control = Arc::new(open_control(&args).await?);
-    if let Some(path) = &args.config_file {
-        crate::declarative::start(path, control.clone()).await?;
-    }
-    let loops = [
+    let mut loops = vec![
         tokio::spawn(control.clone().watch()),
         tokio::spawn(crate::retention::run(control.store.clone(), args.logs.log_retention_days)),
     ];
+    if let Some(path) = &args.config_file {
+        loops.push(crate::declarative::start(path, control.clone()).await?);
+    }
     let (logs, drains) = log_sink(&args.logs, &control);
     let state = Arc::new(AppState::new(settings, upstream, control, logs));
     let addr = SocketAddr::new(args.host, args.port);

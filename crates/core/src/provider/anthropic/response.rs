@@ -126,11 +126,12 @@ impl Usage {
     }
 
     pub(super) fn to_openai(self) -> Value {
-        let prompt = self.input + self.cache_creation + self.cache_read;
+        // A provider's counts are not trusted to be small: sums saturate.
+        let prompt = self.input.saturating_add(self.cache_creation).saturating_add(self.cache_read);
         json!({
             "prompt_tokens": prompt,
             "completion_tokens": self.output,
-            "total_tokens": prompt + self.output,
+            "total_tokens": prompt.saturating_add(self.output),
             "prompt_tokens_details": {"cached_tokens": self.cache_read},
             "cache_read_input_tokens": self.cache_read,
             "cache_creation_input_tokens": self.cache_creation,
@@ -144,6 +145,15 @@ mod tests {
     use super::*;
 
     const CREATED: u64 = 1_700_000_000;
+
+    #[test]
+    fn hostile_token_counts_saturate_instead_of_overflowing() {
+        let body = json!({"id": "msg_1", "model": "claude", "stop_reason": "end_turn",
+            "content": [{"type": "text", "text": "hi"}],
+            "usage": {"input_tokens": u64::MAX, "cache_read_input_tokens": u64::MAX, "output_tokens": u64::MAX}});
+        let out = chat_response(&body, CREATED).map(|v| v["usage"]["total_tokens"].clone());
+        assert_eq!(out.ok(), Some(json!(u64::MAX)));
+    }
 
     #[test]
     fn finish_reason_maps_every_stop_reason_to_openai() {
