@@ -5,6 +5,11 @@
 //! keeping only the few top-level keys that decide the verdict (and, for an error body, a short
 //! message). It must not change, copy or echo the body: a verdict quotes at most
 //! [`QUOTE_MAX_BYTES`] of the provider's own error message, never the body itself.
+//!
+//! "Valid" is JSON's grammar (RFC 8259) over UTF-8, the way a client reads the relayed body:
+//! an unpaired surrogate escape (`"\ud800"`), a number past `f64` (`1e400`) or nesting deeper
+//! than serde_json's tree parser takes (128 levels) is still an answer, as it is to a JavaScript
+//! or Python client.
 
 use std::fmt;
 

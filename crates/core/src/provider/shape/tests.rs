@@ -86,6 +86,21 @@ fn invalid_syntax_anywhere_is_not_valid_json() {
     }
 }
 
+/// Found by the `responses` fuzz target, which holds the scan against `serde_json::Value`: the
+/// tree parser refuses these, but the grammar allows them and clients read them.
+#[test]
+fn grammar_valid_json_a_tree_parser_refuses_is_still_an_answer() {
+    let surrogate = br#"{"choices": [{"message": {"content": "won\ud800ders"}}], "usage": {}}"#;
+    assert!(serde_json::from_slice::<serde_json::Value>(surrogate).is_err());
+    assert_eq!(check_answer(CHAT, surrogate), Ok(()));
+    let huge = br#"{"choices": [], "usage": {"total_tokens": 241e400}}"#;
+    assert!(serde_json::from_slice::<serde_json::Value>(huge).is_err());
+    assert_eq!(check_answer(CHAT, huge), Ok(()));
+    let deep = format!(r#"{{"choices": [], "extra": {}0{}}}"#, "[".repeat(200), "]".repeat(200));
+    assert!(serde_json::from_str::<serde_json::Value>(&deep).is_err());
+    assert_eq!(check_answer(CHAT, deep.as_bytes()), Ok(()));
+}
+
 #[test]
 fn valid_json_that_is_not_an_object_is_refused() {
     let cases: [(&[u8], &str); 5] = [
