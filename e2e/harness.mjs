@@ -98,7 +98,11 @@ export class Mock {
     return parsed;
   }
 
-  /** Replaces the script: {status, count, retry_after, delay_ms, hang, chunk_delay_ms, cut_after}. */
+  /**
+   * Replaces the script: {status, count, retry_after, retry_after_ms, headers, delay_ms, hang, chunk_delay_ms,
+   * cut_after, stall_after, body, content_type, pad_bytes, redirect, redirect_status, events} (see
+   * crates/testkit/src/script.rs for what each does).
+   */
   script(script) {
     return this.#control('POST', '/_script', script);
   }
