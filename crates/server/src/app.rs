@@ -138,7 +138,12 @@ async fn proxy(state: SharedState, headers: HeaderMap, body: Body, endpoint: End
     let route_info = RouteInfo { trace_id: inbound.trace_id.clone(), ..RouteInfo::default() };
     let (raw, body, resolved) = match prepare(&state, &principal, &inbound, body).await {
         Ok(parts) => parts,
-        Err(err) => return reply::gateway_error(&err, &route_info),
+        Err(err) => {
+            // An authenticated request refused before routing (bad body or config, a config
+            // it may not use) is logged; unauthenticated ones are not (anyone could fill the log).
+            crate::logs::log_refusal(&state.logs, &inbound.trace_id, &err);
+            return reply::gateway_error(&err, &route_info);
+        }
     };
     let stream = body.get("stream") == Some(&Value::Bool(true));
     let job = Job {

@@ -46,7 +46,8 @@ async fn a_gateway_key_cannot_send_a_virtual_keys_secret_to_its_own_host() {
     assert!(message(&answer).starts_with("config.custom_host:"), "{}", message(&answer));
     assert!(attacker.hits().is_empty() && home.hits().is_empty(), "nothing was sent anywhere");
     let logs = gw.logs().await;
-    assert_eq!(logs.len(), 0, "refused before routing: answered, not routed");
+    assert_eq!(logs.len(), 2, "refused before routing, and logged");
+    assert!(logs.iter().all(|r| r.status == 403 && r.error_class.as_deref() == Some("forbidden")));
     assert_no_panics();
 }
 

@@ -143,8 +143,8 @@ impl Store {
             sql.arg(record.revoked_at),
         ];
         sql.push(&format!("INSERT INTO api_keys ({COLUMNS}) VALUES ({})", values.join(", ")));
-        tx.execute(&sql).await.map_err(|e| e.conflict_on_unique("API key", &record.hint))?;
-        tx.commit().await?;
+        let work = tx.execute(&sql).await.map_err(|e| e.conflict_on_unique("API key", &record.hint));
+        tx.finish(work).await?;
         Ok(record)
     }
 

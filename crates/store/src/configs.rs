@@ -67,13 +67,15 @@ impl Store {
             "INSERT INTO configs (slug, name, current_version, created_at, updated_at) VALUES ($1, $2, 1, $3, $3)",
             vec![slug.into(), name.into(), now.into()],
         );
-        tx.execute(&insert).await.map_err(|e| e.conflict_on_unique("config", slug))?;
         let version = tx.sql(
             "INSERT INTO config_versions (slug, version, config_json, created_at) VALUES ($1, 1, $2, $3)",
             vec![slug.into(), config_json.into(), now.into()],
         );
-        tx.execute(&version).await?;
-        tx.commit().await?;
+        let work = match tx.execute(&insert).await.map_err(|e| e.conflict_on_unique("config", slug)) {
+            Ok(_) => tx.execute(&version).await,
+            Err(err) => Err(err),
+        };
+        tx.finish(work).await?;
         let (slug, name, config_json) = (slug.to_owned(), name.to_owned(), config_json.to_owned());
         Ok(ConfigRecord { slug, name, version: 1, config_json, created_at: now, updated_at: now })
     }

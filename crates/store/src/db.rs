@@ -385,6 +385,25 @@ impl Tx {
         Ok(())
     }
 
+    /// Commits after `work` succeeded; rolls back at once after it failed. (A dropped sqlx
+    /// transaction is rolled back only when its connection is next used, and until then,
+    /// on PostgreSQL, it holds its locks: here the control-plane generation row, which every
+    /// other control-plane write waits for.)
+    pub(crate) async fn finish<T>(self, work: Result<T, StoreError>) -> Result<T, StoreError> {
+        match work {
+            Ok(value) => {
+                self.commit().await?;
+                Ok(value)
+            }
+            Err(err) => {
+                if let Err(rollback) = self.rollback().await {
+                    tracing::warn!("rollback after a failed write: {rollback}");
+                }
+                Err(err)
+            }
+        }
+    }
+
     pub(crate) async fn rollback(self) -> Result<(), StoreError> {
         match self {
             Tx::Sqlite(tx) => tx.rollback().await?,

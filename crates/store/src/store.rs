@@ -204,21 +204,26 @@ impl Store {
     /// the key the store was written with. Returns the number of secrets re-encrypted.
     pub async fn rotate_master_key(&self, old: &Vault, new: &Vault) -> Result<usize, StoreError> {
         let mut tx = self.control_write().await?;
-        let select = tx.sql("SELECT key_check FROM vault_meta WHERE id = 1", vec![]);
-        if let Some(check) = tx.fetch_optional(&select, key_check_from_row).await? {
-            old.verify_key_check(&check)?;
-        }
-        let count = reencrypt_secrets(&mut tx, old, new).await?;
-        let check = new.key_check()?;
-        let upsert = tx.sql(
-            "INSERT INTO vault_meta (id, key_check, created_at) VALUES (1, $1, $2) \
-             ON CONFLICT (id) DO UPDATE SET key_check = excluded.key_check",
-            vec![check.as_str().into(), now_ms().into()],
-        );
-        tx.execute(&upsert).await?;
-        tx.commit().await?;
-        Ok(count)
+        let work = rotate_in(&mut tx, old, new).await;
+        tx.finish(work).await
     }
+}
+
+/// The work of [`Store::rotate_master_key`], inside its transaction.
+async fn rotate_in(tx: &mut Tx, old: &Vault, new: &Vault) -> Result<usize, StoreError> {
+    let select = tx.sql("SELECT key_check FROM vault_meta WHERE id = 1", vec![]);
+    if let Some(check) = tx.fetch_optional(&select, key_check_from_row).await? {
+        old.verify_key_check(&check)?;
+    }
+    let count = reencrypt_secrets(tx, old, new).await?;
+    let check = new.key_check()?;
+    let upsert = tx.sql(
+        "INSERT INTO vault_meta (id, key_check, created_at) VALUES (1, $1, $2) \
+             ON CONFLICT (id) DO UPDATE SET key_check = excluded.key_check",
+        vec![check.as_str().into(), now_ms().into()],
+    );
+    tx.execute(&upsert).await?;
+    Ok(count)
 }
 
 fn key_check_from_row(row: &dyn RowExt) -> Result<Ciphertext, StoreError> {

@@ -125,8 +125,8 @@ impl Store {
             sql.arg(now),
         ];
         sql.push(&format!("INSERT INTO virtual_keys ({COLUMNS}) VALUES ({})", values.join(", ")));
-        tx.execute(&sql).await.map_err(|e| e.conflict_on_unique("virtual key", &vk.slug))?;
-        tx.commit().await?;
+        let work = tx.execute(&sql).await.map_err(|e| e.conflict_on_unique("virtual key", &vk.slug));
+        tx.finish(work).await?;
         Ok(VirtualKeyRecord {
             slug: vk.slug.clone(),
             name: vk.name.clone(),
