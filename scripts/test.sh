@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
-# The one command that runs every test: lint, release build, Rust tests, Node end-to-end tests, Python smoke test.
+# The one command that runs every test: lint, release build, Rust tests, a bounded fuzzing run of the core's
+# parsers, Node end-to-end tests, Python smoke test.
 #
 # Skip steps for local iteration (all run by default):
 #   SKIP_LINT=1     cargo fmt --check and clippy
 #   SKIP_BUILD=1    the release build (e2e then uses whatever binaries exist)
 #   SKIP_RUST=1     cargo test / nextest
+#   SKIP_FUZZ=1     scripts/fuzz.sh (FUZZ_SECONDS per target, default 20 here)
 #   SKIP_E2E=1      both end-to-end suites (Node and Python)
 #   SKIP_NODE=1     the Node suite only
 #   SKIP_PYTHON=1   the Python smoke test only
@@ -68,6 +70,12 @@ python_e2e() {
 if [[ "${SKIP_LINT:-0}" == 1 ]]; then skipped lint SKIP_LINT; else lint; fi
 if [[ "${SKIP_BUILD:-0}" == 1 ]]; then skipped "release build" SKIP_BUILD; else build; fi
 if [[ "${SKIP_RUST:-0}" == 1 ]]; then skipped "Rust tests" SKIP_RUST; else rust_tests; fi
+if [[ "${SKIP_FUZZ:-0}" == 1 ]]; then
+    skipped "fuzzing" SKIP_FUZZ
+else
+    step "scripts/fuzz.sh (${FUZZ_SECONDS:-20} s per target)"
+    FUZZ_SECONDS="${FUZZ_SECONDS:-20}" bash scripts/fuzz.sh
+fi
 
 TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}"
 export SWITCHBOARD_BIN="${SWITCHBOARD_BIN:-$TARGET_DIR/release/switchboard}"
