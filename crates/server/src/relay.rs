@@ -209,32 +209,31 @@ impl Relay {
         if self.complete {
             return Bytes::new();
         }
-        tracing::warn!(provider = self.provider, "upstream stream broke: {why}");
-        let message = format!("the provider's stream broke off: {why}");
-        let event = self.error_event("upstream_stream_broken", &message);
-        self.failure = Some((message, "upstream_unreachable"));
-        event
+        self.fail("upstream_stream_broken", "upstream_unreachable", format!("the provider's stream broke off: {why}"))
     }
 
     /// No upstream bytes for the idle timeout: the client is told, not left hanging.
     fn on_idle(&mut self) -> Bytes {
-        self.closed = true;
         let ms = u64::try_from(self.limits.idle.as_millis()).unwrap_or(u64::MAX);
-        tracing::warn!(provider = self.provider, idle_ms = ms, "upstream stream went quiet: closing it");
-        let message = format!("the provider's stream sent nothing for {ms} ms");
-        let event = self.error_event("timeout", &message);
-        self.failure = Some((message, "timeout"));
-        event
+        self.fail("timeout", "timeout", format!("the provider's stream sent nothing for {ms} ms"))
     }
 
     /// One event grew past its cap.
     fn on_oversized(&mut self) -> Bytes {
-        self.closed = true;
         let limit = self.limits.max_event_bytes;
-        tracing::warn!(provider = self.provider, limit, "upstream stream event over the size limit: closing it");
-        let message = format!("a stream event is over the limit of {limit} bytes");
-        let event = self.error_event("upstream_too_large", &message);
-        self.failure = Some((message, "upstream_too_large"));
+        self.fail(
+            "upstream_too_large",
+            "upstream_too_large",
+            format!("a stream event is over the limit of {limit} bytes"),
+        )
+    }
+
+    /// Ends the stream with an error event (`code` for the client, `class` for the log).
+    fn fail(&mut self, code: &str, class: &'static str, message: String) -> Bytes {
+        self.closed = true;
+        tracing::warn!(provider = self.provider, class, "upstream stream ended badly: {message}");
+        let event = self.error_event(code, &message);
+        self.failure = Some((message, class));
         event
     }
 
