@@ -18,7 +18,7 @@ use switchboard_core::error::GatewayError;
 use switchboard_core::merge::deep_merge;
 use switchboard_core::planner::Failure;
 use switchboard_core::provider::Endpoint;
-use switchboard_core::provider::{self, anthropic, Call, CodecError, Family, ProviderSpec};
+use switchboard_core::provider::{self, anthropic, AnswerFacts, Call, CodecError, Family, ProviderSpec};
 use switchboard_core::secret::Secret;
 use switchboard_core::sse::{SseDecoder, SseEvent};
 
@@ -70,8 +70,17 @@ impl Failed {
 
 /// A successful attempt, before it is answered.
 pub enum Success {
-    Json { status: u16, body: Vec<u8> },
-    Stream { first: Bytes, upstream: relay::Upstream, translate: Translate },
+    /// `facts`: what the log needs, when the check of a passed-through body already read it.
+    Json {
+        status: u16,
+        body: Vec<u8>,
+        facts: Option<AnswerFacts>,
+    },
+    Stream {
+        first: Bytes,
+        upstream: relay::Upstream,
+        translate: Translate,
+    },
 }
 
 /// What an attempt learned about its target, for the log.
@@ -130,11 +139,12 @@ pub async fn run(job: &Job<'_>, leaf: &Leaf, note: &mut Note) -> Result<Success,
         .ok_or_else(|| clock.timed_out(spec))?
         .map_err(|e| Failed::gateway(read_error(spec.id, e)))?;
     if !provider::translates(spec) {
-        provider::check_answer(job.endpoint, &bytes).map_err(|detail| malformed(spec, detail))?;
+        let facts = provider::scan_answer(job.endpoint, &bytes).map_err(|detail| malformed(spec, detail))?;
+        return Ok(Success::Json { status, body: bytes.into(), facts: Some(facts) });
     }
     let body = provider::translate_response(spec, job.endpoint, &bytes, unix_now())
         .map_err(|e| codec_failure(leaf, spec, e))?;
-    Ok(Success::Json { status, body })
+    Ok(Success::Json { status, body, facts: None })
 }
 
 /// When an attempt must have its answer (its headers; a non-stream answer's whole body; a

@@ -132,8 +132,8 @@ fn recorder(job: &Job<'_>, resolved: &Resolved) -> Recorder {
 fn answer(success: Success, mut rec: Recorder, route: &RouteInfo, limits: relay::Limits) -> Response {
     rec.first_byte();
     let mut response = match success {
-        Success::Json { status, body } => {
-            let cost = rec.finish_json(status, &body);
+        Success::Json { status, body, facts } => {
+            let cost = rec.finish_answer(status, &body, facts);
             let mut response = reply::json(status, body);
             if let Some(cost) = cost.and_then(|c| HeaderValue::from_str(&format!("{c:.8}")).ok()) {
                 response.headers_mut().insert(reply::COST, cost);

@@ -185,7 +185,7 @@ mod tests {
                 LogRecord { status: 200, ..LogRecord::new(i.to_string(), 0, "openai", format!("made-up-{i}")) };
             metrics.observe(&record);
         }
-        metrics.observe(&LogRecord { status: 200, ..LogRecord::new("k", 0, "openai", "gpt-4o") });
+        metrics.observe(&LogRecord { status: 200, cost_usd: Some(0.01), ..LogRecord::new("k", 0, "openai", "gpt-4o") });
         let text = metrics.render();
         let series = text.lines().filter(|l| l.starts_with("switchboard_requests_total{")).count();
         assert_eq!(series, 2, "{text}");

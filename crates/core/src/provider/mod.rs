@@ -14,7 +14,7 @@ pub use call::{
     translates, Call, Endpoint, UpstreamRequest, DEFAULT_ANTHROPIC_VERSION,
 };
 
-pub use shape::check_answer;
+pub use shape::{check_answer, scan_answer, AnswerFacts};
 pub use table::{known_ids, lookup, Family, ProviderSpec, PROVIDERS};
 
 /// An error of translation between OpenAI's shape and a provider's.

@@ -17,13 +17,28 @@ use serde::de::{self, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Deserializer};
 
 use super::Endpoint;
+use crate::usage::Usage;
 
 /// Longest piece of provider text quoted in a verdict.
 pub const QUOTE_MAX_BYTES: usize = 200;
 
+/// What the request log reads of an answer (its served model and usage), taken in the same
+/// scan that checks it, so a relayed body is read once.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct AnswerFacts {
+    /// The answer's `model`, cut to [`QUOTE_MAX_BYTES`] when it is absurdly long.
+    pub model: Option<String>,
+    pub usage: Option<Usage>,
+}
+
 /// `Ok` when `body` is an answer `endpoint` can relay; otherwise a short reason, fit for a log
 /// line and the client's error message (`not valid JSON: …`, `the body carries only an error: …`).
 pub fn check_answer(endpoint: Endpoint, body: &[u8]) -> Result<(), String> {
+    scan_answer(endpoint, body).map(drop)
+}
+
+/// [`check_answer`], also returning what the log needs from the answer.
+pub fn scan_answer(endpoint: Endpoint, body: &[u8]) -> Result<AnswerFacts, String> {
     let text = std::str::from_utf8(body).map_err(|e| format!("not valid JSON: {e}"))?;
     let Some(first) = text.bytes().find(|b| !b.is_ascii_whitespace()) else {
         return Err("not valid JSON: the body is empty".to_string());
@@ -31,8 +46,17 @@ pub fn check_answer(endpoint: Endpoint, body: &[u8]) -> Result<(), String> {
     if first != b'{' {
         return Err(not_an_object(text, first));
     }
-    let shape: Shape = serde_json::from_str(text).map_err(|e| quote(&format!("not valid JSON: {e}")))?;
-    shape.verdict(endpoint)
+    let mut shape: Shape = serde_json::from_str(text).map_err(|e| quote(&format!("not valid JSON: {e}")))?;
+    let facts = AnswerFacts {
+        model: shape.model.take().and_then(|m| m.0),
+        usage: shape
+            .usage
+            .take()
+            .and_then(|raw| serde_json::from_str(raw.get()).ok())
+            .as_ref()
+            .and_then(Usage::from_openai),
+    };
+    shape.verdict(endpoint).map(|()| facts)
 }
 
 /// The top-level keys that decide the verdict; every other value is scanned and dropped.
@@ -44,6 +68,10 @@ struct Shape {
     /// `"error"` in vLLM- and Mistral-style error bodies, which carry `message` at the top.
     object: Option<Text>,
     message: Option<Text>,
+    /// Read for the log, not for the verdict. `usage` is only checked for syntax here (a
+    /// count past `f64` is still an answer) and read leniently after.
+    model: Option<Text>,
+    usage: Option<Box<serde_json::value::RawValue>>,
 }
 
 impl Shape {

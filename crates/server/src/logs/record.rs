@@ -10,6 +10,7 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use serde_json::{json, Map, Value};
 use switchboard_core::pricing::{self, Price};
+use switchboard_core::provider::AnswerFacts;
 use switchboard_core::usage::Usage;
 use switchboard_store::LogRecord;
 
@@ -154,6 +155,15 @@ impl Recorder {
         self.record.ttfb_ms = Some(self.elapsed_ms() as i64);
     }
 
+    /// A successful non-stream answer whose model and usage were read when it was checked
+    /// (`facts`), else read here. Returns the request's cost when priced.
+    pub fn finish_answer(mut self, status: u16, body: &[u8], facts: Option<AnswerFacts>) -> Option<f64> {
+        let Some(facts) = facts else { return self.finish_json(status, body) };
+        self.record.served_model = facts.model;
+        self.set_usage(facts.usage);
+        self.finish_body(status, body)
+    }
+
     /// A non-stream answer: its status and (OpenAI-shaped) body. Returns the request's cost
     /// when priced.
     pub fn finish_json(mut self, status: u16, body: &[u8]) -> Option<f64> {
@@ -165,6 +175,10 @@ impl Recorder {
                 self.record.error = message.map(str::to_string);
             }
         }
+        self.finish_body(status, body)
+    }
+
+    fn finish_body(mut self, status: u16, body: &[u8]) -> Option<f64> {
         if self.bodies.keep {
             self.record.response_body = Some(capped(body, self.bodies.max_bytes));
         }

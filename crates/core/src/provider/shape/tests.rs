@@ -174,3 +174,12 @@ fn escaped_keys_and_unknown_fields_are_read_like_any_other() {
     let body = br#"{"ch\u006fices": [], "system_fingerprint": {"deep": [[[{"x": null}]]]}}"#;
     assert_eq!(check_answer(CHAT, body), Ok(()));
 }
+
+#[test]
+fn the_scan_that_checks_an_answer_also_reads_its_model_and_usage() {
+    let facts = scan_answer(CHAT, &chat_answer());
+    let usage = Usage { prompt_tokens: 3, completion_tokens: 1, ..Usage::default() };
+    assert_eq!(facts, Ok(AnswerFacts { model: Some("gpt-4o".into()), usage: Some(usage) }));
+    let odd = br#"{"choices": [], "model": 5, "usage": "none"}"#;
+    assert_eq!(scan_answer(CHAT, odd), Ok(AnswerFacts::default()), "odd types are not facts, and not failures");
+}
