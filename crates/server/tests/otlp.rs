@@ -5,39 +5,19 @@
 
 mod common;
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
-use axum::routing::post;
 use common::*;
-use serde_json::{json, Value};
+use serde_json::json;
 use switchboard::logs::LogSink;
 use switchboard::metrics::Metrics;
 use switchboard::state::AppState;
 use switchboard::upstream::Upstream;
 
-async fn collector() -> (String, Arc<Mutex<Vec<Value>>>) {
-    let got: Arc<Mutex<Vec<Value>>> = Arc::default();
-    let sink = got.clone();
-    let app = axum::Router::new().route(
-        "/v1/traces",
-        post(move |body: axum::body::Bytes| {
-            let sink = sink.clone();
-            async move {
-                sink.lock().unwrap().push(serde_json::from_slice(&body).unwrap());
-                "{}"
-            }
-        }),
-    );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, app).await.ok() });
-    (url, got)
-}
-
 #[tokio::test]
 async fn fallback_request_exports_a_span_with_a_child_per_attempt() {
-    let (url, received) = collector().await;
+    let (url, received) = otlp_collector().await;
     let metrics = Arc::new(Metrics::default());
     let logs = LogSink::metrics_only(metrics.clone()).with_otlp(switchboard::otlp::spawn(&url, metrics).0);
     let upstream = Upstream::new(Duration::from_secs(2)).unwrap();

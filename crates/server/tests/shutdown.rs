@@ -15,9 +15,14 @@ const MASTER_KEY: &str = "070707070707070707070707070707070707070707070707070707
 
 /// Starts `switchboard serve --port 0` on `dir`; returns the child and its base URL.
 fn start(dir: &std::path::Path) -> (Child, String) {
+    start_with(dir, &[])
+}
+
+fn start_with(dir: &std::path::Path, extra: &[&str]) -> (Child, String) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_switchboard"))
         .args(["serve", "--port", "0", "--data-dir"])
         .arg(dir)
+        .args(extra)
         .env("SWITCHBOARD_ADMIN_KEY", ADMIN_KEY)
         .env("SWITCHBOARD_MASTER_KEY", MASTER_KEY)
         .env("RUST_LOG", "info")
@@ -87,4 +92,42 @@ async fn sigterm_finishes_in_flight_requests_and_loses_no_log() {
     assert_eq!(traces, want);
     sigterm(&again);
     again.wait().unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_drains_the_otlp_queue_after_the_in_flight_requests() {
+    let (collector, received) = otlp_collector().await;
+    let provider = mock("slow").await;
+    provider.script(Script { delay_ms: 300, ..Script::default() });
+    let dir = std::env::temp_dir().join(format!("switchboard-shutdown-{}", uuid::Uuid::new_v4().simple()));
+    let (mut child, url) = start_with(&dir, &["--otlp-endpoint", &collector]);
+    let client = reqwest::Client::new();
+    let config = target("openai", &provider).to_string();
+    let sends: Vec<_> = (0..10)
+        .map(|_| {
+            let request = client
+                .post(format!("{url}/v1/chat/completions"))
+                .header("x-portkey-api-key", ADMIN_KEY)
+                .header("x-portkey-config", config.clone())
+                .header("content-type", "application/json")
+                .body(chat_body().to_string());
+            tokio::spawn(async move { request.send().await.unwrap().status().as_u16() })
+        })
+        .collect();
+    while provider.hits().len() < 10 {
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    sigterm(&child);
+    for send in sends {
+        assert_eq!(send.await.unwrap(), 200);
+    }
+    let exit = tokio::task::spawn_blocking(move || child.wait().unwrap()).await.unwrap();
+    assert!(exit.success(), "{exit:?}");
+    let exports = received.lock().unwrap().clone();
+    let roots = exports
+        .iter()
+        .flat_map(|e| e["resourceSpans"][0]["scopeSpans"][0]["spans"].as_array().cloned().unwrap_or_default())
+        .filter(|span| span.get("parentSpanId").is_none())
+        .count();
+    assert_eq!(roots, 10, "every request's span reached the collector before the process exited");
 }
