@@ -2,6 +2,7 @@
 //! a request's usage. An unknown model has no price — the caller records it as unpriced,
 //! never as a cost of 0.
 
+use std::collections::HashMap;
 use std::sync::OnceLock;
 
 use serde::Deserialize;
@@ -41,9 +42,27 @@ fn table() -> &'static [Entry] {
     TABLE.get_or_init(|| serde_json::from_str::<Table>(TABLE_JSON).map(|t| t.models).unwrap_or_default())
 }
 
+/// Exact ids by provider: most requests name a model exactly, and this is asked on every
+/// logged request (cost, metric label), so it is a hash lookup rather than a table scan.
+fn exact() -> &'static HashMap<&'static str, HashMap<&'static str, Price>> {
+    static EXACT: OnceLock<HashMap<&'static str, HashMap<&'static str, Price>>> = OnceLock::new();
+    EXACT.get_or_init(|| {
+        let mut by_provider: HashMap<&'static str, HashMap<&'static str, Price>> = HashMap::new();
+        for entry in table() {
+            for provider in &entry.providers {
+                by_provider.entry(provider.as_str()).or_default().entry(entry.model.as_str()).or_insert(entry.price);
+            }
+        }
+        by_provider
+    })
+}
+
 /// The list price of `model` at `provider`: an exact id, else the longest table id that
 /// the model starts with followed by `-` (its dated versions).
 pub fn lookup(provider: &str, model: &str) -> Option<Price> {
+    if let Some(price) = exact().get(provider).and_then(|models| models.get(model)) {
+        return Some(*price);
+    }
     let mut best: Option<&Entry> = None;
     for entry in table().iter().filter(|e| e.providers.iter().any(|p| p == provider)) {
         if entry.model == model {
@@ -72,6 +91,16 @@ pub fn cost(price: &Price, usage: &Usage) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_exact_index_agrees_with_the_table_for_every_entry() {
+        for entry in table() {
+            for provider in &entry.providers {
+                let first = table().iter().find(|e| e.model == entry.model && e.providers.contains(provider));
+                assert_eq!(lookup(provider, &entry.model), first.map(|e| e.price), "{provider}/{}", entry.model);
+            }
+        }
+    }
 
     #[test]
     fn table_parses_and_is_not_empty() {

@@ -49,12 +49,7 @@ pub fn scan_answer(endpoint: Endpoint, body: &[u8]) -> Result<AnswerFacts, Strin
     let mut shape: Shape = serde_json::from_str(text).map_err(|e| quote(&format!("not valid JSON: {e}")))?;
     let facts = AnswerFacts {
         model: shape.model.take().and_then(|m| m.0),
-        usage: shape
-            .usage
-            .take()
-            .and_then(|raw| serde_json::from_str(raw.get()).ok())
-            .as_ref()
-            .and_then(Usage::from_openai),
+        usage: shape.usage.take().and_then(|raw| serde_json::from_str::<UsageWire>(raw.get()).ok()?.usage()),
     };
     shape.verdict(endpoint).map(|()| facts)
 }
@@ -103,6 +98,33 @@ impl Shape {
         }
         let is_error_object = self.object.as_ref().is_some_and(|o| o.0.as_deref() == Some("error"));
         is_error_object.then(|| self.message.as_ref().and_then(|m| m.0.as_deref()))
+    }
+}
+
+/// An OpenAI `usage` object, typed (no tree is built); a field of another type makes the
+/// whole usage unreadable, which only costs the log its token counts.
+#[derive(Deserialize)]
+struct UsageWire {
+    prompt_tokens: Option<u64>,
+    completion_tokens: Option<u64>,
+    prompt_tokens_details: Option<DetailsWire>,
+    cache_creation_input_tokens: Option<u64>,
+}
+
+#[derive(Deserialize)]
+struct DetailsWire {
+    cached_tokens: Option<u64>,
+}
+
+impl UsageWire {
+    /// The same reading as [`Usage::from_openai`]: none without `prompt_tokens`.
+    fn usage(self) -> Option<Usage> {
+        Some(Usage {
+            prompt_tokens: self.prompt_tokens?,
+            completion_tokens: self.completion_tokens.unwrap_or(0),
+            cached_tokens: self.prompt_tokens_details.and_then(|d| d.cached_tokens).unwrap_or(0),
+            cache_write_tokens: self.cache_creation_input_tokens.unwrap_or(0),
+        })
     }
 }
 

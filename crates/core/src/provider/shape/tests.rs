@@ -183,3 +183,11 @@ fn the_scan_that_checks_an_answer_also_reads_its_model_and_usage() {
     let odd = br#"{"choices": [], "model": 5, "usage": "none"}"#;
     assert_eq!(scan_answer(CHAT, odd), Ok(AnswerFacts::default()), "odd types are not facts, and not failures");
 }
+
+#[test]
+fn usage_is_read_as_the_log_reads_it_elsewhere() {
+    let usage = serde_json::json!({"prompt_tokens": 50, "completion_tokens": 5,
+        "cache_creation_input_tokens": 30, "prompt_tokens_details": {"cached_tokens": 10}});
+    let body = serde_json::json!({"choices": [], "usage": usage}).to_string();
+    assert_eq!(scan_answer(CHAT, body.as_bytes()).map(|f| f.usage), Ok(Usage::from_openai(&usage)));
+}
