@@ -6,11 +6,13 @@
 #   bench/run.sh [--duration 8] [--rates 1000] [--scenarios single,seed,stream]
 #                [--systems direct,nginx,portkey,ours] [--conns 64] [--litellm]
 #                [--no-build] [--wait-quiet MINUTES] [--ours-args "ARGS"] [--tag NAME]
-#                [--logging-cost]
+#                [--logging-cost] [--baseline BIN]
 #
 # --logging-cost also measures, in the same run, the same binary with --no-request-logs (as compare.py
 # peer `ours_nolog`, started with --insecure-no-auth since peers get no gateway key header), so the
 # cost of request logging is a ratio from one run.
+# --baseline BIN also measures another switchboard binary (e.g. a build of the previous commit) as peer
+# `ours_base`, started like ours, so a change's cost is a ratio from one run.
 #
 # Env: SHARED_DIR (default: <repo>/../shared), PEERS_DIR (default /tmp/peers),
 #      SWITCHBOARD_BIN (default: <repo>/target/release/switchboard; copied before the runs).
@@ -22,7 +24,7 @@ PEERS_DIR=${PEERS_DIR:-/tmp/peers}
 export PEERS_DIR
 RESULTS="$REPO/bench/results"
 DURATION=8 RATES=1000 SCENARIOS=single,seed,stream SYSTEMS=direct,nginx,portkey,ours CONNS=64
-LITELLM=0 BUILD=1 WAIT_QUIET=0 OURS_ARGS="" TAG="" LOGGING_COST=0
+LITELLM=0 BUILD=1 WAIT_QUIET=0 OURS_ARGS="" TAG="" LOGGING_COST=0 BASELINE=""
 
 usage() { sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-0}"; }
 while [ $# -gt 0 ]; do
@@ -38,12 +40,14 @@ while [ $# -gt 0 ]; do
     --ours-args) OURS_ARGS=$2; shift 2 ;;   # extra `serve` flags, e.g. --no-request-logs
     --tag) TAG=-$2; shift 2 ;;              # suffix for the result files of such a variant
     --logging-cost) LOGGING_COST=1; shift ;;
+    --baseline) BASELINE=$2; shift 2 ;;
     -h|--help) usage 0 ;;
     *) echo "unknown argument: $1" >&2; usage 2 ;;
   esac
 done
 if [ "$LITELLM" = 1 ] && [[ ",$SYSTEMS," != *,litellm,* ]]; then SYSTEMS="$SYSTEMS,litellm"; fi
 if [ "$LOGGING_COST" = 1 ] && [[ ",$SYSTEMS," != *,ours_nolog,* ]]; then SYSTEMS="$SYSTEMS,ours_nolog"; fi
+if [ -n "$BASELINE" ] && [[ ",$SYSTEMS," != *,ours_base,* ]]; then SYSTEMS="$SYSTEMS,ours_base"; fi
 [ -f "$SHARED_DIR/bench/compare.py" ] || { echo "no compare.py under SHARED_DIR=$SHARED_DIR" >&2; exit 2; }
 MOCKLLM_BIN=${MOCKLLM_BIN:-$PEERS_DIR/mockllm-target/release/mockllm}
 export MOCKLLM_BIN
@@ -100,6 +104,7 @@ ensure_binary
 SNAP=$(mktemp -d /tmp/sb-bench-bin.XXXXXX)
 trap 'rm -rf "$SNAP"' EXIT
 cp "${SWITCHBOARD_BIN:-$REPO/target/release/switchboard}" "$SNAP/switchboard"
+[ -z "$BASELINE" ] || cp "$BASELINE" "$SNAP/baseline"
 mkdir -p "$RESULTS"
 DATE=$(date +%F)
 META="$RESULTS/$DATE$TAG-meta.txt"
@@ -124,6 +129,8 @@ for scenario in ${SCENARIOS//,/ }; do
   peer=()
   [ "$LOGGING_COST" = 1 ] && peer=(--peer \
     "ours_nolog=$SNAP/switchboard serve --port PORT --data-dir $data_dir/nolog --insecure-no-auth --no-request-logs")
+  [ -n "$BASELINE" ] && peer+=(--peer \
+    "ours_base=SWITCHBOARD_ADMIN_KEY=sb-bench $SNAP/baseline serve --port PORT --data-dir $data_dir/base $OURS_ARGS")
   python3 "$SHARED_DIR/bench/compare.py" --pin --conc1 --scenario "$scenario" --systems "$SYSTEMS" \
     --rates "$RATES" --duration "$DURATION" --conns "$CONNS" --out "$out.json" "${peer[@]}" \
     --ours-cmd "SWITCHBOARD_ADMIN_KEY=sb-bench $SNAP/switchboard serve --port PORT --data-dir $data_dir $OURS_ARGS" \

@@ -71,8 +71,9 @@ async fn admit_in_flight(
     let Ok(permit) = state.in_flight.clone().try_acquire_owned() else {
         state.metrics.rejected_busy.inc();
         let err = GatewayError::Busy { limit: state.settings.max_in_flight };
+        // Counted, not logged: this is before authentication, and an overload is no time to
+        // let anyone add rows to the request log.
         let trace_id = crate::headers::trace_id(request.headers());
-        crate::logs::log_refusal(&state.logs, &trace_id, &err);
         let mut response = reply::gateway_error(&err, &RouteInfo { trace_id, ..RouteInfo::default() });
         response.headers_mut().insert(http::header::RETRY_AFTER, http::HeaderValue::from_static("1"));
         return response;

@@ -349,6 +349,6 @@ async fn past_the_in_flight_limit_requests_get_503_at_once() {
     let after = gw.chat(&cfg, &chat_body()).await;
     assert_eq!(after.status, 200, "the permit came back");
     let logs = gw.logs().await;
-    assert_eq!(logs.iter().filter(|r| r.error_class.as_deref() == Some("overloaded")).count(), 1);
+    assert_eq!(logs.len(), 2, "the refusal is counted in metrics, not logged (it comes before authentication)");
     assert_no_panics();
 }

@@ -282,8 +282,8 @@ impl Drop for Recorder {
     }
 }
 
-/// Logs a request refused before it was read (e.g. past `--max-in-flight`): its trace ID,
-/// status and class, nothing else.
+/// Logs an authenticated request refused before routing (bad body or config, a config it may
+/// not send): its trace ID, status and class, nothing else.
 pub fn log_refusal(sink: &LogSink, trace_id: &str, err: &switchboard_core::error::GatewayError) {
     let record = LogRecord {
         trace_id: Some(trace_id.to_string()),
