@@ -131,7 +131,8 @@ pub async fn admit(state: &SharedState, headers: &HeaderMap) -> Result<(Principa
     Ok((principal, inbound))
 }
 
-async fn proxy(state: SharedState, headers: HeaderMap, body: Body, endpoint: Endpoint) -> Response {
+async fn proxy(state: SharedState, mut headers: HeaderMap, body: Body, endpoint: Endpoint) -> Response {
+    crate::headers::mark_credentials_sensitive(&mut headers);
     let (principal, inbound) = match admit(&state, &headers).await {
         Ok(admitted) => admitted,
         Err(response) => return response,

@@ -388,3 +388,31 @@ fn openai_commits(spec: &ProviderSpec, event: &SseEvent) -> Result<bool, Failed>
 pub fn unix_now() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test(start_paused = true)]
+    async fn a_deadline_ends_a_wait_that_would_never_end() {
+        let clock = Deadline::after(Duration::from_secs(600));
+        assert_eq!(clock.within(std::future::pending::<()>()).await, None);
+        assert_eq!(clock.timeout_error("openai").to_string(), "openai: request timed out after 600000 ms");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_deadline_lets_a_prompt_answer_through() {
+        let clock = Deadline::after(Duration::from_millis(200));
+        let answer = clock.within(async {
+            tokio::time::sleep(Duration::from_millis(199)).await;
+            "answer"
+        });
+        assert_eq!(answer.await, Some("answer"));
+    }
+
+    #[test]
+    fn an_absurd_timeout_does_not_overflow_the_clock() {
+        let clock = Deadline::after(Duration::from_secs(u64::MAX));
+        assert_eq!(clock.timeout_ms, u64::MAX);
+    }
+}

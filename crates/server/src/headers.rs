@@ -16,6 +16,19 @@ pub const METADATA: &str = "x-portkey-metadata";
 pub const REQUEST_TIMEOUT: &str = "x-portkey-request-timeout";
 pub const FORWARD_HEADERS: &str = "x-portkey-forward-headers";
 
+/// Client headers that carry a credential (a Switchboard key or a provider key).
+const CREDENTIAL_HEADERS: [&str; 4] = ["authorization", "x-portkey-api-key", "x-api-key", "api-key"];
+
+/// Marks the client's credential headers sensitive, so a `Debug` of the headers (or of a
+/// forwarded copy) prints `Sensitive` instead of the key.
+pub fn mark_credentials_sensitive(headers: &mut HeaderMap) {
+    for name in CREDENTIAL_HEADERS {
+        if let http::header::Entry::Occupied(mut entry) = headers.entry(name) {
+            entry.iter_mut().for_each(|value| value.set_sensitive(true));
+        }
+    }
+}
+
 /// Placeholder credentials the SDKs send when the user gave none: never a provider key.
 const PLACEHOLDER_KEYS: [&str; 4] = ["OPENAI_API_KEY", "DUMMY-KEY", "PORTKEY_API_KEY", "sk-placeholder"];
 
@@ -146,6 +159,18 @@ fn options(headers: &HeaderMap) -> ProviderOptions {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn credential_headers_are_marked_sensitive() {
+        let mut h = HeaderMap::new();
+        h.insert("authorization", http::HeaderValue::from_static("Bearer sk-secret-1"));
+        h.insert("x-portkey-api-key", http::HeaderValue::from_static("sb-secret-2"));
+        h.insert("x-portkey-trace-id", http::HeaderValue::from_static("trace-1"));
+        mark_credentials_sensitive(&mut h);
+        let printed = format!("{h:?}");
+        assert!(!printed.contains("sk-secret-1") && !printed.contains("sb-secret-2"), "{printed}");
+        assert!(printed.contains("trace-1"));
+    }
 
     fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
         let mut h = HeaderMap::new();

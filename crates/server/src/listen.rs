@@ -65,7 +65,12 @@ pub async fn serve(listener: TcpListener, app: Router, options: ListenOptions, s
 fn builder(options: &ListenOptions) -> Builder<TokioExecutor> {
     let mut builder = Builder::new(TokioExecutor::new());
     builder.http1().timer(TokioTimer::new()).header_read_timeout(options.header_read_timeout);
-    builder.http2().timer(TokioTimer::new());
+    // HTTP/2 has no header-read timeout in hyper; pings find and close dead peers instead.
+    builder
+        .http2()
+        .timer(TokioTimer::new())
+        .keep_alive_interval(Duration::from_secs(20))
+        .keep_alive_timeout(Duration::from_secs(20));
     builder
 }
 
