@@ -133,6 +133,20 @@ pub async fn run(job: &Job<'_>, leaf: &Leaf, note: &mut Note) -> Result<Success,
         let include_usage = body.get("stream_options").and_then(|o| o.get("include_usage")) == Some(&Value::Bool(true));
         return stream_start(spec, response, &clock, include_usage, limits.max_event_bytes).await;
     }
+    read_answer(job, leaf, spec, response, &clock).await
+}
+
+/// A non-stream 2xx: its whole body within the deadline and the cap, checked to be an answer
+/// (passed through) or translated into one.
+async fn read_answer(
+    job: &Job<'_>,
+    leaf: &Leaf,
+    spec: &'static ProviderSpec,
+    response: reqwest::Response,
+    clock: &Deadline,
+) -> Result<Success, Failed> {
+    let status = response.status().as_u16();
+    let limits = &job.state.settings.limits;
     let bytes = clock
         .within(read_capped(response, limits.max_body_bytes))
         .await
