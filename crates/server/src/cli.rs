@@ -355,6 +355,35 @@ pub struct RotateMasterKeyArgs {
 mod tests {
     use super::*;
 
+    fn serve(args: &[&str]) -> Result<ServeArgs, clap::Error> {
+        let cli = Cli::try_parse_from(["switchboard", "serve"].iter().chain(args))?;
+        match cli.command {
+            Command::Serve(serve) => Ok(serve),
+            _ => unreachable!("parsed as serve"),
+        }
+    }
+
+    #[test]
+    fn egress_flags_take_cidrs_and_refuse_anything_else() {
+        let args = serve(&["--egress-deny", "10.0.0.0/8", "--egress-deny", "fd00::/8", "--egress-deny-private"]);
+        let egress = args.map(|a| a.egress).map_err(|e| e.to_string());
+        assert!(matches!(&egress, Ok(e) if e.deny.len() == 2 && e.deny_private && e.allow.is_empty()), "{egress:?}");
+        let bad = serve(&["--egress-allow", "10.0.0.0/33"]).map(|_| ()).map_err(|e| e.to_string());
+        assert!(matches!(&bad, Err(m) if m.contains("--egress-allow")), "{bad:?}");
+    }
+
+    #[test]
+    fn limits_have_their_documented_defaults() {
+        let limits = serve(&[]).map(|a| a.limits).map_err(|e| e.to_string());
+        let Ok(limits) = limits else { return assert!(limits.is_ok(), "{limits:?}") };
+        assert_eq!(
+            (limits.header_read_timeout_ms, limits.upstream_timeout_ms, limits.stream_idle_timeout_ms),
+            (10_000, 600_000, 60_000)
+        );
+        assert_eq!((limits.max_upstream_body_bytes, limits.max_sse_event_bytes), (32 << 20, 8 << 20));
+        assert!(limits.in_flight() >= 512);
+    }
+
     #[test]
     fn secrets_on_the_command_line_stay_out_of_debug() {
         let cli = Cli::try_parse_from([
