@@ -84,7 +84,14 @@ impl IntoResponse for AdminError {
         if self.status() >= 500 {
             tracing::warn!(code = self.code(), "admin API: {self}");
         }
-        let body = json!({"error": {"message": self.to_string(), "type": self.error_type(), "param": null,
+        // The store's and the vault's own words (database text) go to the log, not the client.
+        let message = match &self {
+            AdminError::Store(_) | AdminError::Vault(_) => {
+                "the gateway's store failed; see the gateway's log".to_string()
+            }
+            other => other.to_string(),
+        };
+        let body = json!({"error": {"message": message, "type": self.error_type(), "param": null,
                                     "code": self.code()}});
         let mut response = reply::json_value(self.status(), &body);
         response.headers_mut().insert(reply::GATEWAY_EXCEPTION, HeaderValue::from_static("true"));
@@ -101,6 +108,19 @@ mod tests {
         let err = AdminError::from(StoreError::Conflict { entity: "virtual key", key: "main".into() });
         assert_eq!(err.status(), 409);
         assert_eq!(err.to_string(), "virtual key \"main\" already exists");
+    }
+
+    #[tokio::test]
+    async fn store_failures_keep_the_stores_words_out_of_the_answer() {
+        let err = AdminError::Store(StoreError::DataDir {
+            path: "/srv/secret-path".into(),
+            source: std::io::Error::other("permission denied"),
+        });
+        let response = err.into_response();
+        assert_eq!(response.status(), 500);
+        let body = axum::body::to_bytes(response.into_body(), 4096).await.unwrap_or_default();
+        let text = String::from_utf8_lossy(&body);
+        assert!(text.contains("see the gateway's log") && !text.contains("secret-path"), "{text}");
     }
 
     #[test]

@@ -60,7 +60,10 @@ fn store_error(err: StoreError) -> GatewayError {
     match err {
         StoreError::InvalidQuery(message) => GatewayError::InvalidRequest(message),
         err if err.is_client_error() => GatewayError::InvalidRequest(err.to_string()),
-        err => GatewayError::Internal(format!("store: {err}")),
+        err => {
+            tracing::error!("logs API store: {err}");
+            GatewayError::Internal("the gateway's store failed; see the gateway's log".into())
+        }
     }
 }
 
