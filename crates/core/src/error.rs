@@ -31,8 +31,6 @@ pub enum GatewayError {
     NoRoute(String),
     #[error("{provider}: request timed out after {timeout_ms} ms")]
     Timeout { provider: String, timeout_ms: u64 },
-    #[error("{provider}: the stream sent nothing for {timeout_ms} ms")]
-    StreamIdle { provider: String, timeout_ms: u64 },
     #[error("{provider}: could not reach the provider: {detail}")]
     Unreachable { provider: String, detail: String },
     /// A 2xx that is not an answer of the endpoint's shape.
@@ -59,8 +57,7 @@ impl GatewayError {
             GatewayError::Unauthorized(_) => 401,
             GatewayError::Forbidden(_) | GatewayError::ForbiddenConfig(_) | GatewayError::EgressDenied { .. } => 403,
             GatewayError::Timeout { .. } => 408,
-            GatewayError::StreamIdle { .. }
-            | GatewayError::Unreachable { .. }
+            GatewayError::Unreachable { .. }
             | GatewayError::BadUpstream { .. }
             | GatewayError::UpstreamTooLarge { .. }
             | GatewayError::UpstreamRedirect { .. } => 502,
@@ -81,7 +78,7 @@ impl GatewayError {
             GatewayError::Forbidden(_) | GatewayError::ForbiddenConfig(_) | GatewayError::EgressDenied { .. } => {
                 "permission_error"
             }
-            GatewayError::Timeout { .. } | GatewayError::StreamIdle { .. } => "timeout_error",
+            GatewayError::Timeout { .. } => "timeout_error",
             GatewayError::Unreachable { .. }
             | GatewayError::BadUpstream { .. }
             | GatewayError::UpstreamTooLarge { .. }
@@ -102,7 +99,7 @@ impl GatewayError {
             GatewayError::Forbidden(_) | GatewayError::ForbiddenConfig(_) => "forbidden",
             GatewayError::EgressDenied { .. } => "egress_denied",
             GatewayError::NoRoute(_) => "no_route",
-            GatewayError::Timeout { .. } | GatewayError::StreamIdle { .. } => "timeout",
+            GatewayError::Timeout { .. } => "timeout",
             GatewayError::Unreachable { .. } => "upstream_unreachable",
             GatewayError::BadUpstream { .. } => "upstream_malformed",
             GatewayError::UpstreamTooLarge { .. } => "upstream_too_large",
@@ -119,7 +116,6 @@ impl GatewayError {
         matches!(
             self,
             GatewayError::Timeout { .. }
-                | GatewayError::StreamIdle { .. }
                 | GatewayError::Unreachable { .. }
                 | GatewayError::BadUpstream { .. }
                 | GatewayError::UpstreamTooLarge { .. }
