@@ -15,8 +15,9 @@ use serde_json::{json, Map, Value};
 use switchboard_core::error::GatewayError;
 use switchboard_core::provider::Endpoint;
 
+use crate::attempt::Job;
 use crate::auth::Principal;
-use crate::executor::{self, Job};
+use crate::executor;
 use crate::headers::Inbound;
 use crate::reply::{self, RouteInfo};
 use crate::state::SharedState;

@@ -9,13 +9,11 @@ use switchboard_core::config::RequestFacts;
 use switchboard_core::error::GatewayError;
 use switchboard_core::planner::{AttemptKind, Planner};
 
-use crate::attempt::{self, FailReply, Failed, Note, Success};
+use crate::attempt::{self, FailReply, Failed, Job, Note, Success};
 use crate::logs::{AttemptNote, BodyPolicy, Identity, Recorder};
 use crate::relay;
 use crate::reply::{self, RouteInfo};
 use crate::route::Resolved;
-
-pub use crate::attempt::Job;
 
 impl Failed {
     fn into_response(self, route: &RouteInfo, mut rec: Recorder) -> Response {
