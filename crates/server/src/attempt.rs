@@ -25,7 +25,7 @@ use switchboard_core::sse::{SseDecoder, SseEvent};
 use crate::auth::Principal;
 use crate::headers::Inbound;
 use crate::relay::{self, Translate};
-use crate::state::AppState;
+use crate::state::{AppState, UpstreamLimits};
 use crate::upstream::{read_capped, read_error, send_error};
 
 /// One client request, ready to route.
@@ -114,7 +114,7 @@ pub async fn run(job: &Job<'_>, leaf: &Leaf, note: &mut Note) -> Result<Success,
         default_max_tokens: job.state.settings.anthropic_default_max_tokens,
     };
     let request = provider::build_request(&call, body, raw).map_err(|e| codec_failure(leaf, spec, e))?;
-    let clock = Deadline::for_leaf(job, leaf);
+    let clock = Deadline::for_leaf(&job.state.settings.limits, job.inbound, leaf);
     let forwarded = forwarded_headers(job, leaf);
     let response = clock
         .within(job.state.upstream.post(request, forwarded))
@@ -123,9 +123,6 @@ pub async fn run(job: &Job<'_>, leaf: &Leaf, note: &mut Note) -> Result<Success,
         .map_err(|e| Failed::gateway(send_error(spec.id, e)))?;
     let status = response.status().as_u16();
     let limits = &job.state.settings.limits;
-    if (300..400).contains(&status) {
-        return Err(Failed::gateway(GatewayError::UpstreamRedirect { provider: spec.id.into(), status }));
-    }
     if !(200..300).contains(&status) {
         return Err(upstream_failure(spec, response, &clock, limits.max_body_bytes).await);
     }
@@ -170,9 +167,9 @@ pub struct Deadline {
 }
 
 impl Deadline {
-    fn for_leaf(job: &Job<'_>, leaf: &Leaf) -> Self {
-        let default = job.state.settings.limits.timeout;
-        let timeout = leaf.request_timeout_ms.or(job.inbound.request_timeout_ms).map_or(default, Duration::from_millis);
+    pub fn for_leaf(limits: &UpstreamLimits, inbound: &Inbound, leaf: &Leaf) -> Self {
+        let timeout =
+            leaf.request_timeout_ms.or(inbound.request_timeout_ms).map_or(limits.timeout, Duration::from_millis);
         Deadline::after(timeout)
     }
 

@@ -61,7 +61,7 @@ async fn fetch(
     let invalid = |e: provider::CodecError| GatewayError::InvalidRequest(format!("{} ({}): {e}", leaf.path, spec.id));
     let request = provider::models_request(&call).map_err(invalid)?;
     let limits = &state.settings.limits;
-    let clock = Deadline::after(leaf.request_timeout_ms.map_or(limits.timeout, std::time::Duration::from_millis));
+    let clock = Deadline::for_leaf(limits, inbound, leaf);
     let timed_out = || clock.timeout_error(spec.id);
     let response = clock
         .within(state.upstream.get(request))
@@ -69,9 +69,6 @@ async fn fetch(
         .ok_or_else(timed_out)?
         .map_err(|e| upstream::send_error(spec.id, e))?;
     let status = response.status().as_u16();
-    if (300..400).contains(&status) {
-        return Err(GatewayError::UpstreamRedirect { provider: spec.id.into(), status });
-    }
     let body = clock
         .within(upstream::read_capped(response, limits.max_body_bytes))
         .await

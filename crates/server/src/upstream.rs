@@ -23,11 +23,15 @@ pub struct Upstream {
     policy: Arc<EgressPolicy>,
 }
 
-/// Why a request could not be sent.
+/// Why a request could not be sent, or its answer cannot be taken.
 #[derive(Debug)]
 pub enum SendError {
     /// The egress policy refused the destination; nothing was sent.
     Refused(Refused),
+    /// The provider answered with a redirect (never followed).
+    Redirect {
+        status: u16,
+    },
     Transport(reqwest::Error),
 }
 
@@ -62,9 +66,6 @@ impl UrlCache {
     }
 }
 
-/// Request headers that carry a provider credential.
-const CREDENTIAL_HEADERS: [&str; 3] = ["authorization", "x-api-key", "api-key"];
-
 impl Upstream {
     /// A client under the default egress policy.
     pub fn new(connect_timeout: Duration) -> Result<Self, reqwest::Error> {
@@ -96,7 +97,7 @@ impl Upstream {
             Some(url) => self.client.post(url),
             None => self.client.post(req.url),
         };
-        builder.headers(headers).body(req.body).send().await.map_err(classify)
+        refuse_redirects(builder.headers(headers).body(req.body).send().await.map_err(classify)?)
     }
 
     /// Sends a GET (used for `/v1/models`).
@@ -107,7 +108,7 @@ impl Upstream {
             Some(url) => self.client.get(url),
             None => self.client.get(req.url),
         };
-        builder.headers(headers).send().await.map_err(classify)
+        refuse_redirects(builder.headers(headers).send().await.map_err(classify)?)
     }
 
     /// The parsed URL, after the policy's check of an IP-literal host.
@@ -120,6 +121,9 @@ impl Upstream {
     }
 }
 
+/// Request headers that carry a provider credential.
+const CREDENTIAL_HEADERS: [&str; 3] = ["authorization", "x-api-key", "api-key"];
+
 fn add_headers(headers: &mut HeaderMap, extra: Vec<(&'static str, String)>) {
     for (name, value) in extra {
         if let Ok(mut value) = HeaderValue::from_str(&value) {
@@ -127,6 +131,15 @@ fn add_headers(headers: &mut HeaderMap, extra: Vec<(&'static str, String)>) {
             headers.insert(HeaderName::from_static(name), value);
         }
     }
+}
+
+/// The client follows no redirect (`Policy::none`); a 3xx is an error here, once, for every caller.
+fn refuse_redirects(response: reqwest::Response) -> Result<reqwest::Response, SendError> {
+    let status = response.status();
+    if status.is_redirection() {
+        return Err(SendError::Redirect { status: status.as_u16() });
+    }
+    Ok(response)
 }
 
 fn classify(err: reqwest::Error) -> SendError {
@@ -158,6 +171,7 @@ pub fn send_error(provider: &str, err: SendError) -> GatewayError {
         SendError::Refused(refused) => {
             GatewayError::EgressDenied { provider: provider.to_string(), host: refused.host, reason: refused.reason }
         }
+        SendError::Redirect { status } => GatewayError::UpstreamRedirect { provider: provider.to_string(), status },
         SendError::Transport(err) => transport_error(provider, err),
     }
 }
