@@ -16,8 +16,8 @@ pub const METADATA: &str = "x-portkey-metadata";
 pub const REQUEST_TIMEOUT: &str = "x-portkey-request-timeout";
 pub const FORWARD_HEADERS: &str = "x-portkey-forward-headers";
 
-/// Client headers that carry a credential (a Switchboard key or a provider key).
-const CREDENTIAL_HEADERS: [&str; 4] = ["authorization", "x-portkey-api-key", "x-api-key", "api-key"];
+/// Headers that carry a credential (a Switchboard key or a provider key), coming in or going out.
+pub const CREDENTIAL_HEADERS: [&str; 4] = ["authorization", "x-portkey-api-key", "x-api-key", "api-key"];
 
 /// Marks the client's credential headers sensitive, so a `Debug` of the headers (or of a
 /// forwarded copy) prints `Sensitive` instead of the key.

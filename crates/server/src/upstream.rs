@@ -121,13 +121,10 @@ impl Upstream {
     }
 }
 
-/// Request headers that carry a provider credential.
-const CREDENTIAL_HEADERS: [&str; 3] = ["authorization", "x-api-key", "api-key"];
-
 fn add_headers(headers: &mut HeaderMap, extra: Vec<(&'static str, String)>) {
     for (name, value) in extra {
         if let Ok(mut value) = HeaderValue::from_str(&value) {
-            value.set_sensitive(CREDENTIAL_HEADERS.contains(&name));
+            value.set_sensitive(crate::headers::CREDENTIAL_HEADERS.contains(&name));
             headers.insert(HeaderName::from_static(name), value);
         }
     }
