@@ -124,6 +124,10 @@ impl Control {
     /// The live (not revoked) API key whose hash matches `key`, if any.
     pub async fn api_key(&self, key: &str) -> Result<Option<Arc<ApiKeyRecord>>, GatewayError> {
         let hash = hash_api_key(key);
+        // Hits under the read lock (the hot path); only the miss LRU needs the write lock.
+        if let Some(hit) = self.read(|c| c.api_keys.get(&hash).cloned()) {
+            return Ok(Some(hit));
+        }
         let cached = self.write(|c| match c.api_keys.get(&hash) {
             Some(hit) => Ok(Some(hit.clone())),
             None if c.api_key_misses.get(&hash).is_some() => Ok(None),
