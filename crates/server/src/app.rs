@@ -57,9 +57,8 @@ fn panic_response(panic: Box<dyn std::any::Any + Send + 'static>) -> Response {
         .unwrap_or_else(|| "a panic without a message".into());
     tracing::error!("request handler panicked: {what}");
     let err = GatewayError::Internal("the gateway failed while handling this request".into());
-    let mut response = reply::gateway_error(&err, &RouteInfo::default());
-    response.headers_mut().insert("x-portkey-gateway-exception", http::HeaderValue::from_static("true"));
-    response
+    // gateway_error sets `x-portkey-gateway-exception: true`, as on every gateway-side error.
+    reply::gateway_error(&err, &RouteInfo::default())
 }
 
 /// Admits the request if a permit is free, holding it until the response body is done
