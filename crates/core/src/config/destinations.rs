@@ -8,7 +8,7 @@
 //!
 //! This module only finds the offending paths; the server decides who must pass the check.
 
-use std::collections::BTreeSet;
+use std::collections::BTreeMap;
 
 use super::model::{Leaf, Node, RouteTree};
 use super::validate::ConfigError;
@@ -17,21 +17,17 @@ use super::validate::ConfigError;
 /// caller chose, each at its path, once (a group's `custom_host` over three virtual-key
 /// targets is one problem).
 pub fn caller_chosen_destinations(tree: &RouteTree) -> Vec<ConfigError> {
-    let mut paths = BTreeSet::new();
+    // Each offending path once, with the first virtual-key target (in document order) it moves.
+    let mut paths = BTreeMap::new();
     for leaf in tree.leaves().filter(|leaf| leaf.virtual_key.is_some()) {
         if let Some(at) = &leaf.custom_host_at {
-            paths.insert((at.clone(), leaf.path.clone()));
+            paths.entry(at.clone()).or_insert_with(|| leaf.path.clone());
         }
         if leaf.options.resource_name.is_some() {
-            paths.insert((format!("{}.resource_name", leaf.path), leaf.path.clone()));
+            paths.entry(format!("{}.resource_name", leaf.path)).or_insert_with(|| leaf.path.clone());
         }
     }
-    let mut seen = BTreeSet::new();
-    paths
-        .into_iter()
-        .filter(|(at, _)| seen.insert(at.clone()))
-        .map(|(path, target)| ConfigError { message: message(&path, &target), path })
-        .collect()
+    paths.into_iter().map(|(path, target)| ConfigError { message: message(&path, &target), path }).collect()
 }
 
 fn message(path: &str, target: &str) -> String {
