@@ -1,33 +1,20 @@
-//! Switchboard's server: the axum app, authentication, the executor that runs a routing plan
-//! against providers, the one upstream HTTP client, and the stream relay.
+//! Switchboard's server. Its folders follow a request: `http` (body, headers, replies,
+//! layers, accept loop) → `control` (who is calling, keys and saved configs, the admin API)
+//! → `gateway` (resolve the route, run the plan's attempts through the one upstream client,
+//! relay the answer) → `observe` (the request's log record, metrics, traces, the logs API).
+//! `app` composes their routes, `serve` runs the process, `cli` parses the command line;
+//! `settings` and `support` sit under everything.
 //!
 //! Decisions (config validation, routing, translation) live in `switchboard-core`; this crate
 //! does the I/O around them.
 
-pub mod admin;
 pub mod app;
-pub mod attempt;
-pub mod auth;
 pub mod cli;
-pub mod commands;
 pub mod control;
-pub mod declarative;
-pub mod egress;
-pub mod executor;
-pub mod headers;
-pub mod ids;
-pub mod listen;
-pub mod logs;
-pub mod logs_api;
-pub mod metrics;
-pub mod models;
-pub mod otlp;
-pub mod relay;
-pub mod reply;
-pub mod retention;
-pub mod route;
+pub mod gateway;
+pub mod http;
+pub mod observe;
 pub mod serve;
+pub mod settings;
 pub mod state;
-pub mod telemetry;
-pub mod time;
-pub mod upstream;
+pub mod support;

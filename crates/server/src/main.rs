@@ -5,8 +5,8 @@
 use std::process::ExitCode;
 
 use clap::Parser;
+use switchboard::cli::commands::{self, output, CommandError};
 use switchboard::cli::{Cli, Command, LogFormat};
-use switchboard::commands::{self, output, CommandError};
 
 /// mimalloc: the request path allocates a lot (headers, JSON maps, log records); with glibc's
 /// malloc ~12 % of the core went to it. Max rps without logs 16.5k -> 22k in a same-core
@@ -27,7 +27,7 @@ fn main() -> ExitCode {
 }
 
 fn serve(format: LogFormat, args: switchboard::cli::ServeArgs) -> ExitCode {
-    switchboard::telemetry::init(format);
+    switchboard::cli::telemetry::init(format);
     let result = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -17,12 +17,13 @@ use switchboard_store::{StoreLocation, Vault};
 
 use crate::cli::{LogArgs, ServeArgs};
 use crate::control::Control;
-use crate::egress::EgressPolicy;
-use crate::listen::ListenOptions;
-use crate::logs::{spawn_writer, LogSink, WriterHandle};
-use crate::metrics::Metrics;
-use crate::state::{AppState, LogSettings, Settings, UpstreamLimits};
-use crate::upstream::Upstream;
+use crate::gateway::egress::EgressPolicy;
+use crate::gateway::upstream::Upstream;
+use crate::http::listen::ListenOptions;
+use crate::observe::metrics::Metrics;
+use crate::observe::{spawn_writer, LogSink, WriterHandle};
+use crate::settings::{LogSettings, Settings, UpstreamLimits};
+use crate::state::AppState;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
@@ -41,7 +42,7 @@ pub enum StartError {
     #[error("vault: {0}")]
     Vault(#[from] switchboard_store::VaultError),
     #[error(transparent)]
-    Declarative(#[from] crate::declarative::DeclarativeError),
+    Declarative(#[from] crate::control::declarative::DeclarativeError),
 }
 
 pub async fn run(args: ServeArgs) -> Result<(), StartError> {
@@ -64,10 +65,10 @@ pub async fn run(args: ServeArgs) -> Result<(), StartError> {
     let control = Arc::new(open_control(&args).await?);
     let mut loops = vec![
         tokio::spawn(control.clone().watch()),
-        tokio::spawn(crate::retention::run(control.store.clone(), args.logs.log_retention_days)),
+        tokio::spawn(crate::observe::retention::run(control.store.clone(), args.logs.log_retention_days)),
     ];
     if let Some(path) = &args.config_file {
-        loops.push(crate::declarative::start(path, control.clone()).await?);
+        loops.push(crate::control::declarative::start(path, control.clone()).await?);
     }
     let (logs, drains) = log_sink(&args.logs, &control);
     let state = Arc::new(AppState::new(settings, upstream, control, logs));
@@ -78,7 +79,7 @@ pub async fn run(args: ServeArgs) -> Result<(), StartError> {
     let grace = Duration::from_millis(args.shutdown_grace_ms);
     let options =
         ListenOptions { header_read_timeout: Duration::from_millis(args.limits.header_read_timeout_ms), grace };
-    crate::listen::serve(listener, crate::app::app(state), options, shutdown_signal()).await;
+    crate::http::listen::serve(listener, crate::app::app(state), options, shutdown_signal()).await;
     drains.drain(grace).await;
     loops.iter().for_each(tokio::task::JoinHandle::abort);
     tracing::info!("stopped");
@@ -126,7 +127,7 @@ impl Drains {
 /// The request-log sink: a writer into the store, or metrics only with `--no-request-logs`.
 fn log_sink(args: &LogArgs, control: &Control) -> (LogSink, Drains) {
     let metrics = Arc::new(Metrics::default());
-    let otlp = args.otlp_endpoint.as_deref().map(|url| crate::otlp::spawn(url, metrics.clone()));
+    let otlp = args.otlp_endpoint.as_deref().map(|url| crate::observe::otlp::spawn(url, metrics.clone()));
     let (sink, writer) = if args.no_request_logs {
         (LogSink::metrics_only(metrics), None)
     } else {

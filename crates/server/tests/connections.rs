@@ -10,19 +10,19 @@ use std::time::Duration;
 
 use axum::routing::get;
 use common::*;
-use switchboard::listen::ListenOptions;
+use switchboard::http::listen::ListenOptions;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 async fn gateway_listening(options: ListenOptions) -> Gateway {
     count_panics();
     let control = Arc::new(control().await);
-    let (logs, writer) = switchboard::logs::spawn_writer(
+    let (logs, writer) = switchboard::observe::spawn_writer(
         control.store.clone(),
         10_000,
-        Arc::new(switchboard::metrics::Metrics::default()),
+        Arc::new(switchboard::observe::metrics::Metrics::default()),
     );
-    let upstream = switchboard::upstream::Upstream::new(Duration::from_secs(2)).unwrap();
+    let upstream = switchboard::gateway::upstream::Upstream::new(Duration::from_secs(2)).unwrap();
     let state = Arc::new(switchboard::state::AppState::new(settings(), upstream, control, logs));
     serve_listening(state, Some(writer), options).await
 }
@@ -86,10 +86,10 @@ async fn a_panicking_handler_answers_500_and_the_connection_survives() {
     let router = axum::Router::new()
         .route("/boom", get(|| async { panic!("scripted panic") as &'static str }))
         .route("/fine", get(|| async { "fine" }));
-    let app = switchboard::app::catch_panics(router);
+    let app = switchboard::http::layers::catch_panics(router);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let local = listener.local_addr().unwrap();
-    tokio::spawn(switchboard::listen::serve(listener, app, ListenOptions::default(), std::future::pending()));
+    tokio::spawn(switchboard::http::listen::serve(listener, app, ListenOptions::default(), std::future::pending()));
     let mut tcp = TcpStream::connect(local).await.unwrap();
     tcp.write_all(b"GET /boom HTTP/1.1\r\nHost: t\r\n\r\n").await.unwrap();
     let first = read_response(&mut tcp).await;

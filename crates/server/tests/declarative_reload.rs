@@ -15,8 +15,8 @@ use std::time::{Duration, Instant};
 
 use cli_common::*;
 use serde_json::{json, Value};
+use switchboard::control::declarative::{self, apply, fingerprint, parse, Outcome};
 use switchboard::control::Control;
-use switchboard::declarative::{self, apply, fingerprint, parse, Outcome};
 use switchboard_store::{StoreLocation, Vault};
 
 const SECRET: &str = "sk-proj-DECLARED-0123456789abcdef";

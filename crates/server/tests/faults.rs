@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use common::*;
 use serde_json::{json, Value};
-use switchboard::state::Settings;
+use switchboard::settings::Settings;
 use switchboard_store::LogRecord;
 
 async fn gateway_tuned(tune: impl FnOnce(&mut Settings)) -> Gateway {

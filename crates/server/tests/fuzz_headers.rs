@@ -8,7 +8,7 @@
 
 use http::{HeaderMap, HeaderName, HeaderValue};
 use proptest::prelude::*;
-use switchboard::headers::{self, Inbound};
+use switchboard::http::headers::{self, Inbound};
 
 const NAMES: [&str; 16] = [
     "x-portkey-config",

@@ -10,7 +10,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use common::*;
 use serde_json::{json, Value};
-use switchboard::retention;
+use switchboard::observe::retention;
 use switchboard_core::pricing;
 use switchboard_core::usage::Usage;
 use switchboard_store::{LogQuery, LogRecord, Store};

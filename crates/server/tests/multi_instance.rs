@@ -13,10 +13,10 @@ use common::*;
 use serde_json::{json, Map};
 use sqlx::Connection as _;
 use switchboard::control::Control;
-use switchboard::logs::spawn_writer;
-use switchboard::metrics::Metrics;
+use switchboard::gateway::upstream::Upstream;
+use switchboard::observe::metrics::Metrics;
+use switchboard::observe::spawn_writer;
 use switchboard::state::AppState;
-use switchboard::upstream::Upstream;
 use switchboard_store::{LogQuery, NewVirtualKey, StoreLocation, Vault, VirtualKeyUpdate};
 
 /// A fresh schema in the test database; `None` with `SWITCHBOARD_SKIP_POSTGRES=1`.

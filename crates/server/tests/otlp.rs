@@ -10,16 +10,16 @@ use std::time::Duration;
 
 use common::*;
 use serde_json::json;
-use switchboard::logs::LogSink;
-use switchboard::metrics::Metrics;
+use switchboard::gateway::upstream::Upstream;
+use switchboard::observe::metrics::Metrics;
+use switchboard::observe::LogSink;
 use switchboard::state::AppState;
-use switchboard::upstream::Upstream;
 
 #[tokio::test]
 async fn fallback_request_exports_a_span_with_a_child_per_attempt() {
     let (url, received) = otlp_collector().await;
     let metrics = Arc::new(Metrics::default());
-    let logs = LogSink::metrics_only(metrics.clone()).with_otlp(switchboard::otlp::spawn(&url, metrics).0);
+    let logs = LogSink::metrics_only(metrics.clone()).with_otlp(switchboard::observe::otlp::spawn(&url, metrics).0);
     let upstream = Upstream::new(Duration::from_secs(2)).unwrap();
     let state = Arc::new(AppState::new(settings(), upstream, Arc::new(control().await), logs));
     let gw = serve(state, None).await;

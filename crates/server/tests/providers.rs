@@ -49,7 +49,8 @@ async fn anthropic_without_max_tokens_is_refused_before_calling() {
 #[tokio::test]
 async fn anthropic_default_max_tokens_setting_fills_it_in() {
     let ant = mock("ant").await;
-    let gw = gateway_with(switchboard::state::Settings { anthropic_default_max_tokens: Some(512), ..settings() }).await;
+    let gw =
+        gateway_with(switchboard::settings::Settings { anthropic_default_max_tokens: Some(512), ..settings() }).await;
     let mut cfg = target("anthropic", &ant);
     cfg["override_params"] = json!({"model": "claude-3-haiku"});
     assert_eq!(gw.chat(&cfg, &chat_body()).await.status, 200);

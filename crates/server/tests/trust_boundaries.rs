@@ -12,8 +12,8 @@ use std::time::Duration;
 use admin_support::*;
 use common::*;
 use serde_json::json;
-use switchboard::egress::EgressPolicy;
-use switchboard::upstream::Upstream;
+use switchboard::gateway::egress::EgressPolicy;
+use switchboard::gateway::upstream::Upstream;
 
 /// A gateway with an OpenAI virtual key whose stored host is `home`, a gateway-scoped API
 /// key, and the virtual key's slug.

@@ -8,10 +8,11 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 use switchboard::control::Control;
-use switchboard::logs::{spawn_writer, WriterHandle};
-use switchboard::metrics::Metrics;
-use switchboard::state::{AppState, LogSettings, Settings};
-use switchboard::upstream::Upstream;
+use switchboard::gateway::upstream::Upstream;
+use switchboard::observe::metrics::Metrics;
+use switchboard::observe::{spawn_writer, WriterHandle};
+use switchboard::settings::{LogSettings, Settings};
+use switchboard::state::AppState;
 use switchboard_store::{StoreLocation, Vault};
 pub use switchboard_testkit::{MockProvider, Script};
 
@@ -52,19 +53,19 @@ pub async fn gateway_with_upstream(settings: Settings, upstream: Upstream) -> Ga
 
 /// Serves `state` on 127.0.0.1:0.
 pub async fn serve(state: Arc<AppState>, writer: Option<WriterHandle>) -> Gateway {
-    serve_listening(state, writer, switchboard::listen::ListenOptions::default()).await
+    serve_listening(state, writer, switchboard::http::listen::ListenOptions::default()).await
 }
 
 /// Serves `state` on 127.0.0.1:0 with the given connection options.
 pub async fn serve_listening(
     state: Arc<AppState>,
     writer: Option<WriterHandle>,
-    options: switchboard::listen::ListenOptions,
+    options: switchboard::http::listen::ListenOptions,
 ) -> Gateway {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let app = switchboard::app::app(state.clone());
-    tokio::spawn(switchboard::listen::serve(listener, app, options, std::future::pending()));
+    tokio::spawn(switchboard::http::listen::serve(listener, app, options, std::future::pending()));
     Gateway {
         url: format!("http://{addr}"),
         state,

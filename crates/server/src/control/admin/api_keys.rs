@@ -1,0 +1,257 @@
+//! Gateway API keys: `sb-` and 32 random hex digits, shown once when created. The store
+//! keeps only the key's SHA-256 and a hint; keys are revoked, never edited. A key's scope is
+//! `admin` (everything) or `gateway` (inference only, optionally limited to some saved
+//! configs and virtual keys, which must exist).
+//!
+//! Routes: `POST /v1/api-keys` (and `/v1/api-keys/{type}/{sub-type}`, where the Portkey SDKs
+//! post), `GET /v1/api-keys`, `GET|DELETE /v1/api-keys/{id}`; `PUT` answers that keys
+//! cannot be edited.
+
+use axum::body::Body;
+use axum::extract::{Path, State};
+use axum::response::Response;
+use rand::RngCore as _;
+use serde_json::{json, Map, Value};
+use switchboard_store::{hash_api_key, hint, ApiKeyRecord, ApiKeyScope, NewApiKey};
+
+use super::error::AdminError;
+use super::fields::{kind, Fields};
+use super::{wire, Admin};
+use crate::control::{ApiState, SharedApi};
+
+const PREFIX: &str = "api_key.";
+const KEY_PREFIX: &str = "sb-";
+/// 128 random bits.
+const KEY_RANDOM_BYTES: usize = 16;
+
+pub async fn create(_: Admin, State(state): State<SharedApi>, body: Body) -> Result<Response, AdminError> {
+    let body = wire::read_object(&state, body).await?;
+    let (record, key) = create_key(&state, body).await?;
+    let mut data = view_map(&record);
+    data.insert("key".into(), Value::String(key));
+    Ok(wire::envelope(data))
+}
+
+/// Portkey's `type` (organisation, workspace) and `sub-type` (service, user) have no
+/// meaning here: Switchboard has one workspace and service keys only.
+pub async fn create_typed(
+    admin: Admin,
+    state: State<SharedApi>,
+    Path(_kinds): Path<(String, String)>,
+    body: Body,
+) -> Result<Response, AdminError> {
+    create(admin, state, body).await
+}
+
+pub async fn list(_: Admin, State(state): State<SharedApi>) -> Result<Response, AdminError> {
+    let records = state.control.store.list_api_keys().await?;
+    Ok(wire::list(records.iter().map(|r| Value::Object(view_map(r))).collect()))
+}
+
+pub async fn retrieve(
+    _: Admin,
+    State(state): State<SharedApi>,
+    Path(id): Path<String>,
+) -> Result<Response, AdminError> {
+    let records = state.control.store.list_api_keys().await?;
+    let record = records.into_iter().find(|r| r.id == id).ok_or_else(|| not_found(&id))?;
+    Ok(wire::one(Value::Object(view_map(&record))))
+}
+
+pub async fn update(_: Admin, Path(id): Path<String>) -> Result<Response, AdminError> {
+    Err(AdminError::Unsupported(format!(
+        "API keys cannot be edited: create a new key (POST /v1/api-keys) and revoke this one (DELETE /v1/api-keys/{id})"
+    )))
+}
+
+pub async fn revoke(_: Admin, State(state): State<SharedApi>, Path(id): Path<String>) -> Result<Response, AdminError> {
+    if !state.control.store.revoke_api_key(&id).await? {
+        return Err(AdminError::NotFound(format!("API key \"{id}\" does not exist or is already revoked")));
+    }
+    // The cache may still hold the key as live.
+    state.control.invalidate();
+    Ok(wire::deleted())
+}
+
+/// What a create body says.
+struct Draft {
+    name: Option<String>,
+    scope: Option<ApiKeyScope>,
+    allowed_configs: Vec<String>,
+    allowed_virtual_keys: Vec<String>,
+    default_config: Option<String>,
+}
+
+fn read_draft(fields: &mut Fields) -> Draft {
+    let draft = Draft {
+        name: fields.text(&["name"]),
+        scope: read_scope(fields),
+        allowed_configs: fields.text_list(&["allowed_configs"]).unwrap_or_default(),
+        allowed_virtual_keys: fields.text_list(&["allowed_virtual_keys"]).unwrap_or_default(),
+        default_config: read_default_config(fields),
+    };
+    fields.ignore(&["workspace_id", "type", "sub-type"]);
+    let why = "not supported by Switchboard's API keys yet; remove it";
+    fields.refuse(&["description", "user_id", "rate_limits", "usage_limits", "expires_at", "alert_emails"], why);
+    draft
+}
+
+/// `scopes: ["admin"]` / `["gateway"]`, or `scope: "…"`; `admin` wins when both appear.
+fn read_scope(fields: &mut Fields) -> Option<ApiKeyScope> {
+    let mut named: Vec<(String, String)> = Vec::new();
+    for (i, name) in fields.text_list(&["scopes"]).unwrap_or_default().into_iter().enumerate() {
+        named.push((format!("scopes[{i}]"), name));
+    }
+    named.extend(fields.text(&["scope"]).map(|name| ("scope".to_string(), name)));
+    let mut scope = None;
+    for (field, name) in named {
+        match name.parse::<ApiKeyScope>() {
+            Ok(ApiKeyScope::Admin) => scope = Some(ApiKeyScope::Admin),
+            Ok(ApiKeyScope::Gateway) => scope = scope.or(Some(ApiKeyScope::Gateway)),
+            Err(_) => fields.problem(
+                &field,
+                format!("unknown scope \"{name}\" (expected \"admin\" or \"gateway\"; Portkey's fine-grained scopes are not supported)"),
+            ),
+        }
+    }
+    scope
+}
+
+/// `default_config: "pc-…"`, or Portkey's `defaults: {"config_id": "pc-…"}`.
+fn read_default_config(fields: &mut Fields) -> Option<String> {
+    let direct = fields.text(&["default_config"]);
+    let nested = match fields.take(&["defaults"]) {
+        None | Some(Value::Null) => None,
+        Some(Value::Object(map)) => {
+            let mut defaults = Fields::new(fields.path("defaults."), map);
+            let config_id = defaults.text(&["config_id"]);
+            defaults.refuse(&["metadata"], "not supported by Switchboard's API keys yet; remove it");
+            fields.absorb(defaults);
+            config_id
+        }
+        Some(other) => {
+            fields.problem(
+                "defaults",
+                format!("expected an object like {{\"config_id\": \"pc-…\"}}, got {}", kind(&other)),
+            );
+            None
+        }
+    };
+    if direct.is_some() && nested.is_some() {
+        fields.problem("default_config", "given twice (also as defaults.config_id): send one");
+    }
+    direct.or(nested)
+}
+
+/// Allow-lists belong to gateway keys and name configs and virtual keys that exist; the
+/// default config exists and is one of the allowed ones.
+async fn check_grants(
+    state: &ApiState,
+    fields: &mut Fields,
+    scope: Option<ApiKeyScope>,
+    draft: &Draft,
+) -> Result<(), AdminError> {
+    if scope == Some(ApiKeyScope::Admin) {
+        let why = "only used by scope \"gateway\" (an admin key may use everything)";
+        for (field, list) in
+            [("allowed_configs", &draft.allowed_configs), ("allowed_virtual_keys", &draft.allowed_virtual_keys)]
+        {
+            if !list.is_empty() {
+                fields.problem(field, why);
+            }
+        }
+    }
+    let store = &state.control.store;
+    for (i, slug) in draft.allowed_configs.iter().enumerate() {
+        if store.get_config(slug).await?.is_none() {
+            fields.problem(&format!("allowed_configs[{i}]"), format!("config \"{slug}\" does not exist"));
+        }
+    }
+    for (i, slug) in draft.allowed_virtual_keys.iter().enumerate() {
+        if store.get_virtual_key(slug).await?.is_none() {
+            fields.problem(&format!("allowed_virtual_keys[{i}]"), format!("virtual key \"{slug}\" does not exist"));
+        }
+    }
+    if let Some(slug) = &draft.default_config {
+        if store.get_config(slug).await?.is_none() {
+            fields.problem("default_config", format!("config \"{slug}\" does not exist"));
+        } else if !draft.allowed_configs.is_empty() && !draft.allowed_configs.contains(slug) {
+            fields.problem("default_config", format!("\"{slug}\" is not one of allowed_configs"));
+        }
+    }
+    Ok(())
+}
+
+async fn create_key(state: &ApiState, body: Map<String, Value>) -> Result<(ApiKeyRecord, String), AdminError> {
+    let mut fields = Fields::new(PREFIX, body);
+    let draft = read_draft(&mut fields);
+    let name = fields.require("name", draft.name.clone(), "a display name");
+    let scope = fields.require("scopes", draft.scope, "[\"admin\"] or [\"gateway\"]");
+    check_grants(state, &mut fields, scope, &draft).await?;
+    fields.finish()?;
+    let (Some(name), Some(scope)) = (name, scope) else {
+        return Err(AdminError::Internal("API key: a required field went missing after validation".into()));
+    };
+    let key = generate_key()?;
+    let new = NewApiKey {
+        name,
+        key_hash: hash_api_key(&key),
+        hint: hint(&key),
+        scope,
+        allowed_configs: draft.allowed_configs,
+        allowed_virtual_keys: draft.allowed_virtual_keys,
+        default_config: draft.default_config,
+    };
+    let record = state.control.store.create_api_key(&new).await?;
+    state.control.invalidate();
+    Ok((record, key))
+}
+
+fn generate_key() -> Result<String, AdminError> {
+    let mut bytes = [0u8; KEY_RANDOM_BYTES];
+    rand::rngs::OsRng
+        .try_fill_bytes(&mut bytes)
+        .map_err(|e| AdminError::Internal(format!("no randomness for a new API key: {e}")))?;
+    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    Ok(format!("{KEY_PREFIX}{hex}"))
+}
+
+fn not_found(id: &str) -> AdminError {
+    AdminError::NotFound(format!("API key \"{id}\" does not exist"))
+}
+
+/// A key as the API shows it: never the key, never its hash.
+fn view_map(record: &ApiKeyRecord) -> Map<String, Value> {
+    let view = json!({
+        "id": record.id,
+        "name": record.name,
+        "scope": record.scope.as_str(),
+        "scopes": [record.scope.as_str()],
+        "masked_api_key": record.hint,
+        "allowed_configs": record.allowed_configs,
+        "allowed_virtual_keys": record.allowed_virtual_keys,
+        "default_config": record.default_config,
+        "defaults": record.default_config.as_ref().map(|slug| json!({"config_id": slug})),
+        "status": if record.is_revoked() { "revoked" } else { "active" },
+        "created_at": wire::iso8601(record.created_at),
+        "revoked_at": record.revoked_at.map(wire::iso8601),
+        "object": "api-key",
+    });
+    match view {
+        Value::Object(map) => map,
+        _ => Map::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn generated_keys_are_sb_and_32_hex_digits() {
+        let key = generate_key().unwrap_or_default();
+        assert_eq!(key.len(), 3 + 32, "{key}");
+        assert!(key.starts_with("sb-") && key[3..].bytes().all(|b| b.is_ascii_hexdigit()), "{key}");
+        assert_ne!(generate_key().unwrap_or_default(), key);
+    }
+}

@@ -1,0 +1,26 @@
+//! The control plane: the cache the hot path reads keys and saved configs from (`cache`),
+//! the parsed inline-config cache (`inline`), who is calling (`auth`), the admin API
+//! (`admin`) and the declarative file (`declarative`). Everything here reads and writes the
+//! store; nothing here sends a request to a provider.
+
+pub mod admin;
+pub mod auth;
+mod cache;
+pub mod declarative;
+mod inline;
+
+use std::sync::Arc;
+
+pub use cache::{key_options, Control, ResolvedKey, SavedConfig, API_KEY_MISS_CAPACITY, WATCH_INTERVAL};
+pub use inline::{ConfigCache, CONFIG_CACHE_CAPACITY};
+
+use crate::settings::Settings;
+
+/// What the admin and logs APIs read: settings (the admin key, the body cap, what logs
+/// keep) and the control plane.
+pub struct ApiState {
+    pub settings: Arc<Settings>,
+    pub control: Arc<Control>,
+}
+
+pub type SharedApi = Arc<ApiState>;

@@ -1,0 +1,430 @@
+//! One upstream attempt: the target's credentials and destination, the call within its
+//! deadline, and what came back — a success to answer, or a [`Failed`] the planner may move
+//! on from. Everything a provider sends is treated as hostile here: its body is read up to a
+//! cap, a 2xx must be an answer of the endpoint's shape, a redirect is a failure (never
+//! followed), `Retry-After` is parsed saturating, and a stream is committed only on its first
+//! real event (keep-alives, `ping`s and Anthropic's `message_start` do not commit; an error
+//! event before content is a failed attempt).
+
+use std::future::Future;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use bytes::{Bytes, BytesMut};
+use futures_util::StreamExt;
+use http::HeaderMap;
+use serde_json::{Map, Value};
+use switchboard_core::config::{Leaf, ProviderOptions};
+use switchboard_core::error::GatewayError;
+use switchboard_core::merge::deep_merge;
+use switchboard_core::planner::Failure;
+use switchboard_core::provider::Endpoint;
+use switchboard_core::provider::{self, anthropic, AnswerFacts, Call, CodecError, Family, ProviderSpec};
+use switchboard_core::secret::Secret;
+use switchboard_core::sse::{SseDecoder, SseEvent};
+
+use crate::control::auth::Principal;
+use crate::gateway::relay::{self, Translate};
+use crate::gateway::upstream::{read_capped, read_error, send_error};
+use crate::gateway::GatewayState;
+use crate::http::headers::Inbound;
+use crate::settings::UpstreamLimits;
+
+/// One client request, ready to route.
+pub struct Job<'a> {
+    pub state: &'a GatewayState,
+    pub principal: &'a Principal,
+    pub inbound: &'a Inbound,
+    pub client_headers: &'a HeaderMap,
+    pub endpoint: Endpoint,
+    pub body: &'a Map<String, Value>,
+    /// The client's body as received, sent unchanged when nothing overrides it.
+    pub raw: Bytes,
+    pub stream: bool,
+}
+
+/// Why an attempt failed, and what the client gets if it was the last one.
+pub struct Failed {
+    pub failure: Failure,
+    pub reply: FailReply,
+}
+
+pub enum FailReply {
+    Gateway(GatewayError),
+    Upstream { status: u16, body: Value },
+}
+
+impl Failed {
+    pub fn gateway(err: GatewayError) -> Self {
+        let failure =
+            if err.is_upstream_failure() { Failure::upstream(err.status()) } else { Failure::gateway(err.status()) };
+        Failed { failure, reply: FailReply::Gateway(err) }
+    }
+
+    /// The failure's class, for the log and metrics.
+    pub fn class(&self) -> &'static str {
+        match &self.reply {
+            FailReply::Gateway(err) => err.code(),
+            FailReply::Upstream { status, .. } => provider::classify_status(*status),
+        }
+    }
+}
+
+/// A successful attempt, before it is answered.
+pub enum Success {
+    /// `facts`: what the log needs, when the check of a passed-through body already read it.
+    Json {
+        status: u16,
+        body: Vec<u8>,
+        facts: Option<AnswerFacts>,
+    },
+    Stream {
+        first: Bytes,
+        upstream: relay::Upstream,
+        translate: Translate,
+    },
+}
+
+/// What an attempt learned about its target, for the log.
+#[derive(Default)]
+pub struct Note {
+    pub provider: Option<&'static str>,
+    pub model: Option<String>,
+}
+
+/// One upstream call for `leaf`.
+pub async fn run(job: &Job<'_>, leaf: &Leaf, note: &mut Note) -> Result<Success, Failed> {
+    let target = resolve_target(job.state, job.principal, job.inbound, leaf).await.map_err(Failed::gateway)?;
+    let spec = target.spec;
+    note.provider = Some(spec.id);
+    let merged;
+    let (body, raw) = if leaf.override_params.is_empty() {
+        (job.body, Some(job.raw.clone()))
+    } else {
+        let mut copy = job.body.clone();
+        deep_merge(&mut copy, &leaf.override_params);
+        merged = copy;
+        (&merged, None)
+    };
+    note.model = body.get("model").and_then(Value::as_str).map(str::to_string);
+    let call = Call {
+        spec,
+        endpoint: job.endpoint,
+        options: &target.options,
+        custom_host: target.custom_host.as_deref(),
+        api_key: target.api_key.expose(),
+        default_max_tokens: job.state.settings.anthropic_default_max_tokens,
+    };
+    let request = provider::build_request(&call, body, raw).map_err(|e| codec_failure(leaf, spec, e))?;
+    let clock = Deadline::for_leaf(&job.state.settings.limits, job.inbound, leaf);
+    let forwarded = forwarded_headers(job, leaf);
+    let response = clock
+        .within(job.state.upstream.post(request, forwarded))
+        .await
+        .ok_or_else(|| clock.timed_out(spec))?
+        .map_err(|e| Failed::gateway(send_error(spec.id, e)))?;
+    let status = response.status().as_u16();
+    let limits = &job.state.settings.limits;
+    if !(200..300).contains(&status) {
+        return Err(upstream_failure(spec, response, &clock, limits.max_body_bytes).await);
+    }
+    if job.stream {
+        let include_usage = body.get("stream_options").and_then(|o| o.get("include_usage")) == Some(&Value::Bool(true));
+        return stream_start(spec, response, &clock, include_usage, limits.max_event_bytes).await;
+    }
+    read_answer(job, leaf, spec, response, &clock).await
+}
+
+/// A non-stream 2xx: its whole body within the deadline and the cap, checked to be an answer
+/// (passed through) or translated into one.
+async fn read_answer(
+    job: &Job<'_>,
+    leaf: &Leaf,
+    spec: &'static ProviderSpec,
+    response: reqwest::Response,
+    clock: &Deadline,
+) -> Result<Success, Failed> {
+    let status = response.status().as_u16();
+    let limits = &job.state.settings.limits;
+    let bytes = clock
+        .within(read_capped(response, limits.max_body_bytes))
+        .await
+        .ok_or_else(|| clock.timed_out(spec))?
+        .map_err(|e| Failed::gateway(read_error(spec.id, e)))?;
+    if !provider::translates(spec) {
+        let facts = provider::scan_answer(job.endpoint, &bytes).map_err(|detail| malformed(spec, detail))?;
+        return Ok(Success::Json { status, body: bytes.into(), facts: Some(facts) });
+    }
+    let body = provider::translate_response(spec, job.endpoint, &bytes, unix_now())
+        .map_err(|e| codec_failure(leaf, spec, e))?;
+    Ok(Success::Json { status, body, facts: None })
+}
+
+/// When an attempt must have its answer (its headers; a non-stream answer's whole body; a
+/// stream's first real event): the target's `request_timeout`, else the request's header,
+/// else the server's default, so that nothing waits forever.
+pub struct Deadline {
+    at: Instant,
+    timeout_ms: u64,
+}
+
+impl Deadline {
+    pub fn for_leaf(limits: &UpstreamLimits, inbound: &Inbound, leaf: &Leaf) -> Self {
+        let timeout =
+            leaf.request_timeout_ms.or(inbound.request_timeout_ms).map_or(limits.timeout, Duration::from_millis);
+        Deadline::after(timeout)
+    }
+
+    pub fn after(timeout: Duration) -> Self {
+        let at = Instant::now().checked_add(timeout).unwrap_or_else(|| Instant::now() + Duration::from_secs(86_400));
+        Deadline { at, timeout_ms: u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX) }
+    }
+
+    /// Runs `fut` until the deadline; `None` when the deadline passed first.
+    pub async fn within<F: Future>(&self, fut: F) -> Option<F::Output> {
+        tokio::time::timeout_at(self.at.into(), fut).await.ok()
+    }
+
+    pub fn timed_out(&self, spec: &ProviderSpec) -> Failed {
+        Failed::gateway(self.timeout_error(spec.id))
+    }
+
+    pub fn timeout_error(&self, provider: &str) -> GatewayError {
+        GatewayError::Timeout { provider: provider.into(), timeout_ms: self.timeout_ms }
+    }
+}
+
+/// Where and how one attempt calls: the provider, its key and options.
+pub struct Target {
+    pub spec: &'static ProviderSpec,
+    pub api_key: Secret,
+    pub options: ProviderOptions,
+    pub custom_host: Option<String>,
+}
+
+/// The leaf's provider and credentials: its virtual key (from the vault), else its inline
+/// `api_key`, else the client's `Authorization`. Credentials are never inherited. A virtual
+/// key's destination comes from the key or the config, never from the request's headers.
+pub async fn resolve_target(
+    state: &GatewayState,
+    principal: &Principal,
+    inbound: &Inbound,
+    leaf: &Leaf,
+) -> Result<Target, GatewayError> {
+    if let Some(slug) = &leaf.virtual_key {
+        principal.may_use_virtual_key(slug)?;
+        let key = state.control.virtual_key(slug, &format!("{}.virtual_key", leaf.path)).await?;
+        let spec = lookup_provider(&key.provider, &format!("virtual key \"{slug}\""))?;
+        let from_headers = ProviderOptions { resource_name: None, ..inbound.options.clone() };
+        let options = options(&options(&leaf.options, &key.options), &from_headers);
+        let custom_host = leaf.custom_host.clone().or_else(|| key.custom_host.clone());
+        return Ok(Target { spec, api_key: key.api_key.clone(), options, custom_host });
+    }
+    let id = leaf.provider.as_deref().unwrap_or_default();
+    let spec = lookup_provider(id, &format!("{}.provider", leaf.path))?;
+    let api_key = leaf.api_key.clone().or_else(|| inbound.api_key.clone()).ok_or_else(|| {
+        GatewayError::Unauthorized(format!(
+            "{}: no credentials for {}: set \"api_key\" or \"virtual_key\" on the target, or send the provider key in Authorization",
+            leaf.path, spec.id
+        ))
+    })?;
+    let options = options(&leaf.options, &inbound.options);
+    Ok(Target { spec, api_key, options, custom_host: leaf.custom_host.clone() })
+}
+
+fn lookup_provider(id: &str, place: &str) -> Result<&'static ProviderSpec, GatewayError> {
+    provider::lookup(id).ok_or_else(|| {
+        GatewayError::InvalidRequest(format!(
+            "{place}: unknown provider \"{id}\" (expected one of {})",
+            provider::known_ids()
+        ))
+    })
+}
+
+/// Provider options, each field from `first` else `second`.
+fn options(first: &ProviderOptions, second: &ProviderOptions) -> ProviderOptions {
+    let pick = |a: &Option<String>, b: &Option<String>| a.clone().or_else(|| b.clone());
+    ProviderOptions {
+        resource_name: pick(&first.resource_name, &second.resource_name),
+        deployment_id: pick(&first.deployment_id, &second.deployment_id),
+        api_version: pick(&first.api_version, &second.api_version),
+        anthropic_version: pick(&first.anthropic_version, &second.anthropic_version),
+        anthropic_beta: pick(&first.anthropic_beta, &second.anthropic_beta),
+    }
+}
+
+fn codec_failure(leaf: &Leaf, spec: &ProviderSpec, err: CodecError) -> Failed {
+    match err {
+        CodecError::InvalidRequest(why) => {
+            Failed::gateway(GatewayError::InvalidRequest(format!("{} ({}): {why}", leaf.path, spec.id)))
+        }
+        CodecError::BadResponse(detail) => malformed(spec, detail),
+    }
+}
+
+fn malformed(spec: &ProviderSpec, detail: String) -> Failed {
+    Failed::gateway(GatewayError::BadUpstream { provider: spec.id.into(), detail })
+}
+
+/// Client headers named in `forward_headers`; Switchboard's own headers never leave.
+fn forwarded_headers(job: &Job<'_>, leaf: &Leaf) -> HeaderMap {
+    let mut out = HeaderMap::new();
+    let names = leaf.forward_headers.iter().chain(&job.inbound.forward_headers);
+    for name in names.filter(|n| !n.starts_with("x-portkey-") && !HOP_HEADERS.contains(&n.as_str())) {
+        if let Some(value) = job.client_headers.get(name.as_str()) {
+            if let Ok(header) = http::HeaderName::from_bytes(name.as_bytes()) {
+                out.insert(header, value.clone());
+            }
+        }
+    }
+    out
+}
+
+const HOP_HEADERS: [&str; 6] = ["host", "content-length", "connection", "transfer-encoding", "te", "upgrade"];
+
+/// A provider's error answer: its status, `Retry-After`, and its body in OpenAI's shape.
+async fn upstream_failure(spec: &ProviderSpec, response: reqwest::Response, clock: &Deadline, cap: usize) -> Failed {
+    let status = response.status().as_u16();
+    let retry_after = retry_after(response.headers());
+    let body = match clock.within(read_capped(response, cap)).await {
+        Some(Ok(body)) => body,
+        // The status already says what went wrong; an unreadable body only loses detail.
+        Some(Err(_)) | None => Bytes::new(),
+    };
+    let failure = Failure { status, retry_after, gateway: false };
+    Failed { failure, reply: FailReply::Upstream { status, body: provider::translate_error(spec, status, &body) } }
+}
+
+/// `retry-after-ms` (OpenAI) or `Retry-After` (seconds or an HTTP-date), saturating.
+fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
+    let text = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    switchboard_core::retry_after::parse(text("retry-after"), text("retry-after-ms"), SystemTime::now())
+}
+
+/// Reads a stream until its first real event and commits to it; everything read so far is
+/// handed to the relay, which decodes it again from the start. A stream that fails before
+/// that is a failed attempt (and may be retried or fall back).
+async fn stream_start(
+    spec: &'static ProviderSpec,
+    response: reqwest::Response,
+    clock: &Deadline,
+    include_usage: bool,
+    max_event_bytes: usize,
+) -> Result<Success, Failed> {
+    let mut upstream: relay::Upstream = Box::pin(response.bytes_stream());
+    let mut probe = Probe { spec, decoder: SseDecoder::new(), read: BytesMut::new() };
+    loop {
+        let chunk = clock.within(upstream.next()).await.ok_or_else(|| clock.timed_out(spec))?;
+        let bytes = match chunk {
+            Some(Ok(bytes)) => bytes,
+            Some(Err(e)) => return Err(Failed::gateway(crate::gateway::upstream::transport_error(spec.id, e))),
+            None => return Err(malformed(spec, "the stream ended before its first event".into())),
+        };
+        if probe.read.len() + bytes.len() > max_event_bytes {
+            let limit = max_event_bytes;
+            return Err(Failed::gateway(GatewayError::UpstreamTooLarge { provider: spec.id.into(), limit }));
+        }
+        if probe.push(&bytes)? {
+            let translate = match spec.family {
+                Family::Anthropic => {
+                    Translate::Anthropic(Box::new(anthropic::ChatStream::new(include_usage, unix_now())))
+                }
+                Family::OpenAi | Family::Azure => Translate::Passthrough,
+            };
+            return Ok(Success::Stream { first: probe.read.freeze(), upstream, translate });
+        }
+    }
+}
+
+/// The start of a stream, read until it shows a real event.
+struct Probe {
+    spec: &'static ProviderSpec,
+    decoder: SseDecoder,
+    read: BytesMut,
+}
+
+impl Probe {
+    /// Takes the next bytes; `Ok(true)` once a real event has arrived.
+    fn push(&mut self, bytes: &[u8]) -> Result<bool, Failed> {
+        self.read.extend_from_slice(bytes);
+        for event in self.decoder.push(bytes) {
+            if self.is_real(&event)? {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+
+    /// Whether `event` commits the stream; an error event is the attempt's failure.
+    fn is_real(&self, event: &SseEvent) -> Result<bool, Failed> {
+        match self.spec.family {
+            Family::Anthropic => anthropic_commits(event),
+            Family::OpenAi | Family::Azure => openai_commits(self.spec, event),
+        }
+    }
+}
+
+fn anthropic_commits(event: &SseEvent) -> Result<bool, Failed> {
+    let data: Option<Value> = serde_json::from_str(&event.data).ok();
+    let kind = event.event.clone().or_else(|| data.as_ref()?.get("type")?.as_str().map(str::to_string));
+    match kind.as_deref() {
+        Some("ping" | "message_start") => Ok(false),
+        Some("error") => {
+            let mut probe = anthropic::ChatStream::new(false, 0);
+            let body = match probe.on_event(event) {
+                Err(anthropic::StreamError::Upstream(body)) => body,
+                _ => serde_json::json!({"error": {"message": "anthropic error event", "type": "server_error"}}),
+            };
+            let status = anthropic::stream_error_status(&body);
+            let failure = Failure::upstream(status);
+            Err(Failed { failure, reply: FailReply::Upstream { status, body } })
+        }
+        _ => Ok(true),
+    }
+}
+
+fn openai_commits(spec: &ProviderSpec, event: &SseEvent) -> Result<bool, Failed> {
+    if event.data == "[DONE]" {
+        return Ok(true);
+    }
+    match serde_json::from_str::<Map<String, Value>>(&event.data) {
+        Ok(chunk) if chunk.contains_key("error") && !chunk.contains_key("choices") => {
+            let message = chunk["error"].get("message").and_then(Value::as_str).unwrap_or("an error event");
+            Err(malformed(spec, format!("the stream began with an error: {message}")))
+        }
+        Ok(_) => Ok(true),
+        Err(_) if event.data.trim().is_empty() => Ok(false),
+        Err(e) => Err(malformed(spec, format!("the stream's first event is not JSON: {e}"))),
+    }
+}
+
+pub fn unix_now() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test(start_paused = true)]
+    async fn a_deadline_ends_a_wait_that_would_never_end() {
+        let clock = Deadline::after(Duration::from_secs(600));
+        assert_eq!(clock.within(std::future::pending::<()>()).await, None);
+        assert_eq!(clock.timeout_error("openai").to_string(), "openai: request timed out after 600000 ms");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_deadline_lets_a_prompt_answer_through() {
+        let clock = Deadline::after(Duration::from_millis(200));
+        let answer = clock.within(async {
+            tokio::time::sleep(Duration::from_millis(199)).await;
+            "answer"
+        });
+        assert_eq!(answer.await, Some("answer"));
+    }
+
+    #[test]
+    fn an_absurd_timeout_does_not_overflow_the_clock() {
+        let clock = Deadline::after(Duration::from_secs(u64::MAX));
+        assert_eq!(clock.timeout_ms, u64::MAX);
+    }
+}

@@ -1,0 +1,161 @@
+//! The executor: runs one request's routing plan. It asks the planner for an attempt, makes
+//! it (see [`crate::gateway::attempt`]), notes the outcome in the log record, and loops until an
+//! attempt succeeds or the planner gives up. Failover stops once a byte has gone to the
+//! client: a stream is committed only on its first real upstream event.
+
+use axum::response::Response;
+use http::HeaderValue;
+use switchboard_core::config::RequestFacts;
+use switchboard_core::error::GatewayError;
+use switchboard_core::planner::{AttemptKind, Planner};
+
+use crate::gateway::attempt::{self, FailReply, Failed, Job, Note, Success};
+use crate::gateway::relay;
+use crate::gateway::route::Resolved;
+use crate::http::reply::{self, RouteInfo};
+use crate::observe::{AttemptNote, BodyPolicy, Identity, Recorder};
+
+impl Failed {
+    fn into_response(self, route: &RouteInfo, mut rec: Recorder) -> Response {
+        match self.reply {
+            FailReply::Gateway(err) => {
+                rec.finish_error(err.status(), err.code(), &err.to_string());
+                reply::gateway_error(&err, route)
+            }
+            FailReply::Upstream { status, body } => {
+                let bytes = serde_json::to_vec(&body).unwrap_or_default();
+                rec.class(switchboard_core::provider::classify_status(status));
+                rec.finish_json(status, &bytes);
+                let mut response = reply::json(status, bytes);
+                if let Some(after) = self.failure.retry_after {
+                    // The client's SDK paces its own retries by it (whole seconds, rounded up).
+                    let seconds = after.as_secs() + u64::from(after.subsec_nanos() > 0);
+                    response.headers_mut().insert(http::header::RETRY_AFTER, HeaderValue::from(seconds));
+                }
+                reply::stamp(&mut response, route);
+                response
+            }
+        }
+    }
+}
+
+/// Routes the request through its tree and answers it, logging what happened.
+pub async fn execute(job: &Job<'_>, resolved: &Resolved) -> Response {
+    let mut rec = recorder(job, resolved);
+    let mut route = RouteInfo { trace_id: job.inbound.trace_id.clone(), ..RouteInfo::default() };
+    let facts = RequestFacts { metadata: &job.inbound.metadata, params: job.body };
+    let mut planner = Planner::new(&resolved.tree, facts, crate::support::ids::fast_rng());
+    let mut attempt = match planner.first() {
+        Ok(first) => first,
+        Err(no_route) => {
+            let err = GatewayError::NoRoute(no_route.to_string());
+            rec.finish_error(err.status(), err.code(), &err.to_string());
+            return reply::gateway_error(&err, &route);
+        }
+    };
+    loop {
+        let leaf = attempt.leaf;
+        route.target_path = Some(leaf.path.clone());
+        route.retries = attempt.retry;
+        if !attempt.backoff.is_zero() {
+            tokio::time::sleep(attempt.backoff).await;
+        }
+        let began = rec.elapsed_ms();
+        let mut note = Note::default();
+        let outcome = attempt::run(job, leaf, &mut note).await;
+        if let Some(provider) = note.provider {
+            route.provider = Some(provider);
+            rec.target(&leaf.path, provider, leaf.virtual_key.as_deref(), leaf.pricing);
+        }
+        let (status, class) = match &outcome {
+            Ok(Success::Json { status, .. }) => (*status, None),
+            Ok(Success::Stream { .. }) => (200, None),
+            Err(failed) => (failed.failure.status, Some(failed.class())),
+        };
+        rec.attempt(AttemptNote {
+            target_path: leaf.path.clone(),
+            provider: note.provider,
+            model: note.model,
+            status,
+            latency_ms: rec.elapsed_ms().saturating_sub(began),
+            start_offset_ms: began,
+            error_class: class,
+            retry: attempt.retry,
+            backoff_ms: u64::try_from(attempt.backoff.as_millis()).unwrap_or(u64::MAX),
+            reason: reason(attempt.kind),
+        });
+        let failed = match outcome {
+            Ok(success) => return answer(success, rec, &route, stream_limits(job, leaf)),
+            Err(failed) => failed,
+        };
+        match planner.next(&failed.failure) {
+            Some(next) => {
+                tracing::debug!(trace_id = %route.trace_id, from = %leaf.path, to = %next.leaf.path,
+                    status = failed.failure.status, kind = ?next.kind, "moving on");
+                attempt = next;
+            }
+            None => return failed.into_response(&route, rec),
+        }
+    }
+}
+
+fn reason(kind: AttemptKind) -> &'static str {
+    match kind {
+        AttemptKind::Initial => "initial",
+        AttemptKind::Retry => "retry",
+        AttemptKind::Fallback => "fallback",
+    }
+}
+
+fn recorder(job: &Job<'_>, resolved: &Resolved) -> Recorder {
+    let inbound = job.inbound;
+    let who = Identity {
+        trace_id: &inbound.trace_id,
+        span: [inbound.span_id.clone(), inbound.parent_span_id.clone(), inbound.span_name.clone()],
+        metadata: &inbound.metadata,
+        api_key_id: job.principal.api_key_id(),
+        config_slug: resolved.config_slug.as_deref(),
+        config_version: resolved.config_version,
+        strategy_mode: resolved.tree.mode().as_str(),
+        body: job.body,
+        raw_body: &job.raw,
+        stream: job.stream,
+    };
+    let logs = &job.state.settings.logs;
+    let bodies = BodyPolicy { keep: logs.bodies && inbound.debug, max_bytes: logs.body_max_bytes };
+    Recorder::start(who, bodies, job.state.logs.clone())
+}
+
+/// The client's answer to a successful attempt.
+fn answer(success: Success, mut rec: Recorder, route: &RouteInfo, limits: relay::Limits) -> Response {
+    rec.first_byte();
+    let mut response = match success {
+        Success::Json { status, body, facts } => {
+            let cost = rec.finish_answer(status, &body, facts);
+            let mut response = reply::json(status, body);
+            if let Some(cost) = cost.and_then(|c| HeaderValue::from_str(&format!("{c:.8}")).ok()) {
+                response.headers_mut().insert(reply::COST, cost);
+            }
+            response
+        }
+        Success::Stream { first, upstream, translate } => {
+            let provider = route.provider.unwrap_or("unknown");
+            let relay = relay::Relay::new(upstream, translate, provider, limits);
+            let mut response = Response::new(relay.into_body(first, rec));
+            let headers = response.headers_mut();
+            headers.insert(http::header::CONTENT_TYPE, HeaderValue::from_static("text/event-stream"));
+            headers.insert(http::header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+            response
+        }
+    };
+    reply::stamp(&mut response, route);
+    response
+}
+
+/// How long a stream may go quiet (the target's `stream_idle_timeout`, else the server's)
+/// and how large one event may be.
+fn stream_limits(job: &Job<'_>, leaf: &switchboard_core::config::Leaf) -> relay::Limits {
+    let limits = &job.state.settings.limits;
+    let idle = leaf.stream_idle_timeout_ms.map_or(limits.stream_idle, std::time::Duration::from_millis);
+    relay::Limits { idle, max_event_bytes: limits.max_event_bytes }
+}

@@ -1,0 +1,10 @@
+//! The HTTP toolkit every folder's handlers share: reading bodies under the cap, the
+//! Portkey request headers, reply shapes and the Portkey response headers, the layers (catch
+//! panic, in-flight limit) and the accept loop. It knows no route and no handler: the
+//! router is composed above it, in `app`.
+
+pub mod body;
+pub mod headers;
+pub mod layers;
+pub mod listen;
+pub mod reply;

@@ -1,0 +1,63 @@
+//! Turning outcomes into HTTP responses: gateway errors as OpenAI-shaped JSON with
+//! `x-portkey-gateway-exception: true`, and the Portkey response headers on every answer.
+
+use axum::body::Body;
+use axum::response::Response;
+use http::{HeaderValue, StatusCode};
+use serde_json::Value;
+use switchboard_core::error::GatewayError;
+
+pub const LAST_USED_OPTION_INDEX: &str = "x-portkey-last-used-option-index";
+pub const RETRY_ATTEMPT_COUNT: &str = "x-portkey-retry-attempt-count";
+pub const PROVIDER: &str = "x-portkey-provider";
+pub const GATEWAY_EXCEPTION: &str = "x-portkey-gateway-exception";
+/// The request's cost in USD (non-stream answers from a priced model).
+pub const COST: &str = "x-switchboard-cost-usd";
+
+/// What routing did, stamped on the response.
+#[derive(Debug, Default, Clone)]
+pub struct RouteInfo {
+    pub trace_id: String,
+    pub target_path: Option<String>,
+    pub provider: Option<&'static str>,
+    pub retries: u32,
+}
+
+pub fn json(status: u16, body: impl Into<Body>) -> Response {
+    let mut response = Response::new(body.into());
+    *response.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_GATEWAY);
+    response.headers_mut().insert(http::header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    response
+}
+
+pub fn json_value(status: u16, value: &Value) -> Response {
+    json(status, serde_json::to_vec(value).unwrap_or_default())
+}
+
+/// A gateway-side error: logged once here, answered in OpenAI's error shape.
+pub fn gateway_error(err: &GatewayError, route: &RouteInfo) -> Response {
+    if err.status() >= 500 {
+        tracing::warn!(trace_id = %route.trace_id, code = err.code(), "{err}");
+    } else {
+        tracing::debug!(trace_id = %route.trace_id, code = err.code(), "{err}");
+    }
+    let mut response = json_value(err.status(), &err.to_json());
+    response.headers_mut().insert(GATEWAY_EXCEPTION, HeaderValue::from_static("true"));
+    stamp(&mut response, route);
+    response
+}
+
+/// Adds the Portkey response headers.
+pub fn stamp(response: &mut Response, route: &RouteInfo) {
+    let headers = response.headers_mut();
+    if let Ok(v) = HeaderValue::from_str(&route.trace_id) {
+        headers.insert(crate::http::headers::TRACE_ID, v);
+    }
+    if let Some(path) = route.target_path.as_deref().and_then(|p| HeaderValue::from_str(p).ok()) {
+        headers.insert(LAST_USED_OPTION_INDEX, path);
+    }
+    if let Some(provider) = route.provider {
+        headers.insert(PROVIDER, HeaderValue::from_static(provider));
+    }
+    headers.insert(RETRY_ATTEMPT_COUNT, HeaderValue::from(route.retries));
+}

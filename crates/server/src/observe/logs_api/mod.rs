@@ -1,0 +1,82 @@
+//! The logs API, Portkey-compatible where Portkey has one: list and fetch request logs
+//! (`/v1/logs`), stream an export (`/v1/logs/export`), insert custom logs (`POST /v1/logs`),
+//! per-group analytics (`/v1/analytics/summary`) and feedback on traces (`/v1/feedback`).
+//!
+//! Every route needs an `admin`-scoped key. Handlers here only parse, call the store and
+//! shape the answer; they never build records for proxied requests (that is `crate::observe`)
+//! and never hold a whole result set in memory (exports stream page by page).
+
+mod analytics;
+mod export;
+mod feedback;
+mod insert;
+mod list;
+mod params;
+
+use axum::body::Body;
+use axum::response::Response;
+use axum::routing::{get, put};
+use axum::Router;
+use bytes::Bytes;
+use http::HeaderMap;
+use serde::Serialize;
+use switchboard_core::error::GatewayError;
+use switchboard_store::StoreError;
+
+use crate::control::auth::{self, Principal};
+use crate::control::{ApiState, SharedApi};
+use crate::http::reply::{self, RouteInfo};
+
+pub fn router(state: SharedApi) -> Router {
+    Router::new()
+        .route("/v1/logs", get(list::list).post(insert::insert))
+        .route("/v1/logs/export", get(export::export))
+        .route("/v1/logs/{id}", get(list::get_one))
+        .route("/v1/analytics/summary", get(analytics::summary))
+        .route("/v1/feedback", axum::routing::post(feedback::create))
+        .route("/v1/feedback/{id}", put(feedback::update))
+        .with_state(state)
+}
+
+/// A handler's outcome before it becomes a response.
+type Reply = Result<Response, GatewayError>;
+
+/// Turns a handler's error into the OpenAI-shaped error response.
+fn finish(result: Reply) -> Response {
+    result.unwrap_or_else(|err| reply::gateway_error(&err, &RouteInfo::default()))
+}
+
+/// The caller, who must hold an admin-scoped key.
+async fn admin(state: &ApiState, headers: &HeaderMap) -> Result<Principal, GatewayError> {
+    let (principal, _) = auth::authenticate(&state.settings, &state.control, headers).await?;
+    if principal.is_admin() {
+        Ok(principal)
+    } else {
+        Err(auth::forbidden("the logs API needs a Switchboard key with admin scope"))
+    }
+}
+
+/// The caller's input is a 400 (the store names what was wrong); anything else is ours.
+fn store_error(err: StoreError) -> GatewayError {
+    match err {
+        StoreError::InvalidQuery(message) => GatewayError::InvalidRequest(message),
+        err if err.is_client_error() => GatewayError::InvalidRequest(err.to_string()),
+        err => {
+            tracing::error!("logs API store: {err}");
+            GatewayError::Internal("the gateway's store failed; see the gateway's log".into())
+        }
+    }
+}
+
+/// A 200 (or other) JSON answer from a serialisable value.
+fn json<T: Serialize>(status: u16, value: &T) -> Reply {
+    let body = serde_json::to_vec(value).map_err(|e| GatewayError::Internal(format!("serialising the answer: {e}")))?;
+    Ok(reply::json(status, body))
+}
+
+/// Reads a JSON request body of at most `limit` bytes.
+async fn read_json(body: Body, limit: usize) -> Result<serde_json::Value, GatewayError> {
+    let raw: Bytes = crate::http::body::read_body(body, limit).await?;
+    serde_json::from_slice(&raw)
+        .map_err(|e| GatewayError::InvalidRequest(format!("request body is not valid JSON: {e}")))
+}

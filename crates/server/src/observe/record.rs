@@ -1,0 +1,385 @@
+//! Building one request's log record while it is routed: the request's identity (trace,
+//! metadata, config), each upstream attempt and why the router moved on, and the outcome
+//! (status, latency, time to first byte, served model, tokens, cost, capped bodies).
+//!
+//! Every request is logged once: a recorder dropped before it was finished — the client left
+//! and its request future was dropped, or the handler panicked — logs itself as it drops
+//! (499 `client_closed`, or 500 `internal` while unwinding).
+
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+use serde_json::{json, Map, Value};
+use switchboard_core::pricing::{self, Price};
+use switchboard_core::provider::AnswerFacts;
+use switchboard_core::usage::Usage;
+use switchboard_store::LogRecord;
+
+use super::LogSink;
+
+/// The class of a request whose client went away before its answer was complete.
+pub const CLIENT_CLOSED: &str = "client_closed";
+
+/// One upstream attempt, as the log shows it.
+#[derive(Debug, Clone)]
+pub struct AttemptNote {
+    pub target_path: String,
+    pub provider: Option<&'static str>,
+    pub model: Option<String>,
+    pub status: u16,
+    pub latency_ms: u64,
+    /// When the attempt started, in milliseconds after the request arrived.
+    pub start_offset_ms: u64,
+    /// `None` for a success.
+    pub error_class: Option<&'static str>,
+    pub retry: u32,
+    pub backoff_ms: u64,
+    /// Why this attempt happened: `initial`, `retry`, `fallback`.
+    pub reason: &'static str,
+}
+
+/// What the log may keep of bodies.
+#[derive(Debug, Clone, Copy)]
+pub struct BodyPolicy {
+    pub keep: bool,
+    pub max_bytes: usize,
+}
+
+/// The few fields of an answer the log reads; everything else is skipped unparsed.
+#[derive(serde::Deserialize)]
+struct Peek {
+    model: Option<String>,
+    usage: Option<Value>,
+    error: Option<Value>,
+}
+
+pub struct Recorder {
+    started: Instant,
+    record: LogRecord,
+    bodies: BodyPolicy,
+    price: Option<Price>,
+    sink: LogSink,
+    /// Streams: the content relayed so far (capped) and its full length in chars.
+    stream_text: String,
+    stream_chars: usize,
+    stream_usage: Option<Usage>,
+    prompt_chars: usize,
+    /// Set once the record has been submitted.
+    finished: bool,
+}
+
+fn unix_ms() -> i64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
+}
+
+/// The request's identity, known before routing starts.
+pub struct Identity<'a> {
+    pub trace_id: &'a str,
+    pub span: [Option<String>; 3],
+    pub metadata: &'a Map<String, Value>,
+    pub api_key_id: Option<&'a str>,
+    pub config_slug: Option<&'a str>,
+    pub config_version: Option<i64>,
+    pub strategy_mode: &'static str,
+    pub body: &'a Map<String, Value>,
+    pub raw_body: &'a [u8],
+    pub stream: bool,
+}
+
+impl Recorder {
+    pub fn start(who: Identity<'_>, bodies: BodyPolicy, sink: LogSink) -> Self {
+        let [span_id, parent_span_id, span_name] = who.span;
+        let model = who.body.get("model").and_then(Value::as_str).unwrap_or_default();
+        let record = LogRecord {
+            trace_id: Some(who.trace_id.to_string()),
+            span_id,
+            parent_span_id,
+            span_name,
+            metadata: who.metadata.clone(),
+            api_key_id: who.api_key_id.map(str::to_string),
+            config_slug: who.config_slug.map(str::to_string),
+            config_version: who.config_version,
+            strategy_mode: Some(who.strategy_mode.to_string()),
+            stream: who.stream,
+            request_body: bodies.keep.then(|| capped(who.raw_body, bodies.max_bytes)),
+            ..LogRecord::new(crate::support::ids::log_id(), unix_ms(), "none", model)
+        };
+        let prompt_chars = prompt_chars(who.body);
+        Recorder {
+            started: Instant::now(),
+            record,
+            bodies,
+            price: None,
+            sink,
+            stream_text: String::new(),
+            stream_chars: 0,
+            stream_usage: None,
+            prompt_chars,
+            finished: false,
+        }
+    }
+
+    /// Why the request failed, when it did (the last failure's class wins).
+    pub fn class(&mut self, class: &str) {
+        self.record.error_class = Some(class.to_string());
+    }
+
+    /// Milliseconds since the request arrived.
+    pub fn elapsed_ms(&self) -> u64 {
+        u64::try_from(self.started.elapsed().as_millis()).unwrap_or(u64::MAX)
+    }
+
+    /// Notes the target an attempt went to (the last one is the request's).
+    pub fn target(&mut self, path: &str, provider: &'static str, virtual_key: Option<&str>, price: Option<Price>) {
+        self.record.target_path = Some(path.to_string());
+        self.record.provider = provider.to_string();
+        self.record.virtual_key = virtual_key.map(str::to_string);
+        self.price = price;
+    }
+
+    pub fn attempt(&mut self, note: AttemptNote) {
+        if note.reason == "retry" {
+            self.record.retry_count += 1;
+        }
+        if let Value::Array(list) = &mut self.record.attempts {
+            list.push(json!({
+                "target_path": note.target_path, "provider": note.provider, "model": note.model,
+                "status": note.status, "latency_ms": note.latency_ms, "start_offset_ms": note.start_offset_ms,
+                "error_class": note.error_class,
+                "retry": note.retry, "backoff_ms": note.backoff_ms, "reason": note.reason,
+            }));
+        }
+    }
+
+    /// The first response byte is ready for the client.
+    pub fn first_byte(&mut self) {
+        self.record.ttfb_ms = Some(self.elapsed_ms() as i64);
+    }
+
+    /// A successful non-stream answer whose model and usage were read when it was checked
+    /// (`facts`), else read here. Returns the request's cost when priced.
+    pub fn finish_answer(mut self, status: u16, body: &[u8], facts: Option<AnswerFacts>) -> Option<f64> {
+        let Some(facts) = facts else { return self.finish_json(status, body) };
+        self.record.served_model = facts.model;
+        self.set_usage(facts.usage);
+        self.finish_body(status, body)
+    }
+
+    /// A non-stream answer: its status and (OpenAI-shaped) body. Returns the request's cost
+    /// when priced.
+    pub fn finish_json(mut self, status: u16, body: &[u8]) -> Option<f64> {
+        if let Ok(peek) = serde_json::from_slice::<Peek>(body) {
+            self.record.served_model = peek.model;
+            self.set_usage(peek.usage.as_ref().and_then(Usage::from_openai));
+            if status >= 400 {
+                let message = peek.error.as_ref().and_then(|e| e.get("message").or(Some(e))).and_then(Value::as_str);
+                self.record.error = message.map(str::to_string);
+            }
+        }
+        self.finish_body(status, body)
+    }
+
+    fn finish_body(mut self, status: u16, body: &[u8]) -> Option<f64> {
+        if self.bodies.keep {
+            self.record.response_body = Some(capped(body, self.bodies.max_bytes));
+        }
+        let cost = self.record.cost_usd;
+        self.finish(status);
+        cost
+    }
+
+    /// A gateway-side failure (nothing usable came from a provider).
+    pub fn finish_error(mut self, status: u16, class: &str, message: &str) {
+        self.record.error = Some(message.to_string());
+        self.class(class);
+        self.finish(status);
+    }
+
+    /// One OpenAI chunk relayed to the client.
+    pub fn stream_chunk(&mut self, chunk: &Value) {
+        if self.record.served_model.is_none() {
+            self.record.served_model = chunk.get("model").and_then(Value::as_str).map(str::to_string);
+        }
+        if let Some(usage) = Usage::from_response(chunk) {
+            self.stream_usage = Some(usage);
+        }
+        let delta = chunk.pointer("/choices/0/delta/content").and_then(Value::as_str).unwrap_or_default();
+        self.stream_chars += delta.chars().count();
+        if self.bodies.keep && self.stream_text.len() < self.bodies.max_bytes {
+            self.stream_text.push_str(delta);
+        }
+    }
+
+    /// Usage the stream translator knew at the end (Anthropic), if the chunks had none.
+    pub fn stream_usage(&mut self, usage: Option<Usage>) {
+        if self.stream_usage.is_none() {
+            self.stream_usage = usage;
+        }
+    }
+
+    /// The stream ended: completely, or with `error`. Tokens come from the provider's usage
+    /// when it sent any, else are estimated from the text (about 4 characters a token).
+    pub fn finish_stream(mut self, status: u16, error: Option<String>) {
+        let estimate = || Usage {
+            prompt_tokens: (self.prompt_chars as u64).div_ceil(4),
+            completion_tokens: (self.stream_chars as u64).div_ceil(4),
+            ..Usage::default()
+        };
+        let usage = self.stream_usage.unwrap_or_else(estimate);
+        self.set_usage(Some(usage));
+        if self.bodies.keep {
+            let text = std::mem::take(&mut self.stream_text);
+            self.record.response_body = Some(capped(text.as_bytes(), self.bodies.max_bytes));
+        }
+        self.record.error = error;
+        self.finish(status);
+    }
+
+    fn set_usage(&mut self, usage: Option<Usage>) {
+        let Some(usage) = usage else { return };
+        self.record.prompt_tokens = Some(usage.prompt_tokens as i64);
+        self.record.completion_tokens = Some(usage.completion_tokens as i64);
+        self.record.total_tokens = Some(usage.total() as i64);
+        let model = self.record.served_model.clone().unwrap_or_else(|| self.record.requested_model.clone());
+        let price = self.price.or_else(|| pricing::lookup(&self.record.provider, &model));
+        match price {
+            Some(price) => self.record.cost_usd = Some(pricing::cost(&price, &usage)),
+            None => self.record.unpriced = true,
+        }
+    }
+
+    fn finish(mut self, status: u16) {
+        self.submit(status);
+    }
+
+    fn submit(&mut self, status: u16) {
+        self.finished = true;
+        self.record.status = status;
+        self.record.latency_ms = i64::try_from(self.elapsed_ms()).unwrap_or(i64::MAX);
+        if status < 400 {
+            self.record.error_class = None;
+        }
+        let empty = LogRecord::new(String::new(), 0, String::new(), String::new());
+        let record = std::mem::replace(&mut self.record, empty);
+        self.sink.submit(record);
+    }
+}
+
+impl Drop for Recorder {
+    fn drop(&mut self) {
+        if self.finished {
+            return;
+        }
+        if std::thread::panicking() {
+            tracing::error!(trace_id = self.record.trace_id.as_deref(), "request handler panicked");
+            self.record.error = Some("the gateway failed while handling this request".into());
+            self.class("internal");
+            self.submit(500);
+        } else {
+            self.record.error = Some("the client closed the connection before the answer".into());
+            self.class(CLIENT_CLOSED);
+            self.submit(499);
+        }
+    }
+}
+
+/// Logs an authenticated request refused before routing (bad body or config, a config it may
+/// not send): its trace ID, status and class, nothing else.
+pub fn log_refusal(sink: &LogSink, trace_id: &str, err: &switchboard_core::error::GatewayError) {
+    let record = LogRecord {
+        trace_id: Some(trace_id.to_string()),
+        status: err.status(),
+        error: Some(err.to_string()),
+        error_class: Some(err.code().to_string()),
+        ..LogRecord::new(crate::support::ids::log_id(), unix_ms(), "none", "")
+    };
+    sink.submit(record);
+}
+
+/// The first `max` bytes of `body` as text, cut at a character boundary.
+pub(crate) fn capped(body: &[u8], max: usize) -> String {
+    let text = String::from_utf8_lossy(&body[..body.len().min(max)]);
+    let mut out = text.into_owned();
+    if body.len() > max {
+        while out.ends_with('\u{FFFD}') {
+            out.pop();
+        }
+        out.push_str("…[truncated]");
+    }
+    out
+}
+
+/// Characters of the request's message contents, for estimating prompt tokens.
+fn prompt_chars(body: &Map<String, Value>) -> usize {
+    fn chars(v: &Value) -> usize {
+        match v {
+            Value::String(s) => s.chars().count(),
+            Value::Array(items) => items.iter().map(chars).sum(),
+            Value::Object(o) => o.get("text").or_else(|| o.get("content")).map(chars).unwrap_or(0),
+            _ => 0,
+        }
+    }
+    ["messages", "prompt", "input"].iter().filter_map(|k| body.get(*k)).map(chars).sum()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn recorder(sink: &LogSink) -> Recorder {
+        let (metadata, body) = (Map::new(), Map::new());
+        let who = Identity {
+            trace_id: "t",
+            span: [None, None, None],
+            metadata: &metadata,
+            api_key_id: None,
+            config_slug: None,
+            config_version: None,
+            strategy_mode: "single",
+            body: &body,
+            raw_body: b"{}",
+            stream: false,
+        };
+        Recorder::start(who, BodyPolicy { keep: false, max_bytes: 0 }, sink.clone())
+    }
+
+    fn statuses(metrics: &crate::observe::metrics::Metrics) -> Vec<String> {
+        let text = metrics.render();
+        let lines = text.lines().filter(|l| l.starts_with("switchboard_requests_total{"));
+        lines.filter_map(|l| l.split("status=\"").nth(1)?.split('"').next().map(str::to_string)).collect()
+    }
+
+    #[test]
+    fn a_recorder_dropped_unfinished_logs_the_client_leaving() {
+        let metrics = std::sync::Arc::new(crate::observe::metrics::Metrics::default());
+        let sink = LogSink::metrics_only(metrics.clone());
+        drop(recorder(&sink));
+        assert_eq!(statuses(&metrics), ["499"]);
+        recorder(&sink).finish_error(400, "invalid_request", "bad");
+        assert_eq!(statuses(&metrics).len(), 2, "a finished recorder logs once, not again on drop");
+    }
+
+    #[test]
+    fn a_recorder_dropped_while_panicking_logs_an_internal_error() {
+        let metrics = std::sync::Arc::new(crate::observe::metrics::Metrics::default());
+        let sink = LogSink::metrics_only(metrics.clone());
+        let unwound = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            let _rec = recorder(&sink);
+            panic!("scripted");
+        }));
+        assert!(unwound.is_err());
+        assert_eq!(statuses(&metrics), ["500"]);
+    }
+
+    #[test]
+    fn capped_cuts_at_char_boundary_and_marks_it() {
+        assert_eq!(capped("héllo".as_bytes(), 2), "h…[truncated]");
+        assert_eq!(capped(b"abc", 10), "abc");
+    }
+
+    #[test]
+    fn prompt_chars_counts_message_text() {
+        let body = json!({"messages": [{"role": "user", "content": "abcd"},
+            {"role": "user", "content": [{"type": "text", "text": "ef"}]}]});
+        assert_eq!(prompt_chars(body.as_object().unwrap_or(&Map::new())), 6);
+    }
+}
