@@ -24,6 +24,7 @@ use crate::observe::metrics::Metrics;
 use crate::observe::{spawn_writer, LogSink, WriterHandle};
 use crate::settings::{LogSettings, Settings, UpstreamLimits};
 use crate::state::AppState;
+use crate::support::tasks;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
@@ -63,12 +64,13 @@ pub async fn run(args: ServeArgs) -> Result<(), StartError> {
         .map_err(|e| StartError::Client(e.to_string()))?;
     let settings = settings(&args, admin_key);
     let control = Arc::new(open_control(&args).await?);
-    let mut loops = vec![
-        tokio::spawn(control.clone().watch()),
-        tokio::spawn(crate::observe::retention::run(control.store.clone(), args.logs.log_retention_days)),
-    ];
+    tasks::spawn_loop("control-plane watcher", control.clone().watch());
+    tasks::spawn_loop(
+        "log retention",
+        crate::observe::retention::run(control.store.clone(), args.logs.log_retention_days),
+    );
     if let Some(path) = &args.config_file {
-        loops.push(crate::control::declarative::start(path, control.clone()).await?);
+        crate::control::declarative::start(path, control.clone()).await?;
     }
     let (logs, drains) = log_sink(&args.logs, &control);
     let state = Arc::new(AppState::new(settings, upstream, control, logs));
@@ -81,7 +83,7 @@ pub async fn run(args: ServeArgs) -> Result<(), StartError> {
         ListenOptions { header_read_timeout: Duration::from_millis(args.limits.header_read_timeout_ms), grace };
     crate::http::listen::serve(listener, crate::app::app(state), options, shutdown_signal()).await;
     drains.drain(grace).await;
-    loops.iter().for_each(tokio::task::JoinHandle::abort);
+    tasks::shutdown(grace).await;
     tracing::info!("stopped");
     Ok(())
 }

@@ -89,7 +89,12 @@ async fn a_panicking_handler_answers_500_and_the_connection_survives() {
     let app = switchboard::http::layers::catch_panics(router);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let local = listener.local_addr().unwrap();
-    tokio::spawn(switchboard::http::listen::serve(listener, app, ListenOptions::default(), std::future::pending()));
+    switchboard::support::tasks::spawn(switchboard::http::listen::serve(
+        listener,
+        app,
+        ListenOptions::default(),
+        std::future::pending(),
+    ));
     let mut tcp = TcpStream::connect(local).await.unwrap();
     tcp.write_all(b"GET /boom HTTP/1.1\r\nHost: t\r\n\r\n").await.unwrap();
     let first = read_response(&mut tcp).await;

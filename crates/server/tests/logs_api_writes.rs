@@ -6,7 +6,7 @@
 
 mod common;
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use common::*;
 use serde_json::{json, Value};
@@ -264,7 +264,7 @@ async fn feedback_update_changes_only_the_given_fields() {
 }
 
 fn now_ms() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_millis() as i64
+    switchboard::support::clock::unix_ms()
 }
 
 fn aged(id: &str, created_at: i64) -> LogRecord {
@@ -308,7 +308,7 @@ async fn retention_of_zero_days_keeps_everything_and_returns_at_once() {
 #[tokio::test]
 async fn retention_run_sweeps_as_soon_as_it_starts() {
     let store = history(now_ms()).await;
-    let task = tokio::spawn(retention::run(store.clone(), 7));
+    let task = switchboard::support::tasks::spawn(retention::run(store.clone(), 7));
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
     while remaining(&store).await.len() != 2 {
         assert!(tokio::time::Instant::now() < deadline, "the first sweep did not run");

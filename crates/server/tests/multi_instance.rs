@@ -40,7 +40,7 @@ async fn instance(url: &str) -> Gateway {
     let vault = Vault::from_master_key([9; 32]);
     store.check_vault(&vault).await.unwrap();
     let control = Arc::new(Control::new(store, vault));
-    tokio::spawn(control.clone().watch());
+    switchboard::support::tasks::spawn(control.clone().watch());
     let (logs, writer) = spawn_writer(control.store.clone(), 1000, Arc::new(Metrics::default()));
     let upstream = Upstream::new(Duration::from_secs(2)).unwrap();
     serve(Arc::new(AppState::new(settings(), upstream, control, logs)), Some(writer)).await

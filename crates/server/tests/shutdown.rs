@@ -57,7 +57,7 @@ async fn sigterm_finishes_in_flight_requests_and_loses_no_log() {
     let config = target("openai", &provider).to_string();
     let sends = (0..40).map(|i| {
         let (client, url, config) = (client.clone(), url.clone(), config.clone());
-        tokio::spawn(async move {
+        switchboard::support::tasks::spawn(async move {
             let response = client
                 .post(format!("{url}/v1/chat/completions"))
                 .header("x-portkey-api-key", ADMIN_KEY)
@@ -111,7 +111,7 @@ async fn sigterm_drains_the_otlp_queue_after_the_in_flight_requests() {
                 .header("x-portkey-config", config.clone())
                 .header("content-type", "application/json")
                 .body(chat_body().to_string());
-            tokio::spawn(async move { request.send().await.unwrap().status().as_u16() })
+            switchboard::support::tasks::spawn(async move { request.send().await.unwrap().status().as_u16() })
         })
         .collect();
     while provider.hits().len() < 10 {

@@ -160,6 +160,10 @@ async fn concurrent_config_updates_get_distinct_versions(store: &Store) {
     store.create_config("hot", "Hot", r#"{"n":0}"#).await.unwrap();
     let updates = (1..=8).map(|n| {
         let store = store.clone();
+        #[expect(
+            clippy::disallowed_methods,
+            reason = "concurrent writers in a store test; the store has no task tracker"
+        )]
         tokio::spawn(async move { store.update_config("hot", None, Some(&format!(r#"{{"n":{n}}}"#))).await })
     });
     let mut versions = Vec::new();

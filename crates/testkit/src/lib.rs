@@ -53,6 +53,10 @@ impl MockProvider {
             // Streams are many small writes; Nagle would batch them and hide pacing.
             tcp.set_nodelay(true).ok();
         });
+        #[expect(
+            clippy::disallowed_methods,
+            reason = "a test-only mock, aborted on drop; nothing waits for it at shutdown"
+        )]
         let server = tokio::spawn(async move {
             axum::serve(listener, router).await.ok();
         });

@@ -74,10 +74,11 @@ pub async fn reload(path: &Path, control: &Control) -> Result<Applied, Declarati
     Ok(applied)
 }
 
-/// Applies the file once (an error stops the start), then keeps watching it.
-/// Applies the file, then watches it; returns the watching task (the caller ends it).
-pub async fn start(path: &Path, control: Arc<Control>) -> Result<tokio::task::JoinHandle<()>, DeclarativeError> {
+/// Applies the file once (an error stops the start), then keeps watching it until
+/// shutdown (the watcher is a tracked loop).
+pub async fn start(path: &Path, control: Arc<Control>) -> Result<(), DeclarativeError> {
     let applied = reload(path, &control).await?;
     tracing::info!("{} applied: {applied}", path.display());
-    Ok(watch::spawn(path.to_owned(), control))
+    watch::spawn(path.to_owned(), control);
+    Ok(())
 }

@@ -7,7 +7,7 @@
 //! event before content is a failed attempt).
 
 use std::future::Future;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use bytes::{Bytes, BytesMut};
 use futures_util::StreamExt;
@@ -28,6 +28,7 @@ use crate::gateway::upstream::{read_capped, read_error, send_error};
 use crate::gateway::GatewayState;
 use crate::http::headers::Inbound;
 use crate::settings::UpstreamLimits;
+use crate::support::clock;
 
 /// One client request, ready to route.
 pub struct Job<'a> {
@@ -154,7 +155,7 @@ async fn read_answer(
         let facts = provider::scan_answer(job.endpoint, &bytes).map_err(|detail| malformed(spec, detail))?;
         return Ok(Success::Json { status, body: bytes.into(), facts: Some(facts) });
     }
-    let body = provider::translate_response(spec, job.endpoint, &bytes, unix_now())
+    let body = provider::translate_response(spec, job.endpoint, &bytes, clock::unix_secs())
         .map_err(|e| codec_failure(leaf, spec, e))?;
     Ok(Success::Json { status, body, facts: None })
 }
@@ -297,7 +298,7 @@ async fn upstream_failure(spec: &ProviderSpec, response: reqwest::Response, cloc
 /// `retry-after-ms` (OpenAI) or `Retry-After` (seconds or an HTTP-date), saturating.
 fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
     let text = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
-    switchboard_core::retry_after::parse(text("retry-after"), text("retry-after-ms"), SystemTime::now())
+    switchboard_core::retry_after::parse(text("retry-after"), text("retry-after-ms"), clock::now())
 }
 
 /// Reads a stream until its first real event and commits to it; everything read so far is
@@ -326,7 +327,7 @@ async fn stream_start(
         if probe.push(&bytes)? {
             let translate = match spec.family {
                 Family::Anthropic => {
-                    Translate::Anthropic(Box::new(anthropic::ChatStream::new(include_usage, unix_now())))
+                    Translate::Anthropic(Box::new(anthropic::ChatStream::new(include_usage, clock::unix_secs())))
                 }
                 Family::OpenAi | Family::Azure => Translate::Passthrough,
             };
@@ -395,10 +396,6 @@ fn openai_commits(spec: &ProviderSpec, event: &SseEvent) -> Result<bool, Failed>
         Err(_) if event.data.trim().is_empty() => Ok(false),
         Err(e) => Err(malformed(spec, format!("the stream's first event is not JSON: {e}"))),
     }
-}
-
-pub fn unix_now() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
 }
 
 #[cfg(test)]

@@ -83,7 +83,7 @@ fn spawn_connection(
     let service = hyper::service::service_fn(move |request: hyper::Request<Incoming>| app.clone().oneshot(request));
     let connection = builder.serve_connection_with_upgrades(TokioIo::new(tcp), service).into_owned();
     let connection = graceful.watch(connection);
-    tokio::spawn(async move {
+    crate::support::tasks::spawn(async move {
         if let Err(err) = connection.await {
             tracing::debug!("connection ended: {err}");
         }

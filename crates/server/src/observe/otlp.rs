@@ -24,7 +24,7 @@ const QUEUE: usize = 4096;
 pub fn spawn(endpoint: &str, metrics: Arc<Metrics>) -> (mpsc::Sender<LogRecord>, tokio::task::JoinHandle<()>) {
     let (tx, rx) = mpsc::channel(QUEUE);
     let url = format!("{}/v1/traces", endpoint.trim_end_matches('/'));
-    (tx, tokio::spawn(export_loop(rx, url, metrics)))
+    (tx, crate::support::tasks::spawn(export_loop(rx, url, metrics)))
 }
 
 async fn export_loop(mut rx: mpsc::Receiver<LogRecord>, url: String, metrics: Arc<Metrics>) {

@@ -6,7 +6,7 @@
 //! and its request future was dropped, or the handler panicked — logs itself as it drops
 //! (499 `client_closed`, or 500 `internal` while unwinding).
 
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::time::Instant;
 
 use serde_json::{json, Map, Value};
 use switchboard_core::pricing::{self, Price};
@@ -15,6 +15,7 @@ use switchboard_core::usage::Usage;
 use switchboard_store::LogRecord;
 
 use super::LogSink;
+use crate::support::clock;
 
 /// The class of a request whose client went away before its answer was complete.
 pub const CLIENT_CLOSED: &str = "client_closed";
@@ -67,10 +68,6 @@ pub struct Recorder {
     finished: bool,
 }
 
-fn unix_ms() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
-}
-
 /// The request's identity, known before routing starts.
 pub struct Identity<'a> {
     pub trace_id: &'a str,
@@ -101,7 +98,7 @@ impl Recorder {
             strategy_mode: Some(who.strategy_mode.to_string()),
             stream: who.stream,
             request_body: bodies.keep.then(|| capped(who.raw_body, bodies.max_bytes)),
-            ..LogRecord::new(crate::support::ids::log_id(), unix_ms(), "none", model)
+            ..LogRecord::new(crate::support::ids::log_id(), clock::unix_ms(), "none", model)
         };
         let prompt_chars = prompt_chars(who.body);
         Recorder {
@@ -290,7 +287,7 @@ pub fn log_refusal(sink: &LogSink, trace_id: &str, err: &switchboard_core::error
         status: err.status(),
         error: Some(err.to_string()),
         error_class: Some(err.code().to_string()),
-        ..LogRecord::new(crate::support::ids::log_id(), unix_ms(), "none", "")
+        ..LogRecord::new(crate::support::ids::log_id(), clock::unix_ms(), "none", "")
     };
     sink.submit(record);
 }

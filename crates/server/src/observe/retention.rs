@@ -6,8 +6,9 @@
 //! shutdown; each sweep is one DELETE, so stopping between or during sweeps loses nothing.
 
 use std::future::Future;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
+use crate::support::clock;
 use switchboard_store::{Store, StoreError};
 use tokio::time::MissedTickBehavior;
 
@@ -32,7 +33,7 @@ pub async fn sweep(store: &Store, days: u32, now_ms: i64) -> Result<u64, StoreEr
 }
 
 async fn report(store: &Store, days: u32) {
-    match sweep(store, days, unix_ms()).await {
+    match sweep(store, days, clock::unix_ms()).await {
         Ok(deleted) => {
             tracing::info!(deleted, days, "log retention: deleted {deleted} request logs older than {days} days")
         }
@@ -55,10 +56,6 @@ where
     }
 }
 
-fn unix_ms() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-}
-
 #[cfg(test)]
 mod tests {
     use std::sync::atomic::{AtomicUsize, Ordering};
@@ -70,7 +67,7 @@ mod tests {
     async fn sweeps_run_at_start_and_then_once_per_period() {
         let passes = Arc::new(AtomicUsize::new(0));
         let counter = passes.clone();
-        let task = tokio::spawn(every(SWEEP_INTERVAL, move || {
+        let task = crate::support::tasks::spawn(every(SWEEP_INTERVAL, move || {
             let counter = counter.clone();
             async move {
                 counter.fetch_add(1, Ordering::SeqCst);

@@ -100,7 +100,7 @@ impl WriterHandle {
 pub fn spawn_writer(store: Store, capacity: usize, metrics: Arc<Metrics>) -> (LogSink, WriterHandle) {
     let (sink, rx) = queue(capacity, metrics.clone());
     let (stop, stopped) = oneshot::channel();
-    let task = tokio::spawn(write_loop(rx, stopped, store, metrics));
+    let task = crate::support::tasks::spawn(write_loop(rx, stopped, store, metrics));
     (sink, WriterHandle { stop, task })
 }
 

@@ -120,6 +120,7 @@ pub fn wait_exit(mut child: Child, limit: Duration) -> Run {
             child.kill().unwrap();
             panic!("the process did not exit within {limit:?}");
         }
+        #[expect(clippy::disallowed_methods, reason = "a plain #[test] polling a child process; no runtime to block")]
         std::thread::sleep(Duration::from_millis(20));
     }
     Run::from(child.wait_with_output().unwrap())

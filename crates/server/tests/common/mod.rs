@@ -65,7 +65,12 @@ pub async fn serve_listening(
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let app = switchboard::app::app(state.clone());
-    tokio::spawn(switchboard::http::listen::serve(listener, app, options, std::future::pending()));
+    switchboard::support::tasks::spawn(switchboard::http::listen::serve(
+        listener,
+        app,
+        options,
+        std::future::pending(),
+    ));
     Gateway {
         url: format!("http://{addr}"),
         state,
@@ -221,6 +226,6 @@ pub async fn otlp_collector() -> (String, Arc<std::sync::Mutex<Vec<Value>>>) {
     );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, app).await.ok() });
+    switchboard::support::tasks::spawn(async move { axum::serve(listener, app).await.ok() });
     (url, got)
 }

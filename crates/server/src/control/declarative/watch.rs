@@ -22,10 +22,10 @@ pub fn fingerprint(path: &Path) -> Fingerprint {
 }
 
 /// Starts watching. The SIGHUP handler is installed before this returns, so a SIGHUP sent
-/// once the server listens never hits the default action (exit). The caller ends the task.
-pub fn spawn(path: PathBuf, control: Arc<Control>) -> tokio::task::JoinHandle<()> {
+/// once the server listens never hits the default action (exit). It runs until shutdown.
+pub fn spawn(path: PathBuf, control: Arc<Control>) {
     let hangup = Hangup::install();
-    tokio::spawn(watch(path, control, hangup))
+    crate::support::tasks::spawn_loop("declarative file watcher", watch(path, control, hangup));
 }
 
 async fn watch(path: PathBuf, control: Arc<Control>, mut hangup: Hangup) {

@@ -4,8 +4,6 @@
 //! metadata. Feedback may arrive before its trace's log is written, so the trace is not
 //! required to exist.
 
-use std::time::{SystemTime, UNIX_EPOCH};
-
 use axum::body::Body;
 use axum::extract::{Path, State};
 use axum::response::Response;
@@ -17,6 +15,7 @@ use switchboard_store::{Feedback, FeedbackUpdate};
 
 use super::{admin, finish, json, read_json, store_error, Reply};
 use crate::control::SharedApi;
+use crate::support::clock;
 
 /// The most feedback entries one request may carry.
 pub const MAX_BATCH: usize = 100;
@@ -49,7 +48,7 @@ async fn save(state: &SharedApi, headers: &HeaderMap, body: Body) -> Reply {
     admin(state, headers).await?;
     let body = read_json(body, state.settings.max_body_bytes).await?;
     let entries = entries(body)?;
-    let now = unix_ms();
+    let now = clock::unix_ms();
     let feedback = entries.iter().map(|(path, entry)| new_feedback(path, entry, now)).collect::<Result<Vec<_>, _>>()?;
     for item in &feedback {
         state.control.store.insert_feedback(item).await.map_err(store_error)?;
@@ -154,10 +153,6 @@ fn metadata(path: &str, value: &Value) -> Result<Option<Map<String, Value>>, Gat
         _ => None,
     };
     parsed.map(Some).ok_or_else(|| bad(format!("{path}metadata: expected a JSON object")))
-}
-
-fn unix_ms() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }
 
 #[cfg(test)]

@@ -6,8 +6,6 @@
 //! the request-log queue: these are not gateway traffic, so they stay out of the metrics, and
 //! the caller can read the log back at once). Headers are never stored.
 
-use std::time::{SystemTime, UNIX_EPOCH};
-
 use axum::body::Body;
 use axum::extract::State;
 use axum::response::Response;
@@ -22,6 +20,7 @@ use switchboard_store::LogRecord;
 use super::{admin, finish, json, read_json, store_error, Reply};
 use crate::control::SharedApi;
 use crate::settings::LogSettings;
+use crate::support::clock;
 
 /// The most logs one request may insert.
 pub const MAX_BATCH: usize = 1000;
@@ -40,7 +39,7 @@ pub async fn insert(State(state): State<SharedApi>, headers: HeaderMap, body: Bo
 async fn store_logs(state: &SharedApi, headers: &HeaderMap, body: Body) -> Reply {
     let principal = admin(state, headers).await?;
     let body = read_json(body, state.settings.max_body_bytes).await?;
-    let context = Context { now: unix_ms(), api_key_id: principal.api_key_id(), bodies: &state.settings.logs };
+    let context = Context { now: clock::unix_ms(), api_key_id: principal.api_key_id(), bodies: &state.settings.logs };
     let (records, single) = match &body {
         Value::Array(items) => (batch(items, &context)?, false),
         entry => (vec![record(entry, "", &context)?], true),
@@ -261,10 +260,6 @@ fn error_message(response: &Part) -> Option<String> {
     let body = response.body.as_ref()?;
     let message = body.pointer("/error/message").or_else(|| body.get("error")).or_else(|| body.get("message"));
     message.and_then(Value::as_str).map(str::to_string)
-}
-
-fn unix_ms() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }
 
 #[cfg(test)]
