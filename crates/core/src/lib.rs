@@ -15,4 +15,5 @@ pub mod provider;
 pub mod retry_after;
 pub mod secret;
 pub mod sse;
+pub mod text;
 pub mod usage;

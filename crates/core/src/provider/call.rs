@@ -216,12 +216,11 @@ pub fn classify_status(status: u16) -> &'static str {
 /// The start of a non-JSON body, for an error message.
 fn snippet(body: &[u8]) -> String {
     let text = String::from_utf8_lossy(body);
-    let trimmed = text.trim();
-    match trimmed.char_indices().nth(200) {
-        Some((i, _)) => format!("{}…", &trimmed[..i]),
-        None => trimmed.to_string(),
-    }
+    crate::text::shorten(text.trim(), SNIPPET_MAX_BYTES, "…").into_owned()
 }
+
+/// How much of a non-JSON error body an error message quotes.
+const SNIPPET_MAX_BYTES: usize = 200;
 
 #[cfg(test)]
 mod tests {

@@ -145,11 +145,7 @@ fn not_an_object(text: &str, first: u8) -> String {
 
 /// `text` cut to at most [`QUOTE_MAX_BYTES`] bytes at a character boundary, `…` marking a cut.
 fn quote(text: &str) -> String {
-    if text.len() <= QUOTE_MAX_BYTES {
-        return text.to_string();
-    }
-    let end = (0..=QUOTE_MAX_BYTES).rev().find(|i| text.is_char_boundary(*i)).unwrap_or(0);
-    format!("{}…", &text[..end])
+    crate::text::shorten(text, QUOTE_MAX_BYTES, "…").into_owned()
 }
 
 /// Any JSON value; a string is kept (cut by [`quote`]), anything else is scanned and dropped.

@@ -89,9 +89,8 @@ fn presented(headers: &HeaderMap) -> Option<(&str, bool)> {
     if let Some(key) = text(API_KEY_HEADER) {
         return Some((key, false));
     }
-    let bearer = text("authorization")?;
-    let key = bearer.split_once(' ').filter(|(s, _)| s.eq_ignore_ascii_case("bearer")).map_or(bearer, |(_, k)| k);
-    Some((key.trim(), true))
+    let key = crate::http::headers::bearer(text("authorization")?);
+    (!key.is_empty()).then_some((key, true))
 }
 
 /// Authenticates the request. The returned flag says whether `Authorization` carried the

@@ -109,13 +109,20 @@ impl Inbound {
     }
 }
 
-fn credential(headers: &HeaderMap) -> Option<Secret> {
-    let raw = text(headers, "authorization")?;
-    let key = match raw.split_once(' ') {
+/// The credential in an `Authorization` value: what follows `Bearer ` (any case), or the
+/// whole value when it names no scheme (some clients send the bare key). The one parser of
+/// `Authorization` for both the gateway key and a provider key.
+pub fn bearer(raw: &str) -> &str {
+    let raw = raw.trim();
+    match raw.split_once(' ') {
         Some((scheme, rest)) if scheme.eq_ignore_ascii_case("bearer") => rest.trim(),
         _ if raw.eq_ignore_ascii_case("bearer") => "",
         _ => raw,
-    };
+    }
+}
+
+fn credential(headers: &HeaderMap) -> Option<Secret> {
+    let key = bearer(text(headers, "authorization")?);
     let placeholder = key.is_empty() || PLACEHOLDER_KEYS.contains(&key);
     (!placeholder).then(|| Secret::new(key))
 }
@@ -203,6 +210,20 @@ mod tests {
         assert_eq!(portkey_wins.ok().as_deref(), Some("mine"));
         let bad = parse(&[("traceparent", "00-zz-00-01")]).map(|i| i.trace_id.len());
         assert_eq!(bad.ok(), Some(36));
+    }
+
+    #[test]
+    fn bearer_takes_the_credential_after_any_case_scheme_or_the_bare_value() {
+        for (raw, key) in [
+            ("Bearer sk-1", "sk-1"),
+            ("bearer   sk-1 ", "sk-1"),
+            ("BEARER sk-1", "sk-1"),
+            ("sk-1", "sk-1"),
+            ("Bearer", ""),
+            ("  ", ""),
+        ] {
+            assert_eq!(bearer(raw), key, "{raw:?}");
+        }
     }
 
     #[test]

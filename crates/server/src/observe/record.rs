@@ -294,15 +294,7 @@ pub fn log_refusal(sink: &LogSink, trace_id: &str, err: &switchboard_core::error
 
 /// The first `max` bytes of `body` as text, cut at a character boundary.
 pub(crate) fn capped(body: &[u8], max: usize) -> String {
-    let text = String::from_utf8_lossy(&body[..body.len().min(max)]);
-    let mut out = text.into_owned();
-    if body.len() > max {
-        while out.ends_with('\u{FFFD}') {
-            out.pop();
-        }
-        out.push_str("…[truncated]");
-    }
-    out
+    switchboard_core::text::shorten_bytes(body, max, "…[truncated]")
 }
 
 /// Characters of the request's message contents, for estimating prompt tokens.
