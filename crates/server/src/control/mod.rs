@@ -3,7 +3,7 @@
 //! (`admin`) and the declarative file (`declarative`). Everything here reads and writes the
 //! store; nothing here sends a request to a provider.
 
-pub mod admin;
+pub(crate) mod admin;
 pub mod auth;
 mod cache;
 pub mod declarative;

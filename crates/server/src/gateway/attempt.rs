@@ -80,7 +80,7 @@ pub enum Success {
     },
     Stream {
         first: Bytes,
-        upstream: relay::Upstream,
+        upstream: relay::UpstreamStream,
         translate: Translate,
     },
 }
@@ -311,7 +311,7 @@ async fn stream_start(
     include_usage: bool,
     max_event_bytes: usize,
 ) -> Result<Success, Failed> {
-    let mut upstream: relay::Upstream = Box::pin(response.bytes_stream());
+    let mut upstream: relay::UpstreamStream = Box::pin(response.bytes_stream());
     let mut probe = Probe { spec, decoder: SseDecoder::new(), read: BytesMut::new() };
     loop {
         let chunk = clock.within(upstream.next()).await.ok_or_else(|| clock.timed_out(spec))?;

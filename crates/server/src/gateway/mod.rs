@@ -6,12 +6,12 @@
 //! relays the answer (`relay`). `/v1/models` takes the same route to its first target
 //! (`models`). Decisions come from `switchboard-core`; this folder does the I/O around them.
 
-pub mod attempt;
+mod attempt;
 pub mod egress;
-pub mod executor;
-pub mod models;
-pub mod relay;
-pub mod route;
+mod executor;
+mod models;
+mod relay;
+mod route;
 pub mod upstream;
 
 use std::sync::Arc;

@@ -23,7 +23,7 @@ use switchboard_core::usage::Usage;
 use crate::observe::{Recorder, CLIENT_CLOSED};
 
 /// The provider's response body.
-pub type Upstream = Pin<Box<dyn Stream<Item = Result<Bytes, reqwest::Error>> + Send>>;
+pub type UpstreamStream = Pin<Box<dyn Stream<Item = Result<Bytes, reqwest::Error>> + Send>>;
 
 /// How the upstream's events become the client's.
 pub enum Translate {
@@ -42,7 +42,7 @@ pub struct Limits {
 }
 
 pub struct Relay {
-    upstream: Upstream,
+    upstream: UpstreamStream,
     limits: Limits,
     /// Passthrough: the unfinished last line, not yet sent.
     held: BytesMut,
@@ -61,7 +61,7 @@ pub struct Relay {
 }
 
 impl Relay {
-    pub fn new(upstream: Upstream, translate: Translate, provider: &'static str, limits: Limits) -> Self {
+    pub fn new(upstream: UpstreamStream, translate: Translate, provider: &'static str, limits: Limits) -> Self {
         Relay {
             upstream,
             limits,

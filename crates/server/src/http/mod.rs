@@ -3,8 +3,8 @@
 //! panic, in-flight limit) and the accept loop. It knows no route and no handler: the
 //! router is composed above it, in `app`.
 
-pub mod body;
+pub(crate) mod body;
 pub mod headers;
 pub mod layers;
 pub mod listen;
-pub mod reply;
+pub(crate) mod reply;

@@ -4,7 +4,7 @@
 //! the logs API that reads those records back (`logs_api`); Prometheus metrics (`metrics`);
 //! the OTLP trace exporter (`otlp`); and log retention (`retention`).
 
-pub mod logs_api;
+pub(crate) mod logs_api;
 pub mod metrics;
 pub mod otlp;
 mod record;
@@ -12,5 +12,5 @@ pub mod retention;
 mod sink;
 
 pub(crate) use record::capped;
-pub use record::{log_refusal, AttemptNote, BodyPolicy, Identity, Recorder, CLIENT_CLOSED};
+pub(crate) use record::{log_refusal, AttemptNote, BodyPolicy, Identity, Recorder, CLIENT_CLOSED};
 pub use sink::{spawn_writer, LogSink, WriterHandle, BATCH_SIZE};

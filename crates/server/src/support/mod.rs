@@ -3,6 +3,6 @@
 //! (`time`).
 
 pub mod clock;
-pub mod ids;
+pub(crate) mod ids;
 pub mod tasks;
-pub mod time;
+pub(crate) mod time;

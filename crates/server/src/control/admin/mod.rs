@@ -22,8 +22,6 @@ use axum::routing::{get, post};
 use axum::Router;
 use http::request::Parts;
 
-pub use error::AdminError;
-
 use crate::control::auth;
 use crate::control::SharedApi;
 use crate::http::headers;

@@ -13,8 +13,7 @@ use crate::http::reply;
 
 /// The request body as a JSON object, at most `max_body_bytes`.
 pub async fn read_object(state: &ApiState, body: Body) -> Result<Map<String, Value>, AdminError> {
-    let raw = crate::http::body::read_body(body, state.settings.max_body_bytes).await?;
-    Ok(crate::http::body::parse_body(&raw)?)
+    Ok(crate::http::body::read_object(body, state.settings.max_body_bytes).await?)
 }
 
 /// `{"success": true, "data": data, …data's fields}`: create and update answers.
