@@ -2,12 +2,13 @@
 //!
 //! It owns the config model and its validation ([`config`]), the routing planner ([`planner`]),
 //! the provider codecs that turn an OpenAI-shaped request into a provider's request and back
-//! ([`provider`]), SSE framing ([`sse`]) and the gateway's error type ([`error`]).
+//! ([`provider`]) and SSE framing ([`sse`]). Its errors (`ConfigErrors`, `CodecError`, …)
+//! say what is wrong and where, and know nothing of HTTP servers: the server maps them to
+//! statuses and error bodies, in one place.
 //! It must not open sockets, spawn tasks, read clocks or touch a database: the server crate
 //! does all of that and calls in here with plain data.
 
 pub mod config;
-pub mod error;
 pub mod merge;
 pub mod planner;
 pub mod pricing;

@@ -4,13 +4,13 @@
 //! catch-panic layer. It sits above every folder so that none of them depends on another's
 //! handlers.
 
+use crate::http::error::GatewayError;
 use axum::body::Body;
 use axum::extract::State;
 use axum::response::Response;
 use axum::routing::get;
 use axum::Router;
 use serde_json::json;
-use switchboard_core::error::GatewayError;
 
 use crate::http::layers::{admit_in_flight, catch_panics};
 use crate::http::reply::{self, RouteInfo};

@@ -6,8 +6,8 @@
 
 use std::sync::Arc;
 
+use crate::http::error::GatewayError;
 use http::HeaderMap;
-use switchboard_core::error::GatewayError;
 use switchboard_core::secret::Secret;
 use switchboard_store::{ApiKeyRecord, ApiKeyScope};
 

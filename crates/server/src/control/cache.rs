@@ -16,9 +16,9 @@ use std::time::Duration;
 
 use lru::LruCache;
 
+use crate::http::error::GatewayError;
 use serde_json::{Map, Value};
 use switchboard_core::config::{parse_config, ProviderOptions, RouteTree};
-use switchboard_core::error::GatewayError;
 use switchboard_store::{hash_api_key, ApiKeyRecord, Secret, Store, Vault};
 
 /// A virtual key ready to call its provider with.
@@ -73,10 +73,9 @@ pub struct Control {
 /// How often the generation is polled.
 pub const WATCH_INTERVAL: Duration = Duration::from_secs(1);
 
-/// A store failure: logged here in full, answered without the database's text.
-fn internal(err: impl std::fmt::Display) -> GatewayError {
-    tracing::error!("control-plane store: {err}");
-    GatewayError::Internal("the gateway's store failed; see the gateway's log".into())
+/// A store failure: its text goes to the log with the request's trace ID, not to the client.
+fn internal(err: impl std::error::Error + Send + Sync + 'static) -> GatewayError {
+    GatewayError::internal("reading the control plane from the store", err)
 }
 
 impl Control {

@@ -9,12 +9,12 @@
 use std::future::Future;
 use std::time::{Duration, Instant};
 
+use crate::http::error::GatewayError;
 use bytes::{Bytes, BytesMut};
 use futures_util::StreamExt;
 use http::HeaderMap;
 use serde_json::{Map, Value};
 use switchboard_core::config::{Leaf, ProviderOptions};
-use switchboard_core::error::GatewayError;
 use switchboard_core::merge::deep_merge;
 use switchboard_core::planner::Failure;
 use switchboard_core::provider::Endpoint;

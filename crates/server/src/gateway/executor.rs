@@ -3,10 +3,10 @@
 //! attempt succeeds or the planner gives up. Failover stops once a byte has gone to the
 //! client: a stream is committed only on its first real upstream event.
 
+use crate::http::error::GatewayError;
 use axum::response::Response;
 use http::HeaderValue;
 use switchboard_core::config::RequestFacts;
-use switchboard_core::error::GatewayError;
 use switchboard_core::planner::{AttemptKind, Planner};
 
 use crate::gateway::attempt::{self, FailReply, Failed, Job, Note, Success};

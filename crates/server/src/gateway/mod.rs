@@ -16,6 +16,7 @@ pub mod upstream;
 
 use std::sync::Arc;
 
+use crate::http::error::GatewayError;
 use axum::body::Body;
 use axum::extract::State;
 use axum::response::Response;
@@ -24,7 +25,6 @@ use axum::Router;
 use bytes::Bytes;
 use http::HeaderMap;
 use serde_json::{Map, Value};
-use switchboard_core::error::GatewayError;
 use switchboard_core::provider::Endpoint;
 
 use crate::control::auth::{self, Principal};

@@ -1,12 +1,12 @@
 //! `GET /v1/models`: the model list of the target the request's route picks first, in
 //! OpenAI's shape.
 
+use crate::http::error::GatewayError;
 use axum::extract::State;
 use axum::response::Response;
 use http::HeaderMap;
 use serde_json::Map;
 use switchboard_core::config::RequestFacts;
-use switchboard_core::error::GatewayError;
 use switchboard_core::planner::Planner;
 use switchboard_core::provider::{self, Call, Endpoint};
 

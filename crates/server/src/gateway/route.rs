@@ -4,11 +4,11 @@
 
 use std::sync::Arc;
 
+use crate::http::error::GatewayError;
 use serde_json::{json, Map, Value};
 use switchboard_core::config::{
     caller_chosen_destinations, parse_config, validate_config, ConfigError, ConfigErrors, RouteTree,
 };
-use switchboard_core::error::GatewayError;
 
 use crate::control::auth::Principal;
 use crate::control::ConfigCache;

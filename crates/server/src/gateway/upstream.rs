@@ -9,10 +9,10 @@ use std::num::NonZeroUsize;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use crate::http::error::GatewayError;
 use bytes::{Bytes, BytesMut};
 use http::{HeaderMap, HeaderName, HeaderValue};
 use lru::LruCache;
-use switchboard_core::error::GatewayError;
 use switchboard_core::provider::UpstreamRequest;
 
 use crate::gateway::egress::{refusal, EgressPolicy, PolicyResolver, Refused};

@@ -1,10 +1,10 @@
 //! Reading a request body under the server's size cap, and taking it as a JSON object. The
 //! one home for both: the gateway, the admin API and the logs API read bodies here.
 
+use crate::http::error::GatewayError;
 use axum::body::Body;
 use bytes::Bytes;
 use serde_json::{Map, Value};
-use switchboard_core::error::GatewayError;
 
 /// The whole body, at most `limit` bytes (413 past it).
 pub async fn read_body(body: Body, limit: usize) -> Result<Bytes, GatewayError> {

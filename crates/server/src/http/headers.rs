@@ -1,10 +1,10 @@
 //! Portkey's request-header protocol, read once per request into [`Inbound`]: trace ID,
 //! config, provider and credentials, metadata, timeouts, forwarded headers, provider options.
 
+use crate::http::error::GatewayError;
 use http::HeaderMap;
 use serde_json::{Map, Value};
 use switchboard_core::config::ProviderOptions;
-use switchboard_core::error::GatewayError;
 use switchboard_core::secret::Secret;
 
 pub const TRACE_ID: &str = "x-portkey-trace-id";

@@ -4,12 +4,12 @@
 
 use std::sync::Arc;
 
+use crate::http::error::GatewayError;
 use axum::body::Body;
 use axum::extract::State;
 use axum::response::Response;
 use axum::Router;
 use prometheus_client::metrics::counter::Counter;
-use switchboard_core::error::GatewayError;
 
 use crate::http::reply::{self, RouteInfo};
 
@@ -27,7 +27,7 @@ fn panic_response(panic: Box<dyn std::any::Any + Send + 'static>) -> Response {
         .or_else(|| panic.downcast_ref::<String>().cloned())
         .unwrap_or_else(|| "a panic without a message".into());
     tracing::error!("request handler panicked: {what}");
-    let err = GatewayError::Internal("the gateway failed while handling this request".into());
+    let err = GatewayError::bug("a request handler panicked");
     // gateway_error sets `x-portkey-gateway-exception: true`, as on every gateway-side error.
     reply::gateway_error(&err, &RouteInfo::default())
 }

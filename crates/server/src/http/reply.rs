@@ -1,11 +1,11 @@
 //! Turning outcomes into HTTP responses: gateway errors as OpenAI-shaped JSON with
 //! `x-portkey-gateway-exception: true`, and the Portkey response headers on every answer.
 
+use crate::http::error::GatewayError;
 use axum::body::Body;
 use axum::response::Response;
 use http::{HeaderValue, StatusCode};
 use serde_json::Value;
-use switchboard_core::error::GatewayError;
 
 pub const LAST_USED_OPTION_INDEX: &str = "x-portkey-last-used-option-index";
 pub const RETRY_ATTEMPT_COUNT: &str = "x-portkey-retry-attempt-count";
@@ -36,12 +36,14 @@ pub fn json_value(status: u16, value: &Value) -> Response {
 
 /// A gateway-side error: logged once here, answered in OpenAI's error shape.
 pub fn gateway_error(err: &GatewayError, route: &RouteInfo) -> Response {
-    if err.status() >= 500 {
+    if matches!(err, GatewayError::Internal { .. }) {
+        tracing::error!(trace_id = %route.trace_id, code = err.code(), "{}", err.log_text());
+    } else if err.status() >= 500 {
         tracing::warn!(trace_id = %route.trace_id, code = err.code(), "{err}");
     } else {
         tracing::debug!(trace_id = %route.trace_id, code = err.code(), "{err}");
     }
-    let mut response = json_value(err.status(), &err.to_json());
+    let mut response = json_value(err.status(), &err.to_json(&route.trace_id));
     response.headers_mut().insert(GATEWAY_EXCEPTION, HeaderValue::from_static("true"));
     stamp(&mut response, route);
     response

@@ -281,7 +281,7 @@ impl Drop for Recorder {
 
 /// Logs an authenticated request refused before routing (bad body or config, a config it may
 /// not send): its trace ID, status and class, nothing else.
-pub fn log_refusal(sink: &LogSink, trace_id: &str, err: &switchboard_core::error::GatewayError) {
+pub fn log_refusal(sink: &LogSink, trace_id: &str, err: &crate::http::error::GatewayError) {
     let record = LogRecord {
         trace_id: Some(trace_id.to_string()),
         status: err.status(),

@@ -3,10 +3,10 @@
 //! true`, like the gateway's own errors. Messages name the field at fault and never quote a
 //! secret: validation reports the kind of a bad value, not the value.
 
+use crate::http::error::GatewayError;
 use axum::response::{IntoResponse, Response};
 use http::HeaderValue;
 use serde_json::json;
-use switchboard_core::error::GatewayError;
 use switchboard_store::{StoreError, VaultError};
 
 use crate::http::reply;
@@ -82,7 +82,7 @@ impl AdminError {
 impl IntoResponse for AdminError {
     fn into_response(self) -> Response {
         if self.status() >= 500 {
-            tracing::warn!(code = self.code(), "admin API: {self}");
+            tracing::error!(code = self.code(), "admin API: {}", crate::http::error::chain(&self));
         }
         // The store's and the vault's own words (database text) go to the log, not the client.
         let message = match &self {

@@ -1,11 +1,11 @@
 //! `GET /v1/analytics/summary?group_by=provider|model|config|virtual_key&from=&to=`: requests,
 //! errors, tokens, cost and latency percentiles per group, aggregated by the store.
 
+use crate::http::error::GatewayError;
 use axum::extract::State;
 use axum::response::Response;
 use http::{HeaderMap, Uri};
 use serde::Serialize;
-use switchboard_core::error::GatewayError;
 use switchboard_store::{GroupBy, SummaryRow};
 
 use super::params::Params;

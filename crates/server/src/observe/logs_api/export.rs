@@ -3,13 +3,13 @@
 //! first page is read before answering, so a bad cursor or filter is still a clean 400.
 //! `include_bodies=true` adds the capped bodies to NDJSON; CSV has a fixed column list.
 
+use crate::http::error::GatewayError;
 use axum::body::Body;
 use axum::extract::State;
 use axum::response::Response;
 use bytes::Bytes;
 use futures_util::stream::{self, Stream, StreamExt};
 use http::{HeaderMap, HeaderValue, Uri};
-use switchboard_core::error::GatewayError;
 use switchboard_store::{LogPage, LogQuery, LogRecord, Store, MAX_PAGE_SIZE};
 
 use super::params::{Params, FILTERS};

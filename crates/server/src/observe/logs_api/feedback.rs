@@ -4,13 +4,13 @@
 //! metadata. Feedback may arrive before its trace's log is written, so the trace is not
 //! required to exist.
 
+use crate::http::error::GatewayError;
 use axum::body::Body;
 use axum::extract::{Path, State};
 use axum::response::Response;
 use http::HeaderMap;
 use serde::Serialize;
 use serde_json::{Map, Value};
-use switchboard_core::error::GatewayError;
 use switchboard_store::{Feedback, FeedbackUpdate};
 
 use super::{admin, finish, json, read_json, store_error, Reply};

@@ -6,12 +6,12 @@
 //! the request-log queue: these are not gateway traffic, so they stay out of the metrics, and
 //! the caller can read the log back at once). Headers are never stored.
 
+use crate::http::error::GatewayError;
 use axum::body::Body;
 use axum::extract::State;
 use axum::response::Response;
 use http::HeaderMap;
 use serde_json::{json, Map, Value};
-use switchboard_core::error::GatewayError;
 use switchboard_core::pricing;
 use switchboard_core::provider::PROVIDERS;
 use switchboard_core::usage::Usage;

@@ -1,11 +1,11 @@
 //! `GET /v1/logs` (filtered, keyset-paged, newest first) and `GET /v1/logs/{id}` (one record
 //! with its bodies, attempts and the feedback on its trace).
 
+use crate::http::error::GatewayError;
 use axum::extract::{Path, State};
 use axum::response::Response;
 use http::{HeaderMap, Uri};
 use serde::Serialize;
-use switchboard_core::error::GatewayError;
 use switchboard_store::{Feedback, LogRecord};
 
 use super::params::{Params, FILTERS};

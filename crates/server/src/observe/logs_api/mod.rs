@@ -13,6 +13,7 @@ mod insert;
 mod list;
 mod params;
 
+use crate::http::error::GatewayError;
 use axum::body::Body;
 use axum::response::Response;
 use axum::routing::{get, put};
@@ -20,7 +21,6 @@ use axum::Router;
 use bytes::Bytes;
 use http::HeaderMap;
 use serde::Serialize;
-use switchboard_core::error::GatewayError;
 use switchboard_store::StoreError;
 
 use crate::control::auth::{self, Principal};
@@ -61,16 +61,13 @@ fn store_error(err: StoreError) -> GatewayError {
     match err {
         StoreError::InvalidQuery(message) => GatewayError::InvalidRequest(message),
         err if err.is_client_error() => GatewayError::InvalidRequest(err.to_string()),
-        err => {
-            tracing::error!("logs API store: {err}");
-            GatewayError::Internal("the gateway's store failed; see the gateway's log".into())
-        }
+        err => GatewayError::internal("the logs API's store query", err),
     }
 }
 
 /// A 200 (or other) JSON answer from a serialisable value.
 fn json<T: Serialize>(status: u16, value: &T) -> Reply {
-    let body = serde_json::to_vec(value).map_err(|e| GatewayError::Internal(format!("serialising the answer: {e}")))?;
+    let body = serde_json::to_vec(value).map_err(|e| GatewayError::internal("serialising the answer", e))?;
     Ok(reply::json(status, body))
 }
 

@@ -4,9 +4,9 @@
 
 use std::collections::BTreeMap;
 
+use crate::http::error::GatewayError;
 use axum::extract::Query;
 use http::Uri;
-use switchboard_core::error::GatewayError;
 use switchboard_store::{LogQuery, StatusFilter, MAX_PAGE_SIZE};
 
 use crate::support::time::parse_instant;

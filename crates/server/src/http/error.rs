@@ -1,11 +1,18 @@
 //! The gateway's error type: every failure Switchboard itself produces (as opposed to an
-//! error answered by a provider, which is relayed). Each error knows its HTTP status, its
-//! OpenAI error `type`, a short code (the log record's class and the metric's label), and
-//! whether routing may move on after it. Messages never contain a credential.
+//! error answered by a provider, which is relayed), and the one place such a failure gets
+//! its HTTP status, its OpenAI error `type`, a short code (the log record's class and the
+//! metric's label), and whether routing may move on after it. Core's errors (config
+//! problems, codec failures) arrive here as data; this is where they meet HTTP. Messages
+//! never contain a credential, and an internal error keeps its cause for the log while the
+//! client sees a generic message with the trace ID.
+
+use std::sync::Arc;
 
 use serde_json::{json, Value};
+use switchboard_core::config::ConfigErrors;
 
-use crate::config::ConfigErrors;
+/// The cause of an internal error, shared so the error stays `Clone`.
+pub type Cause = Arc<dyn std::error::Error + Send + Sync>;
 
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum GatewayError {
@@ -44,8 +51,14 @@ pub enum GatewayError {
     UpstreamRedirect { provider: String, status: u16 },
     #[error("the gateway is at its limit of {limit} requests in flight; retry shortly")]
     Busy { limit: usize },
-    #[error("{0}")]
-    Internal(String),
+    /// The gateway's own failure: `what` it was doing and, when there is one, the cause.
+    /// Both go to the log; the client sees [`GatewayError::client_message`].
+    #[error("{what}")]
+    Internal {
+        what: &'static str,
+        #[source]
+        cause: Option<Cause>,
+    },
 }
 
 impl GatewayError {
@@ -62,7 +75,7 @@ impl GatewayError {
             | GatewayError::UpstreamTooLarge { .. }
             | GatewayError::UpstreamRedirect { .. } => 502,
             GatewayError::Busy { .. } => 503,
-            GatewayError::Internal(_) => 500,
+            GatewayError::Internal { .. } => 500,
         }
     }
 
@@ -84,7 +97,7 @@ impl GatewayError {
             | GatewayError::UpstreamTooLarge { .. }
             | GatewayError::UpstreamRedirect { .. }
             | GatewayError::Busy { .. } => "api_error",
-            GatewayError::Internal(_) => "server_error",
+            GatewayError::Internal { .. } => "server_error",
         }
     }
 
@@ -105,7 +118,7 @@ impl GatewayError {
             GatewayError::UpstreamTooLarge { .. } => "upstream_too_large",
             GatewayError::UpstreamRedirect { .. } => "upstream_redirect",
             GatewayError::Busy { .. } => "overloaded",
-            GatewayError::Internal(_) => "internal",
+            GatewayError::Internal { .. } => "internal",
         }
     }
 
@@ -123,8 +136,92 @@ impl GatewayError {
         )
     }
 
+    /// An internal error with its cause.
+    pub fn internal(what: &'static str, cause: impl std::error::Error + Send + Sync + 'static) -> Self {
+        GatewayError::Internal { what, cause: Some(Arc::new(cause)) }
+    }
+
+    /// An internal error with no cause beyond `what` (a bug, a panic).
+    pub fn bug(what: &'static str) -> Self {
+        GatewayError::Internal { what, cause: None }
+    }
+
+    /// What the client is told: the error itself, except for an internal one, whose cause
+    /// (database text, a path) stays in the log under the request's trace ID.
+    pub fn client_message(&self, trace_id: &str) -> String {
+        match self {
+            GatewayError::Internal { .. } if trace_id.is_empty() => {
+                "the gateway failed while handling this request; its log has the details".into()
+            }
+            GatewayError::Internal { .. } => {
+                format!(
+                    "the gateway failed while handling this request; its log has the details under trace id {trace_id}"
+                )
+            }
+            other => other.to_string(),
+        }
+    }
+
+    /// The error and its chain of causes, for the log.
+    pub fn log_text(&self) -> String {
+        chain(self)
+    }
+
     /// The OpenAI error body: `{"error": {"message", "type", "param", "code"}}`.
-    pub fn to_json(&self) -> Value {
-        json!({"error": {"message": self.to_string(), "type": self.error_type(), "param": null, "code": self.code()}})
+    pub fn to_json(&self, trace_id: &str) -> Value {
+        json!({"error": {"message": self.client_message(trace_id), "type": self.error_type(), "param": null,
+                         "code": self.code()}})
+    }
+}
+
+/// An error and its chain of causes, `: `-joined: what the log shows of a failure.
+pub fn chain(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = err.to_string();
+    let mut cause = err.source();
+    while let Some(err) = cause {
+        text.push_str(": ");
+        text.push_str(&err.to_string());
+        cause = err.source();
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_internal_error_keeps_its_cause_for_the_log_and_out_of_the_answer() {
+        let cause = std::io::Error::other("connection to postgres://db.internal:5432 refused");
+        let err = GatewayError::internal("reading the control plane from the store", cause);
+        assert!(err.log_text().contains("db.internal"), "{}", err.log_text());
+        let body = err.to_json("trace-1");
+        let message = body["error"]["message"].as_str().unwrap_or_default();
+        assert!(!message.contains("db.internal") && !message.contains("postgres"), "{message}");
+        assert!(message.contains("trace-1"), "{message}");
+        assert_eq!((err.status(), body["error"]["code"].as_str()), (500, Some("internal")));
+    }
+
+    #[test]
+    fn statuses_types_and_codes_come_from_one_table() {
+        let cases = [
+            (GatewayError::InvalidRequest("x".into()), 400, "invalid_request_error", "invalid_request"),
+            (GatewayError::BodyTooLarge { limit: 1 }, 413, "invalid_request_error", "body_too_large"),
+            (GatewayError::Unauthorized("x".into()), 401, "authentication_error", "unauthorized"),
+            (GatewayError::Forbidden("x".into()), 403, "permission_error", "forbidden"),
+            (GatewayError::Busy { limit: 1 }, 503, "api_error", "overloaded"),
+            (GatewayError::Timeout { provider: "p".into(), timeout_ms: 1 }, 408, "timeout_error", "timeout"),
+            (GatewayError::bug("x"), 500, "server_error", "internal"),
+        ];
+        for (err, status, kind, code) in cases {
+            assert_eq!((err.status(), err.error_type(), err.code()), (status, kind, code), "{err:?}");
+        }
+    }
+
+    #[test]
+    fn only_provider_trouble_lets_routing_move_on() {
+        assert!(GatewayError::Unreachable { provider: "p".into(), detail: "d".into() }.is_upstream_failure());
+        assert!(!GatewayError::InvalidRequest("x".into()).is_upstream_failure());
+        assert!(!GatewayError::bug("x").is_upstream_failure());
     }
 }
