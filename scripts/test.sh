@@ -3,7 +3,9 @@
 # parsers, Node end-to-end tests, Python smoke test.
 #
 # Skip steps for local iteration (all run by default):
-#   SKIP_LINT=1     cargo fmt --check and clippy
+#   SKIP_LINT=1     cargo fmt --check, clippy and cargo deny
+#   SKIP_DENY=1     cargo deny only (licences, duplicate versions, sources: see deny.toml; installed with
+#                   `cargo install --locked cargo-deny` when missing, a few minutes on two cores)
 #   SKIP_BUILD=1    the release build (e2e then uses whatever binaries exist)
 #   SKIP_RUST=1     cargo test / nextest
 #   SKIP_FUZZ=1     scripts/fuzz.sh (FUZZ_SECONDS per target, default 20 here)
@@ -29,6 +31,17 @@ lint() {
     cargo fmt --all -- --check
     step "cargo clippy (warnings are errors)"
     cargo clippy --workspace --all-targets -- -D warnings
+    if [[ "${SKIP_DENY:-0}" == 1 ]]; then skipped "cargo deny" SKIP_DENY; else deny; fi
+}
+
+# Advisories are not checked: they need the RustSec database from GitHub (see deny.toml).
+deny() {
+    if ! cargo deny --version >/dev/null 2>&1; then
+        step "cargo install --locked cargo-deny (not installed; takes a few minutes)"
+        cargo install --locked cargo-deny
+    fi
+    step "cargo deny check licenses bans sources"
+    cargo deny check --hide-inclusion-graph licenses bans sources
 }
 
 build() {

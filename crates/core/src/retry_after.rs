@@ -60,6 +60,8 @@ fn capped_secs(secs: f64) -> Duration {
     Duration::from_secs_f64(secs)
 }
 
+/// An HTTP-date in any of its three forms, read by the `httpdate` crate (the one hyper uses) rather than by
+/// hand; a date already past is a wait of zero.
 fn http_date(value: &str, now: SystemTime) -> Option<Duration> {
     let at = httpdate::parse_http_date(value.trim()).ok()?;
     Some(at.duration_since(now).unwrap_or(Duration::ZERO).min(MAX_RETRY_AFTER))
@@ -117,11 +119,15 @@ mod tests {
         ]);
     }
 
+    /// The three forms RFC 9110 §5.6.7 makes recipients accept, all of which `httpdate` reads.
     #[test]
     fn http_date_is_the_wait_until_then() {
         check(&[
+            // IMF-fixdate, the one senders must use.
             (Some("Mon, 01 Jan 2024 00:00:30 GMT"), None, secs(30.0)),
+            // Obsolete RFC 850 form (two-digit year).
             (Some("Monday, 01-Jan-24 00:01:00 GMT"), None, secs(60.0)),
+            // Obsolete asctime() form (no zone: GMT by definition).
             (Some("Mon Jan  1 00:00:05 2024"), None, secs(5.0)),
         ]);
     }

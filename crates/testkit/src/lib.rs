@@ -12,7 +12,6 @@
 mod anthropic;
 mod anthropic_check;
 mod app;
-mod base64;
 mod content;
 mod openai;
 mod openai_chat;

@@ -6,6 +6,8 @@ use crate::content::{pieces, prompt_tokens, reply_text, words};
 use crate::reply::{self, data_event, openai_error, openai_error_with_param};
 use crate::request::{Incoming, Op};
 use axum::response::Response;
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine as _;
 use serde_json::{json, Value};
 
 const MISSING_KEY: &str = "You didn't provide an API key. You need to provide your API key in an Authorization \
@@ -193,12 +195,26 @@ https://platform.openai.com/docs/api-reference.";
     )
 }
 
-/// A small deterministic vector; as little-endian f32 in base64 when asked, as the SDKs ask by default.
+/// A small deterministic vector; as little-endian f32 in standard, padded base64 (the `base64` crate, which the
+/// workspace already uses) when asked, as the SDKs ask by default.
 fn vector(index: usize, base64: bool) -> Value {
     let values = [0.1f32, 0.2, 0.3, index as f32 / 10.0];
     if !base64 {
         return json!(values);
     }
     let bytes: Vec<u8> = values.iter().flat_map(|v| v.to_le_bytes()).collect();
-    Value::String(crate::base64::encode(&bytes))
+    Value::String(STANDARD.encode(bytes))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base64_vector_is_padded_standard_base64_of_little_endian_f32() {
+        assert_eq!(vector(0, true), json!("zczMPc3MTD6amZk+AAAAAA=="));
+        let decoded = vector(1, true).as_str().map(|text| STANDARD.decode(text));
+        let want: Vec<u8> = [0.1f32, 0.2, 0.3, 0.1].iter().flat_map(|v| v.to_le_bytes()).collect();
+        assert_eq!(decoded, Some(Ok(want)));
+    }
 }

@@ -1,146 +1,44 @@
-//! Timestamps at the edges, in one place: `from`/`to` read as Unix milliseconds or RFC 3339,
-//! and times written as RFC 3339 (UTC, milliseconds) by the APIs, exports and the CLI. Proleptic Gregorian
-//! calendar arithmetic (Howard Hinnant's `days_from_civil`), so no date crate is needed.
+//! Timestamps at the edges, in one place: `from`/`to` read as Unix milliseconds, RFC 3339 or a bare date, and
+//! times written as RFC 3339 (UTC, milliseconds) by the APIs, exports and the CLI.
+//!
+//! The calendar arithmetic is the `jiff` crate's (maintained, and correct where hand-written date code is
+//! not), built without its time-zone database: only UTC and fixed offsets occur here. This module owns which
+//! forms are accepted and the one shape written; it reads no clock.
 
-const MS_PER_DAY: i64 = 86_400_000;
+use jiff::civil::{Date, Time};
+use jiff::tz::TimeZone;
+use jiff::Timestamp;
+
+const NS_PER_MS: i128 = 1_000_000;
 
 /// Unix milliseconds from `1718000000000`, `2024-06-10T06:13:20Z`, `2024-06-10T08:13:20.5+02:00`
-/// or a bare date `2024-06-10` (midnight UTC).
+/// or a bare date `2024-06-10` (midnight UTC). Timestamps are read by jiff's RFC 3339 / ISO 8601
+/// parser, so its lenient forms (`t`/`z`, a space for `T`, `+0200`, a trailing `[zone]` note) pass
+/// too; a timestamp without an offset does not, since it names no instant.
 pub fn parse_instant(text: &str) -> Option<i64> {
     let text = text.trim();
     let digits = text.strip_prefix('-').unwrap_or(text);
     if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) {
         return text.parse().ok();
     }
-    parse_rfc3339(text)
+    let at = text.parse::<Timestamp>().ok().or_else(|| midnight_utc(text))?;
+    // Floor, not truncate: a sub-millisecond instant before 1970 belongs to the millisecond before it.
+    i64::try_from(at.as_nanosecond().div_euclid(NS_PER_MS)).ok()
 }
 
-/// `created_at` as `2024-06-10T06:13:20.000Z`.
+/// `2024-06-10` exactly. The length check keeps out the other forms jiff's date parser takes:
+/// extended years (`+002024-06-10`) and a date-time without an offset (`2024-06-10T06:13`), whose
+/// time of day it would silently drop.
+fn midnight_utc(text: &str) -> Option<Timestamp> {
+    let date = Some(text).filter(|t| t.len() == "2024-06-10".len())?.parse::<Date>().ok()?;
+    TimeZone::UTC.to_timestamp(date.to_datetime(Time::midnight())).ok()
+}
+
+/// `created_at` as `2024-06-10T06:13:20.000Z`. Instants beyond jiff's range (years ±9999) are
+/// written as its first or last instant rather than failing: a log line must always have a time.
 pub fn format_rfc3339(unix_ms: i64) -> String {
-    let (days, ms) = (unix_ms.div_euclid(MS_PER_DAY), unix_ms.rem_euclid(MS_PER_DAY));
-    let (year, month, day) = civil_from_days(days);
-    let (secs, millis) = (ms / 1000, ms % 1000);
-    format!("{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{millis:03}Z", secs / 3600, secs / 60 % 60, secs % 60)
-}
-
-/// Reads fixed-width fields left to right.
-struct Scan<'a> {
-    bytes: &'a [u8],
-    at: usize,
-}
-
-impl Scan<'_> {
-    fn number(&mut self, width: usize) -> Option<i64> {
-        let field = self.bytes.get(self.at..self.at + width)?;
-        if !field.iter().all(u8::is_ascii_digit) {
-            return None;
-        }
-        self.at += width;
-        Some(field.iter().fold(0, |n, b| n * 10 + i64::from(b - b'0')))
-    }
-
-    fn expect(&mut self, allowed: &[u8]) -> Option<u8> {
-        let byte = *self.bytes.get(self.at).filter(|b| allowed.contains(b))?;
-        self.at += 1;
-        Some(byte)
-    }
-
-    fn done(&self) -> bool {
-        self.at == self.bytes.len()
-    }
-
-    /// `.123456` → 123 (milliseconds; finer digits are dropped).
-    fn fraction_ms(&mut self) -> Option<i64> {
-        if self.expect(b".").is_none() {
-            return Some(0);
-        }
-        let start = self.at;
-        while self.bytes.get(self.at).is_some_and(u8::is_ascii_digit) {
-            self.at += 1;
-        }
-        let digits = &self.bytes[start..self.at];
-        if digits.is_empty() {
-            return None;
-        }
-        Some((0..3).fold(0, |n, i| n * 10 + digits.get(i).map_or(0, |b| i64::from(b - b'0'))))
-    }
-
-    /// `Z` → 0, `+02:00` → 120 minutes east of UTC.
-    fn offset_minutes(&mut self) -> Option<i64> {
-        let sign = match self.expect(b"Zz+-")? {
-            b'Z' | b'z' => return Some(0),
-            b'+' => 1,
-            _ => -1,
-        };
-        let hours = self.number(2).filter(|h| *h <= 23)?;
-        self.expect(b":")?;
-        let minutes = self.number(2).filter(|m| *m <= 59)?;
-        Some(sign * (hours * 60 + minutes))
-    }
-}
-
-fn parse_rfc3339(text: &str) -> Option<i64> {
-    let mut scan = Scan { bytes: text.as_bytes(), at: 0 };
-    let days = date(&mut scan)?;
-    if scan.done() {
-        return Some(days * MS_PER_DAY);
-    }
-    scan.expect(b"Tt ")?;
-    let time_ms = clock_ms(&mut scan)?;
-    let offset = scan.offset_minutes()?;
-    scan.done().then_some(days * MS_PER_DAY + time_ms - offset * 60_000)
-}
-
-/// `YYYY-MM-DD` as days since 1970-01-01.
-fn date(scan: &mut Scan<'_>) -> Option<i64> {
-    let year = scan.number(4)?;
-    scan.expect(b"-")?;
-    let month = scan.number(2).filter(|m| (1..=12).contains(m))?;
-    scan.expect(b"-")?;
-    let day = scan.number(2).filter(|d| (1..=days_in_month(year, month)).contains(d))?;
-    Some(days_from_civil(year, month, day))
-}
-
-/// `HH:MM:SS(.fff)` as milliseconds since midnight (a leap second 60 is accepted).
-fn clock_ms(scan: &mut Scan<'_>) -> Option<i64> {
-    let hours = scan.number(2).filter(|h| *h <= 23)?;
-    scan.expect(b":")?;
-    let minutes = scan.number(2).filter(|m| *m <= 59)?;
-    scan.expect(b":")?;
-    let seconds = scan.number(2).filter(|s| *s <= 60)?;
-    let millis = scan.fraction_ms()?;
-    Some(((hours * 60 + minutes) * 60 + seconds) * 1000 + millis)
-}
-
-fn days_in_month(year: i64, month: i64) -> i64 {
-    let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);
-    match month {
-        2 if leap => 29,
-        2 => 28,
-        4 | 6 | 9 | 11 => 30,
-        _ => 31,
-    }
-}
-
-fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
-    let year = if month <= 2 { year - 1 } else { year };
-    let era = year.div_euclid(400);
-    let year_of_era = year - era * 400;
-    let day_of_year = (153 * ((month + 9) % 12) + 2) / 5 + day - 1;
-    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
-    era * 146_097 + day_of_era - 719_468
-}
-
-fn civil_from_days(days: i64) -> (i64, i64, i64) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let day_of_era = z - era * 146_097;
-    let year_of_era = (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
-    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
-    let shifted_month = (5 * day_of_year + 2) / 153;
-    let day = day_of_year - (153 * shifted_month + 2) / 5 + 1;
-    let month = if shifted_month < 10 { shifted_month + 3 } else { shifted_month - 9 };
-    (year_of_era + era * 400 + i64::from(month <= 2), month, day)
+    let at = Timestamp::from_millisecond(unix_ms).unwrap_or(if unix_ms < 0 { Timestamp::MIN } else { Timestamp::MAX });
+    format!("{at:.3}")
 }
 
 #[cfg(test)]
@@ -159,8 +57,25 @@ mod tests {
         assert_eq!(parse_instant("2024-06-10T06:13:20Z"), Some(1_718_000_000_000));
         assert_eq!(parse_instant("2024-06-10T08:13:20.5+02:00"), Some(1_718_000_000_500));
         assert_eq!(parse_instant("2024-06-10t06:13:20.123456z"), Some(1_718_000_000_123));
+        assert_eq!(parse_instant("2024-06-10 06:13:20Z"), Some(1_718_000_000_000));
         assert_eq!(parse_instant("1970-01-01T00:00:00-01:30"), Some(90 * 60_000));
+        assert_eq!(parse_instant(" 2024-06-10T06:13:20.999999999Z "), Some(1_718_000_000_999));
+        assert_eq!(parse_instant("1969-12-31T23:59:59.9995Z"), Some(-1));
+    }
+
+    /// Not promised to clients, but pinned so a jiff upgrade that changes them is noticed.
+    #[test]
+    fn jiffs_lenient_forms_are_accepted_too() {
+        assert_eq!(parse_instant("2024-06-10T08:13:20+0200"), Some(1_718_000_000_000));
+        assert_eq!(parse_instant("2024-06-10T06:13Z"), Some(1_717_999_980_000));
+        assert_eq!(parse_instant("2024-06-10T06:13:20Z[UTC]"), Some(1_718_000_000_000));
+        assert_eq!(parse_instant("2016-12-31T23:59:60Z"), parse_instant("2016-12-31T23:59:59Z"));
+    }
+
+    #[test]
+    fn bare_date_is_midnight_utc() {
         assert_eq!(parse_instant("2024-02-29"), Some(1_709_164_800_000));
+        assert_eq!(parse_instant("1970-01-01"), Some(0));
     }
 
     #[test]
@@ -175,6 +90,10 @@ mod tests {
             "2024-06-10T06:13:20.Z",
             "1.5e12",
             "2024-06-10T06:13:20Z junk",
+            "2024-06-10 junk",
+            "2024-6-10",
+            "+002024-06-10",
+            "2024-06-10T06",
         ] {
             assert_eq!(parse_instant(bad), None, "{bad}");
         }
@@ -187,5 +106,13 @@ mod tests {
             assert_eq!(parse_instant(&text), Some(ms), "{text}");
         }
         assert_eq!(format_rfc3339(1_718_000_000_123), "2024-06-10T06:13:20.123Z");
+        assert_eq!(format_rfc3339(0), "1970-01-01T00:00:00.000Z");
+        assert_eq!(format_rfc3339(-1), "1969-12-31T23:59:59.999Z");
+    }
+
+    #[test]
+    fn out_of_range_instants_are_written_at_the_edge_of_the_calendar() {
+        assert_eq!(format_rfc3339(i64::MAX), format!("{:.3}", Timestamp::MAX));
+        assert_eq!(format_rfc3339(i64::MIN), format!("{:.3}", Timestamp::MIN));
     }
 }
