@@ -2,7 +2,9 @@
 //!
 //! It owns the config model and its validation ([`config`]), the routing planner ([`planner`]),
 //! the provider codecs that turn an OpenAI-shaped request into a provider's request and back
-//! ([`provider`]), SSE framing ([`sse`]) and the gateway's error type ([`error`]).
+//! ([`provider`], which also owns the provider options and their one check), SSE framing
+//! ([`sse`]), the gateway's error type ([`error`]) and the one "problem at a path" type
+//! every validator reports with ([`problem`]).
 //! It must not open sockets, spawn tasks, read clocks or touch a database: the server crate
 //! does all of that and calls in here with plain data.
 
@@ -11,6 +13,7 @@ pub mod error;
 pub mod merge;
 pub mod planner;
 pub mod pricing;
+pub mod problem;
 pub mod provider;
 pub mod retry_after;
 pub mod secret;
