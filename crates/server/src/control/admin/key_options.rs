@@ -16,8 +16,11 @@ const AT: &str = "virtual_key";
 /// Other spellings the SDKs send for an option (each also in camelCase).
 const ALIASES: [(&str, &str); 2] = [("deployment_id", "deployment_name"), ("custom_host", "base_url")];
 
+/// A limit's name, the shape its value must have, and that shape in words.
+type Limit = (&'static str, fn(&Value) -> bool, &'static str);
+
 /// The admin API's own options, stored next to the provider options.
-const LIMITS: [(&str, fn(&Value) -> bool, &str); 2] =
+const LIMITS: [Limit; 2] =
     [("usage_limits", Value::is_object, "an object"), ("rate_limits", Value::is_array, "an array")];
 
 /// The options a body sets, as a patch over the stored ones: `null` removes an option.
