@@ -94,7 +94,7 @@ async fn bad_virtual_key_names_every_field_at_fault() {
         "virtual_key.name: required (a display name)",
         "virtual_key.provider: unknown provider \"open-ai\" (expected one of openai, azure-openai, anthropic",
         "virtual_key.key: expected a string, got a number",
-        "virtual_key.resouceName: unknown field (expected one of slug, name, provider, key, note, resource_name",
+        "virtual_key.resouceName: unknown field (expected one of slug, name, provider, key, note, custom_host, resource_name",
     ] {
         assert!(msg.contains(expected), "missing {expected:?} in {msg}");
     }
@@ -116,7 +116,8 @@ async fn azure_needs_resource_deployment_and_version() {
     let gw = gateway().await;
     let body = json!({"name": "az", "provider": "azure-openai", "key": "az-key-0000000001"});
     let msg = message(&admin(&gw, "POST", "/v1/virtual-keys", Some(&body)).await);
-    for field in ["resource_name", "deployment_name", "api_version"] {
+    // The option's name, not the SDK's alias for it (`deployment_name`), is the path.
+    for field in ["resource_name", "deployment_id", "api_version"] {
         assert!(msg.contains(&format!("virtual_key.{field}: required for provider \"azure-openai\"")), "{msg}");
     }
     let foreign = json!({"name": "o", "provider": "openai", "key": "sk-0000000000000001", "resourceName": "r"});

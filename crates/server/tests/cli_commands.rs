@@ -109,8 +109,9 @@ fn bad_virtual_key_input_names_every_problem() {
         ["virtual-keys", "add", "--name", "Az", "--provider", "azure-openai", "--key-env", "K", "--resource-name", "r"];
     let azure = run_env(&dir.data(), &args, &[("K", OPENAI_SECRET)]);
     assert_eq!(azure.code, Some(1));
-    let expected = "error: cannot add the virtual key:\n  --deployment: required for provider \"azure-openai\"\n  \
-                    --api-version: required for provider \"azure-openai\"\n";
+    let expected = "error: cannot add the virtual key:\n  --deployment: required for provider \"azure-openai\" \
+                    (or a deployment_config entry)\n  --api-version: required for provider \"azure-openai\" \
+                    (here or in the default deployment_config entry)\n";
     assert_eq!(azure.stderr, expected);
     let unset =
         run(&dir.data(), &["virtual-keys", "add", "--name", "n", "--provider", "openai", "--key-env", "SB_TEST_UNSET"]);

@@ -9,7 +9,8 @@
 use serde_json::{Map, Value};
 
 use super::model::Group;
-use super::validate::{check_keys, got, join, ConfigErrors};
+use super::validate::{check_keys, join};
+use crate::problem::{got, Problems};
 
 /// What a conditional query can look at: the request's `x-portkey-metadata` and its body.
 #[derive(Debug, Clone, Copy)]
@@ -184,7 +185,7 @@ pub(super) fn parse_conditions(
     value: &Value,
     path: &str,
     names: &[Option<String>],
-    errs: &mut ConfigErrors,
+    errs: &mut Problems,
 ) -> Vec<Condition> {
     let items = match value.as_array() {
         Some(items) if !items.is_empty() => items,
@@ -197,7 +198,7 @@ pub(super) fn parse_conditions(
     parsed.flatten().collect()
 }
 
-fn parse_condition(value: &Value, path: &str, names: &[Option<String>], errs: &mut ConfigErrors) -> Option<Condition> {
+fn parse_condition(value: &Value, path: &str, names: &[Option<String>], errs: &mut Problems) -> Option<Condition> {
     let Some(obj) = value.as_object() else {
         errs.push(path, format!("expected an object {{\"query\", \"then\"}}, got {}", got(value)));
         return None;
@@ -208,7 +209,7 @@ fn parse_condition(value: &Value, path: &str, names: &[Option<String>], errs: &m
     Some(Condition { query: query?, then: then? })
 }
 
-fn required<'a>(obj: &'a Map<String, Value>, path: &str, key: &str, errs: &mut ConfigErrors) -> Option<&'a Value> {
+fn required<'a>(obj: &'a Map<String, Value>, path: &str, key: &str, errs: &mut Problems) -> Option<&'a Value> {
     let found = obj.get(key);
     if found.is_none() {
         errs.push(join(path, key), "required");
@@ -221,7 +222,7 @@ pub(super) fn resolve_target(
     value: &Value,
     path: &str,
     names: &[Option<String>],
-    errs: &mut ConfigErrors,
+    errs: &mut Problems,
 ) -> Option<usize> {
     let Some(name) = value.as_str() else {
         errs.push(path, format!("expected the name of a target, got {}", got(value)));
@@ -243,7 +244,7 @@ fn known_names(names: &[Option<String>]) -> String {
 }
 
 /// Parses one query object (Portkey's Mongo-like syntax). Several keys must all hold.
-pub(super) fn parse_query(value: &Value, path: &str, errs: &mut ConfigErrors) -> Option<Query> {
+pub(super) fn parse_query(value: &Value, path: &str, errs: &mut Problems) -> Option<Query> {
     let obj = match value.as_object() {
         Some(obj) if !obj.is_empty() => obj,
         _ => {
@@ -256,7 +257,7 @@ pub(super) fn parse_query(value: &Value, path: &str, errs: &mut ConfigErrors) ->
     Some(if parts.len() == 1 { parts.remove(0) } else { Query::And(parts) })
 }
 
-fn parse_clause(key: &str, value: &Value, path: &str, errs: &mut ConfigErrors) -> Option<Query> {
+fn parse_clause(key: &str, value: &Value, path: &str, errs: &mut Problems) -> Option<Query> {
     match key {
         "$and" => parse_query_list(value, path, errs).map(Query::And),
         "$or" => parse_query_list(value, path, errs).map(Query::Or),
@@ -272,7 +273,7 @@ fn parse_clause(key: &str, value: &Value, path: &str, errs: &mut ConfigErrors) -
     }
 }
 
-fn parse_query_list(value: &Value, path: &str, errs: &mut ConfigErrors) -> Option<Vec<Query>> {
+fn parse_query_list(value: &Value, path: &str, errs: &mut Problems) -> Option<Vec<Query>> {
     let items = match value.as_array() {
         Some(items) if !items.is_empty() => items,
         _ => {
@@ -285,7 +286,7 @@ fn parse_query_list(value: &Value, path: &str, errs: &mut ConfigErrors) -> Optio
     parsed.into_iter().collect()
 }
 
-fn parse_field(key: &str, path: &str, errs: &mut ConfigErrors) -> Option<Field> {
+fn parse_field(key: &str, path: &str, errs: &mut Problems) -> Option<Field> {
     let field = if let Some(name) = key.strip_prefix("metadata.") {
         (!name.is_empty()).then(|| Field::Metadata(name.to_string()))
     } else if let Some(rest) = key.strip_prefix("params.") {
@@ -301,7 +302,7 @@ fn parse_field(key: &str, path: &str, errs: &mut ConfigErrors) -> Option<Field> 
 }
 
 /// `{"$gt": 1, "$lt": 9}` (all must hold) or a plain value (meaning `$eq`).
-fn parse_ops(value: &Value, path: &str, errs: &mut ConfigErrors) -> Option<Vec<(Op, Operand)>> {
+fn parse_ops(value: &Value, path: &str, errs: &mut Problems) -> Option<Vec<(Op, Operand)>> {
     let Some(obj) = value.as_object().filter(|o| o.keys().any(|k| k.starts_with('$'))) else {
         return Some(vec![(Op::Eq, Operand::Value(value.clone()))]);
     };
@@ -309,7 +310,7 @@ fn parse_ops(value: &Value, path: &str, errs: &mut ConfigErrors) -> Option<Vec<(
     parsed.into_iter().collect()
 }
 
-fn parse_op(key: &str, value: &Value, path: &str, errs: &mut ConfigErrors) -> Option<(Op, Operand)> {
+fn parse_op(key: &str, value: &Value, path: &str, errs: &mut Problems) -> Option<(Op, Operand)> {
     let Some(op) = OPS.iter().find(|(name, _)| *name == key).map(|(_, op)| *op) else {
         let valid: Vec<&str> = OPS.iter().map(|(name, _)| *name).collect();
         errs.push(path, format!("unknown operator \"{key}\" (expected one of {})", valid.join(", ")));

@@ -11,12 +11,12 @@
 use std::collections::BTreeMap;
 
 use super::model::{Leaf, Node, RouteTree};
-use super::validate::ConfigError;
+use crate::problem::Problem;
 
 /// Every place in `tree` that would send a virtual key's secret to a destination the
 /// caller chose, each at its path, once (a group's `custom_host` over three virtual-key
 /// targets is one problem).
-pub fn caller_chosen_destinations(tree: &RouteTree) -> Vec<ConfigError> {
+pub fn caller_chosen_destinations(tree: &RouteTree) -> Vec<Problem> {
     // Each offending path once, with the first virtual-key target (in document order) it moves.
     let mut paths = BTreeMap::new();
     for leaf in tree.leaves().filter(|leaf| leaf.virtual_key.is_some()) {
@@ -27,7 +27,7 @@ pub fn caller_chosen_destinations(tree: &RouteTree) -> Vec<ConfigError> {
             paths.entry(format!("{}.resource_name", leaf.path)).or_insert_with(|| leaf.path.clone());
         }
     }
-    paths.into_iter().map(|(path, target)| ConfigError { message: message(&path, &target), path }).collect()
+    paths.into_iter().map(|(path, target)| Problem { message: message(&path, &target), path }).collect()
 }
 
 fn message(path: &str, target: &str) -> String {

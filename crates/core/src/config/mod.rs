@@ -6,6 +6,8 @@
 //! (`retry`, `request_timeout`, `stream_idle_timeout`, `custom_host`, `forward_headers`,
 //! `override_params`) is
 //! resolved here, once, so each [`Leaf`] carries everything needed to call its provider.
+//! A target's provider options are checked by [`crate::provider::check_options`], the same
+//! rules a virtual key meets: config depends on provider, never the reverse.
 
 mod conditional;
 mod destinations;
@@ -15,4 +17,8 @@ mod validate;
 pub use conditional::{group_pick_conditional, Condition, Operand, Query, RequestFacts};
 pub use destinations::caller_chosen_destinations;
 pub use model::*;
-pub use validate::{parse_config, validate_config, ConfigError, ConfigErrors};
+pub use validate::{parse_config, validate_config};
+
+/// The names a config's problems had before every validator shared [`crate::problem`]; kept so
+/// that callers (the gateway's error type among them) read the same.
+pub use crate::problem::{Problem as ConfigError, Problems as ConfigErrors};

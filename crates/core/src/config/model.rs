@@ -4,6 +4,7 @@ use serde_json::{Map, Value};
 
 use super::conditional::Condition;
 use crate::pricing::Price;
+pub use crate::provider::ProviderOptions;
 use crate::secret::Secret;
 
 /// How a group picks among its targets.
@@ -100,16 +101,6 @@ pub struct Leaf {
     pub options: ProviderOptions,
     /// Overrides the pricing table for this target (USD per 1M tokens).
     pub pricing: Option<Price>,
-}
-
-/// Provider-specific settings of a target (Azure deployment, Anthropic version headers).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct ProviderOptions {
-    pub resource_name: Option<String>,
-    pub deployment_id: Option<String>,
-    pub api_version: Option<String>,
-    pub anthropic_version: Option<String>,
-    pub anthropic_beta: Option<String>,
 }
 
 /// Retry policy of a target. `attempts` counts retries after the first try (0 = no retry).

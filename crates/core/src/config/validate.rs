@@ -6,28 +6,26 @@
 //! Switchboard lacks are refused by name rather than ignored. Inheritance down the tree is
 //! resolved here, once, so each [`Leaf`] is complete. Errors never echo a credential.
 
-use std::fmt;
-
 use serde_json::{Map, Value};
 
 use super::conditional::{parse_conditions, resolve_target, Condition};
-use super::model::{
-    Child, Group, Leaf, Mode, Node, ProviderOptions, Retry, RouteTree, DEFAULT_RETRY_STATUS, MAX_RETRY_ATTEMPTS,
-};
+use super::model::{Child, Group, Leaf, Mode, Node, Retry, RouteTree, DEFAULT_RETRY_STATUS, MAX_RETRY_ATTEMPTS};
 use crate::merge::deep_merge;
 use crate::pricing::Price;
-use crate::provider::{known_ids, lookup, Family};
+use crate::problem::{got, kind, snake_case, unknown_key, Problem, Problems};
+use crate::provider::{check_options, custom_host_url, provider_spec, CheckedOptions, Elsewhere, OPTION_KEYS};
 use crate::secret::Secret;
+
+pub(super) use crate::problem::join;
 
 /// Path of the config's root in every error.
 const ROOT: &str = "config";
 
-/// Keys of a target that calls a provider.
-const LEAF_KEYS: [&str; 17] = [
+/// Keys of a target that calls a provider, besides its provider options.
+const TARGET_KEYS: [&str; 11] = [
     "provider",
     "api_key",
     "virtual_key",
-    "custom_host",
     "override_params",
     "weight",
     "name",
@@ -35,13 +33,28 @@ const LEAF_KEYS: [&str; 17] = [
     "request_timeout",
     "stream_idle_timeout",
     "forward_headers",
-    "resource_name",
-    "deployment_id",
-    "api_version",
-    "anthropic_version",
-    "anthropic_beta",
     "pricing",
 ];
+
+/// Keys of a target: its own, then the provider options ([`OPTION_KEYS`], `custom_host` first).
+const LEAF_KEYS: [&str; TARGET_KEYS.len() + OPTION_KEYS.len()] = concat(TARGET_KEYS, OPTION_KEYS);
+
+const fn concat<const A: usize, const B: usize, const C: usize>(
+    a: [&'static str; A],
+    b: [&'static str; B],
+) -> [&'static str; C] {
+    let mut out = [""; C];
+    let mut i = 0;
+    while i < A {
+        out[i] = a[i];
+        i += 1;
+    }
+    while i < C {
+        out[i] = b[i - A];
+        i += 1;
+    }
+    out
+}
 
 /// Keys of a group (a node with `targets`).
 const GROUP_KEYS: [&str; 10] = [
@@ -58,8 +71,6 @@ const GROUP_KEYS: [&str; 10] = [
 ];
 
 const CREDENTIAL_KEYS: [&str; 3] = ["provider", "api_key", "virtual_key"];
-const AZURE_KEYS: [&str; 3] = ["resource_name", "deployment_id", "api_version"];
-const ANTHROPIC_KEYS: [&str; 2] = ["anthropic_version", "anthropic_beta"];
 const STRATEGY_KEYS: [&str; 4] = ["mode", "on_status_codes", "conditions", "default"];
 const RETRY_KEYS: [&str; 3] = ["attempts", "on_status_codes", "use_retry_after_header"];
 const MODES: &str = "single, loadbalance, fallback, conditional";
@@ -80,52 +91,16 @@ const UNSUPPORTED: [(&str, &str); 10] = [
     ("azure_model_name", "Portkey's Azure model name for pricing"),
 ];
 
-/// Longest excerpt of a bad value quoted back in an error.
-const QUOTE_MAX_CHARS: usize = 40;
-
-/// One problem in a config, at its JSON path.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ConfigError {
-    pub path: String,
-    pub message: String,
-}
-
-impl fmt::Display for ConfigError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: {}", self.path, self.message)
-    }
-}
-
-/// Every problem found in a config, in document order.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ConfigErrors(pub Vec<ConfigError>);
-
-impl ConfigErrors {
-    pub(super) fn push(&mut self, path: impl Into<String>, message: impl Into<String>) {
-        let (path, message) = (path.into(), message.into());
-        self.0.push(ConfigError { path, message });
-    }
-}
-
-impl fmt::Display for ConfigErrors {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let all: Vec<String> = self.0.iter().map(ConfigError::to_string).collect();
-        f.write_str(&all.join("; "))
-    }
-}
-
-impl std::error::Error for ConfigErrors {}
-
 /// Parses the text of an `x-portkey-config` header or a saved config.
-pub fn parse_config(text: &str) -> Result<RouteTree, ConfigErrors> {
+pub fn parse_config(text: &str) -> Result<RouteTree, Problems> {
     let value: Value = serde_json::from_str(text)
-        .map_err(|e| ConfigErrors(vec![ConfigError { path: ROOT.into(), message: format!("invalid JSON: {e}") }]))?;
+        .map_err(|e| Problems(vec![Problem { path: ROOT.into(), message: format!("invalid JSON: {e}") }]))?;
     validate_config(&value)
 }
 
 /// Validates a parsed config, reporting every problem with its path rooted at `config`.
-pub fn validate_config(value: &Value) -> Result<RouteTree, ConfigErrors> {
-    let mut errs = ConfigErrors(Vec::new());
+pub fn validate_config(value: &Value) -> Result<RouteTree, Problems> {
+    let mut errs = Problems::default();
     let root = child(value, ROOT, &Inherited::default(), &mut errs);
     match root {
         Some(root) if errs.0.is_empty() => Ok(RouteTree { root: root.node }),
@@ -147,7 +122,7 @@ struct Inherited {
 
 /// A target of a group (or the root): a leaf, or a group if it has `targets`/`strategy`.
 /// The root's `weight` and `name` are checked like any target's, then unused.
-fn child(value: &Value, path: &str, parent: &Inherited, errs: &mut ConfigErrors) -> Option<Child> {
+fn child(value: &Value, path: &str, parent: &Inherited, errs: &mut Problems) -> Option<Child> {
     let Some(obj) = value.as_object() else {
         let hint = "a target, or a group with \"strategy\" and \"targets\"";
         errs.push(path, format!("expected an object ({hint}), got {}", got(value)));
@@ -167,7 +142,7 @@ fn child(value: &Value, path: &str, parent: &Inherited, errs: &mut ConfigErrors)
 }
 
 /// Nearest ancestor-or-self wins, except `override_params`: deep-merged, child wins.
-fn inherit(obj: &Map<String, Value>, path: &str, parent: &Inherited, errs: &mut ConfigErrors) -> Inherited {
+fn inherit(obj: &Map<String, Value>, path: &str, parent: &Inherited, errs: &mut Problems) -> Inherited {
     let mut override_params = parent.override_params.clone();
     if let Some(own) = field(obj, path, "override_params", errs, object) {
         deep_merge(&mut override_params, own);
@@ -177,7 +152,8 @@ fn inherit(obj: &Map<String, Value>, path: &str, parent: &Inherited, errs: &mut 
         retry: obj.get("retry").and_then(|v| retry(v, &join(path, "retry"), errs)),
         request_timeout_ms: field(obj, path, "request_timeout", errs, timeout_ms),
         stream_idle_timeout_ms: field(obj, path, "stream_idle_timeout", errs, timeout_ms),
-        custom_host: field(obj, path, "custom_host", errs, url).map(|host| (host, join(path, "custom_host"))),
+        custom_host: field(obj, path, "custom_host", errs, custom_host_url)
+            .map(|host| (host, join(path, "custom_host"))),
         forward_headers: headers.and_then(|v| forward_headers(v, &join(path, "forward_headers"), errs)),
         override_params,
     }
@@ -197,15 +173,12 @@ impl Inherited {
     }
 }
 
-fn leaf(obj: &Map<String, Value>, path: &str, inherited: Inherited, errs: &mut ConfigErrors) -> Leaf {
+fn leaf(obj: &Map<String, Value>, path: &str, inherited: Inherited, errs: &mut Problems) -> Leaf {
     let provider = field(obj, path, "provider", errs, provider_id);
     if !obj.contains_key("provider") && !obj.contains_key("virtual_key") {
         errs.push(path, "a target needs \"provider\" or \"virtual_key\"");
     }
-    let family = provider.as_deref().and_then(lookup).map(|spec| spec.family);
-    if let Some(family) = family {
-        option_rules(obj, path, family, inherited.custom_host.is_some(), errs);
-    }
+    let options = provider_options(obj, path, provider.as_deref(), inherited.custom_host.is_some(), errs);
     let (custom_host, custom_host_at) = inherited.custom_host.unzip();
     Leaf {
         path: path.to_string(),
@@ -219,7 +192,7 @@ fn leaf(obj: &Map<String, Value>, path: &str, inherited: Inherited, errs: &mut C
         request_timeout_ms: inherited.request_timeout_ms,
         stream_idle_timeout_ms: inherited.stream_idle_timeout_ms,
         forward_headers: inherited.forward_headers.unwrap_or_default(),
-        options: provider_options(obj, path, errs),
+        options: options.call_options(),
         pricing: field(obj, path, "pricing", errs, pricing),
     }
 }
@@ -249,35 +222,26 @@ fn pricing(value: &Value) -> Result<Price, String> {
     })
 }
 
-fn provider_options(obj: &Map<String, Value>, path: &str, errs: &mut ConfigErrors) -> ProviderOptions {
-    ProviderOptions {
-        resource_name: field(obj, path, "resource_name", errs, text),
-        deployment_id: field(obj, path, "deployment_id", errs, text),
-        api_version: field(obj, path, "api_version", errs, text),
-        anthropic_version: field(obj, path, "anthropic_version", errs, text),
-        anthropic_beta: field(obj, path, "anthropic_beta", errs, text),
-    }
+/// The target's provider options, checked by the one rule set every virtual key also
+/// meets. `custom_host` is read with the inherited settings (a group may set it too), so it
+/// only counts here as present; a `virtual_key` supplies whatever else is missing.
+fn provider_options(
+    obj: &Map<String, Value>,
+    path: &str,
+    provider: Option<&str>,
+    has_host: bool,
+    errs: &mut Problems,
+) -> CheckedOptions {
+    let own = |key: &String| OPTION_KEYS.contains(&key.as_str()) && key != "custom_host";
+    let options: Map<String, Value> = obj.iter().filter(|(k, _)| own(k)).map(|(k, v)| (k.clone(), v.clone())).collect();
+    let elsewhere = Elsewhere { custom_host: has_host, virtual_key: obj.contains_key("virtual_key") };
+    check_options(provider, &options, path, elsewhere).unwrap_or_else(|found| {
+        errs.extend(found);
+        CheckedOptions::default()
+    })
 }
 
-/// Options of another provider are refused; Azure's are required unless a virtual key
-/// (which carries them) is used, and `resource_name` also unless `custom_host` replaces it.
-fn option_rules(obj: &Map<String, Value>, path: &str, family: Family, has_host: bool, errs: &mut ConfigErrors) {
-    for (keys, owner, id) in
-        [(&AZURE_KEYS[..], Family::Azure, "azure-openai"), (&ANTHROPIC_KEYS[..], Family::Anthropic, "anthropic")]
-    {
-        let foreign = keys.iter().filter(|k| owner != family && obj.contains_key(**k));
-        foreign.for_each(|k| errs.push(join(path, k), format!("only used by provider \"{id}\"")));
-    }
-    if family != Family::Azure || obj.contains_key("virtual_key") {
-        return;
-    }
-    let needed = AZURE_KEYS.iter().filter(|k| !(has_host && **k == "resource_name"));
-    for key in needed.filter(|k| !obj.contains_key(**k)) {
-        errs.push(join(path, key), "required for provider \"azure-openai\" (or use a virtual_key)");
-    }
-}
-
-fn group(obj: &Map<String, Value>, path: &str, inherited: &Inherited, errs: &mut ConfigErrors) -> Option<Group> {
+fn group(obj: &Map<String, Value>, path: &str, inherited: &Inherited, errs: &mut Problems) -> Option<Group> {
     let names = target_names(obj);
     let strategy = strategy(obj, path, &names, errs);
     let targets = targets(obj, path, inherited, errs);
@@ -296,7 +260,7 @@ fn group(obj: &Map<String, Value>, path: &str, inherited: &Inherited, errs: &mut
     })
 }
 
-fn targets(obj: &Map<String, Value>, path: &str, inherited: &Inherited, errs: &mut ConfigErrors) -> Option<Vec<Child>> {
+fn targets(obj: &Map<String, Value>, path: &str, inherited: &Inherited, errs: &mut Problems) -> Option<Vec<Child>> {
     let path = join(path, "targets");
     let items = match obj.get("targets") {
         Some(Value::Array(items)) if !items.is_empty() => items,
@@ -329,7 +293,7 @@ fn strategy(
     obj: &Map<String, Value>,
     group_path: &str,
     names: &[Option<String>],
-    errs: &mut ConfigErrors,
+    errs: &mut Problems,
 ) -> Option<Strategy> {
     let path = join(group_path, "strategy");
     let s = match obj.get("strategy") {
@@ -359,14 +323,14 @@ fn routes(
     strategy: &Map<String, Value>,
     path: &str,
     names: &[Option<String>],
-    errs: &mut ConfigErrors,
+    errs: &mut Problems,
 ) -> (Vec<Condition>, Option<usize>) {
     let conditions = strategy.get("conditions").map(|v| parse_conditions(v, &join(path, "conditions"), names, errs));
     let default = strategy.get("default").and_then(|v| resolve_target(v, &join(path, "default"), names, errs));
     (conditions.unwrap_or_default(), default)
 }
 
-fn mode(value: Option<&Value>, path: &str, errs: &mut ConfigErrors) -> Option<Mode> {
+fn mode(value: Option<&Value>, path: &str, errs: &mut Problems) -> Option<Mode> {
     let found = match value {
         None => return push_none(errs, path, format!("required (expected {MODES})")),
         Some(Value::String(s)) => s,
@@ -381,7 +345,7 @@ fn mode(value: Option<&Value>, path: &str, errs: &mut ConfigErrors) -> Option<Mo
 }
 
 /// Strategy keys that only one mode uses are refused elsewhere rather than ignored.
-fn mode_rules(mode: Mode, strategy: &Map<String, Value>, path: &str, errs: &mut ConfigErrors) {
+fn mode_rules(mode: Mode, strategy: &Map<String, Value>, path: &str, errs: &mut Problems) {
     let this = mode.as_str();
     let owned =
         [("conditions", Mode::Conditional), ("default", Mode::Conditional), ("on_status_codes", Mode::Fallback)];
@@ -398,7 +362,7 @@ fn mode_rules(mode: Mode, strategy: &Map<String, Value>, path: &str, errs: &mut 
 }
 
 /// Conditions route by name, so a name may be used once per group.
-fn unique_names(names: &[Option<String>], group_path: &str, errs: &mut ConfigErrors) {
+fn unique_names(names: &[Option<String>], group_path: &str, errs: &mut Problems) {
     for (i, name) in names.iter().enumerate() {
         let Some(name) = name else { continue };
         if let Some(first) = names[..i].iter().position(|n| n.as_deref() == Some(name)) {
@@ -408,7 +372,7 @@ fn unique_names(names: &[Option<String>], group_path: &str, errs: &mut ConfigErr
     }
 }
 
-fn retry(value: &Value, path: &str, errs: &mut ConfigErrors) -> Option<Retry> {
+fn retry(value: &Value, path: &str, errs: &mut Problems) -> Option<Retry> {
     let Some(obj) = value.as_object() else {
         return push_none(errs, path, format!("expected an object such as {{\"attempts\": 3}}, got {}", got(value)));
     };
@@ -425,20 +389,20 @@ fn retry(value: &Value, path: &str, errs: &mut ConfigErrors) -> Option<Retry> {
     Some(Retry { attempts: attempts?, on_status_codes, use_retry_after_header })
 }
 
-fn status_codes(value: &Value, path: &str, errs: &mut ConfigErrors) -> Option<Vec<u16>> {
+fn status_codes(value: &Value, path: &str, errs: &mut Problems) -> Option<Vec<u16>> {
     if value.as_array().is_some_and(Vec::is_empty) {
         return push_none(errs, path, "expected a non-empty array of HTTP status codes, got []");
     }
     list(value, path, "HTTP status codes", errs, status_code)
 }
 
-fn forward_headers(value: &Value, path: &str, errs: &mut ConfigErrors) -> Option<Vec<String>> {
+fn forward_headers(value: &Value, path: &str, errs: &mut Problems) -> Option<Vec<String>> {
     list(value, path, "header names", errs, header_name)
 }
 
 /// Checks each key of a node: unsupported Portkey features, credentials or provider options
 /// on a group, then typos and camelCase.
-fn check_node_keys(obj: &Map<String, Value>, path: &str, is_group: bool, errs: &mut ConfigErrors) {
+fn check_node_keys(obj: &Map<String, Value>, path: &str, is_group: bool, errs: &mut Problems) {
     let allowed: &[&str] = if is_group { &GROUP_KEYS } else { &LEAF_KEYS };
     for key in obj.keys().filter(|k| !allowed.contains(&k.as_str())) {
         errs.push(join(path, key), node_key_problem(key, allowed, is_group));
@@ -457,62 +421,14 @@ fn node_key_problem(key: &str, allowed: &[&str], is_group: bool) -> String {
         return "provider options belong on a target, not on a group with targets".to_string();
     }
     let candidates: Vec<&str> = LEAF_KEYS.iter().chain(&GROUP_KEYS[..2]).copied().collect();
-    key_problem(key, allowed, &candidates)
+    unknown_key(key, allowed, &candidates)
 }
 
 /// Reports every key of `obj` that is not in `allowed` (for the small fixed-shape objects).
-pub(super) fn check_keys(obj: &Map<String, Value>, path: &str, allowed: &[&str], errs: &mut ConfigErrors) {
+pub(super) fn check_keys(obj: &Map<String, Value>, path: &str, allowed: &[&str], errs: &mut Problems) {
     for key in obj.keys().filter(|k| !allowed.contains(&k.as_str())) {
-        errs.push(join(path, key), key_problem(key, allowed, allowed));
+        errs.push(join(path, key), unknown_key(key, allowed, allowed));
     }
-}
-
-/// An unknown key: its snake_case spelling if that is known, else the nearest known key
-/// (edit distance ≤ 2), else the list of allowed keys.
-fn key_problem(key: &str, allowed: &[&str], candidates: &[&str]) -> String {
-    let snake = snake_case(key);
-    if snake != key && candidates.contains(&snake.as_str()) {
-        return format!("use the snake_case spelling \"{snake}\"");
-    }
-    match closest(&snake, candidates) {
-        Some(near) => format!("unknown key (did you mean \"{near}\"?)"),
-        None => format!("unknown key (expected one of {})", allowed.join(", ")),
-    }
-}
-
-fn snake_case(key: &str) -> String {
-    let mut out = String::with_capacity(key.len() + 4);
-    for c in key.chars() {
-        if c.is_ascii_uppercase() {
-            out.push('_');
-        }
-        out.push(c.to_ascii_lowercase());
-    }
-    out
-}
-
-/// Suggestions further than this many edits away are more confusing than helpful.
-const MAX_SUGGESTION_DISTANCE: usize = 2;
-
-fn closest<'a>(key: &str, candidates: &[&'a str]) -> Option<&'a str> {
-    let scored = candidates.iter().map(|c| (edit_distance(key, c), *c));
-    scored.filter(|(d, _)| *d <= MAX_SUGGESTION_DISTANCE).min_by_key(|(d, _)| *d).map(|(_, c)| c)
-}
-
-/// Levenshtein distance over chars.
-fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut row: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut diagonal = row[0];
-        row[0] = i + 1;
-        for (j, cb) in b.iter().enumerate() {
-            let substitute = diagonal + usize::from(ca != *cb);
-            diagonal = row[j + 1];
-            row[j + 1] = substitute.min(row[j] + 1).min(diagonal + 1);
-        }
-    }
-    row[b.len()]
 }
 
 // ---- reading values: each parser names the type it expected ----
@@ -521,7 +437,7 @@ fn edit_distance(a: &str, b: &str) -> usize {
 fn check<'a, T>(
     value: &'a Value,
     path: &str,
-    errs: &mut ConfigErrors,
+    errs: &mut Problems,
     parse: impl FnOnce(&'a Value) -> Result<T, String>,
 ) -> Option<T> {
     parse(value).map_err(|message| errs.push(path, message)).ok()
@@ -532,7 +448,7 @@ fn field<'a, T>(
     obj: &'a Map<String, Value>,
     path: &str,
     key: &str,
-    errs: &mut ConfigErrors,
+    errs: &mut Problems,
     parse: impl FnOnce(&'a Value) -> Result<T, String>,
 ) -> Option<T> {
     check(obj.get(key)?, &join(path, key), errs, parse)
@@ -543,7 +459,7 @@ fn list<T>(
     value: &Value,
     path: &str,
     what: &str,
-    errs: &mut ConfigErrors,
+    errs: &mut Problems,
     parse: impl Fn(&Value) -> Result<T, String>,
 ) -> Option<Vec<T>> {
     let Some(items) = value.as_array() else {
@@ -554,7 +470,7 @@ fn list<T>(
     parsed.into_iter().collect()
 }
 
-fn push_none<T>(errs: &mut ConfigErrors, path: impl Into<String>, message: impl Into<String>) -> Option<T> {
+fn push_none<T>(errs: &mut Problems, path: impl Into<String>, message: impl Into<String>) -> Option<T> {
     errs.push(path, message);
     None
 }
@@ -576,10 +492,7 @@ fn secret(value: &Value) -> Result<String, String> {
 
 fn provider_id(value: &Value) -> Result<String, String> {
     let id = text(value)?;
-    match lookup(&id) {
-        Some(_) => Ok(id),
-        None => Err(format!("unknown provider \"{id}\" (expected one of {})", known_ids())),
-    }
+    provider_spec(&id).map(|_| id)
 }
 
 fn weight(value: &Value) -> Result<f64, String> {
@@ -611,75 +524,12 @@ fn object(value: &Value) -> Result<&Map<String, Value>, String> {
     value.as_object().ok_or_else(|| format!("expected an object, got {}", got(value)))
 }
 
-/// An http(s) base URL; one trailing `/` is dropped so paths join cleanly.
-fn url(value: &Value) -> Result<String, String> {
-    let s = value.as_str().unwrap_or_default();
-    let rest = s.strip_prefix("https://").or_else(|| s.strip_prefix("http://"));
-    let bad_char = |c: char| c.is_whitespace() || c.is_control() || c == '?' || c == '#';
-    let valid = rest.is_some_and(|r| !r.is_empty() && !r.starts_with('/') && !r.contains(bad_char));
-    if !valid {
-        return Err(format!("expected an http(s) URL such as \"https://example.com/v1\", got {}", got(value)));
-    }
-    Ok(s.strip_suffix('/').unwrap_or(s).to_string())
-}
-
 /// An HTTP header name (RFC 9110 token).
 fn header_name(value: &Value) -> Result<String, String> {
     let is_token_char = |c: char| c.is_ascii_alphanumeric() || "!#$%&'*+-.^_`|~".contains(c);
     match value.as_str() {
         Some(s) if !s.is_empty() && s.chars().all(is_token_char) => Ok(s.to_string()),
         _ => Err(format!("expected an HTTP header name, got {}", got(value))),
-    }
-}
-
-/// `path.key`, the path of a key inside the object at `path`.
-pub(super) fn join(path: &str, key: &str) -> String {
-    format!("{path}.{key}")
-}
-
-/// A bad value quoted back to the user as compact JSON, cut short if long.
-pub(super) fn got(value: &Value) -> String {
-    if holds_secret(value) {
-        return kind(value).to_string();
-    }
-    let text = value.to_string();
-    if text.chars().count() <= QUOTE_MAX_CHARS {
-        return text;
-    }
-    format!("{}…", text.chars().take(QUOTE_MAX_CHARS).collect::<String>())
-}
-
-/// Whether a value holds a string that may be a credential (pasted under the wrong key):
-/// such values are described by kind only, never quoted back.
-fn holds_secret(value: &Value) -> bool {
-    match value {
-        Value::String(s) => looks_like_secret(s),
-        Value::Array(items) => items.iter().any(holds_secret),
-        Value::Object(map) => map.values().any(holds_secret),
-        _ => false,
-    }
-}
-
-fn looks_like_secret(s: &str) -> bool {
-    let prefixed =
-        ["sk-", "sk_", "sb-", "pk-", "key-", "bearer "].iter().any(|p| s.to_ascii_lowercase().starts_with(p));
-    let token_like = s.len() >= 16
-        && !s.contains(char::is_whitespace)
-        && s.chars().any(|c| c.is_ascii_digit())
-        && s.chars().any(|c| c.is_ascii_alphabetic());
-    prefixed || token_like
-}
-
-/// The kind of a value, for errors about values that must not be echoed.
-fn kind(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(s) if s.is_empty() => "an empty string",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
     }
 }
 

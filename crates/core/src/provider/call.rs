@@ -5,8 +5,7 @@
 use bytes::Bytes;
 use serde_json::{json, Map, Value};
 
-use super::{anthropic, CodecError, Family, ProviderSpec};
-use crate::config::ProviderOptions;
+use super::{anthropic, CodecError, Family, ProviderOptions, ProviderSpec};
 
 /// The OpenAI endpoints Switchboard serves.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

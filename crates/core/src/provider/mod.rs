@@ -2,10 +2,12 @@
 //! builds the upstream request and translates the answer back to OpenAI's shape.
 //!
 //! OpenAI-compatible providers are rows in [`PROVIDERS`]; only providers whose wire format
-//! differs (Azure's URL and auth, Anthropic's Messages API) have code of their own.
+//! differs (Azure's URL and auth, Anthropic's Messages API) have code of their own. The
+//! options only some providers take are named and checked once, in [`check_options`].
 
 pub mod anthropic;
 mod call;
+mod options;
 mod shape;
 mod table;
 
@@ -14,6 +16,9 @@ pub use call::{
     translates, Call, Endpoint, UpstreamRequest, DEFAULT_ANTHROPIC_VERSION,
 };
 
+pub use options::{
+    check_options, custom_host_url, provider_spec, CheckedOptions, Elsewhere, ProviderOptions, OPTION_KEYS,
+};
 pub use shape::{check_answer, scan_answer, AnswerFacts};
 pub use table::{known_ids, lookup, Family, ProviderSpec, PROVIDERS};
 

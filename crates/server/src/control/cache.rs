@@ -18,7 +18,9 @@ use lru::LruCache;
 
 use crate::http::error::GatewayError;
 use serde_json::{Map, Value};
-use switchboard_core::config::{parse_config, ProviderOptions, RouteTree};
+use switchboard_core::config::{parse_config, RouteTree};
+use switchboard_core::problem::Problems;
+use switchboard_core::provider::{check_options, Elsewhere, ProviderOptions};
 use switchboard_store::{hash_api_key, ApiKeyRecord, Secret, Store, Vault};
 
 /// A virtual key ready to call its provider with.
@@ -94,7 +96,11 @@ impl Control {
                 GatewayError::InvalidRequest(format!("{place}: virtual key \"{slug}\" does not exist"))
             })?;
         let api_key = self.vault.decrypt(&record.secret).map_err(internal)?;
-        let (options, custom_host) = key_options(&record.options);
+        let (options, custom_host) = key_options(&record.provider, &record.options).map_err(|problems| {
+            GatewayError::InvalidRequest(format!(
+                "{place}: virtual key \"{slug}\" is stored with provider options this gateway refuses ({problems})"
+            ))
+        })?;
         let key = Arc::new(ResolvedKey { slug: record.slug, provider: record.provider, api_key, options, custom_host });
         self.fill(epoch, |c| {
             c.keys.insert(slug.to_string(), key.clone());
@@ -206,27 +212,22 @@ impl Control {
     }
 }
 
-/// Provider options stored with a virtual key: `resource_name`, `deployment_id` (or the
-/// default entry of `deployment_config`), `api_version`, `anthropic_version`,
-/// `anthropic_beta`, and `custom_host`.
-pub fn key_options(options: &Map<String, Value>) -> (ProviderOptions, Option<String>) {
-    let text = |key: &str| options.get(key).and_then(Value::as_str).map(str::to_string);
-    let deployment = default_deployment(options);
-    let pick = |key: &str| deployment.and_then(|d| d.get(key)).and_then(Value::as_str).map(str::to_string);
-    let provider_options = ProviderOptions {
-        resource_name: text("resource_name"),
-        deployment_id: text("deployment_id").or_else(|| pick("deployment_name")),
-        api_version: text("api_version").or_else(|| pick("api_version")),
-        anthropic_version: text("anthropic_version"),
-        anthropic_beta: text("anthropic_beta"),
-    };
-    (provider_options, text("custom_host"))
-}
-
-fn default_deployment(options: &Map<String, Value>) -> Option<&Map<String, Value>> {
-    let list = options.get("deployment_config")?.as_array()?;
-    let is_default = |d: &&Value| d.get("is_default").and_then(Value::as_bool) == Some(true);
-    list.iter().find(is_default).or_else(|| list.first())?.as_object()
+/// The provider options stored with a virtual key of `provider`, read back through the
+/// same check that let them in ([`check_options`]): what a call uses, and the key's
+/// `custom_host`. The admin API's own entries (`usage_limits`, `rate_limits`) are not
+/// provider options and are skipped.
+pub fn key_options(
+    provider: &str,
+    options: &Map<String, Value>,
+) -> Result<(ProviderOptions, Option<String>), Problems> {
+    let admin_only = ["usage_limits", "rate_limits"];
+    let provider_options: Map<String, Value> = options
+        .iter()
+        .filter(|(k, _)| !admin_only.contains(&k.as_str()))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    let checked = check_options(Some(provider), &provider_options, "options", Elsewhere::default())?;
+    Ok((checked.call_options(), checked.custom_host().map(str::to_string)))
 }
 
 #[cfg(test)]
@@ -269,11 +270,19 @@ mod tests {
     }
 
     #[test]
+    fn stored_options_are_read_back_through_the_one_check() {
+        let options = json!({"custom_host": "http://h/v1", "anthropic_version": "2023-06-01", "usage_limits": {}});
+        let read = key_options("openai", options.as_object().unwrap_or(&Map::new())).map_err(|p| p.to_string());
+        assert_eq!(read.err().as_deref(), Some("options.anthropic_version: only used by provider \"anthropic\""));
+    }
+
+    #[test]
     fn key_options_read_flat_fields_and_the_default_deployment() {
         let options = json!({"resource_name": "res", "custom_host": "http://h/openai",
             "deployment_config": [{"deployment_name": "a", "api_version": "v1"},
                                   {"deployment_name": "b", "api_version": "v2", "is_default": true}]});
-        let (opts, host) = key_options(options.as_object().unwrap_or(&Map::new()));
+        let read = key_options("azure-openai", options.as_object().unwrap_or(&Map::new()));
+        let Ok((opts, host)) = read else { panic!("stored options should read back: {read:?}") };
         assert_eq!(opts.resource_name.as_deref(), Some("res"));
         assert_eq!(opts.deployment_id.as_deref(), Some("b"));
         assert_eq!(opts.api_version.as_deref(), Some("v2"));

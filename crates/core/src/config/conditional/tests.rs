@@ -2,7 +2,7 @@ use super::*;
 use serde_json::json;
 
 fn parse(query: &Value) -> Result<Query, Vec<String>> {
-    let mut errs = ConfigErrors(Vec::new());
+    let mut errs = Problems::default();
     let parsed = parse_query(query, "q", &mut errs);
     match parsed {
         Some(q) if errs.0.is_empty() => Ok(q),

@@ -1,4 +1,5 @@
 use super::*;
+use crate::provider::{known_ids, ProviderOptions};
 use serde_json::json;
 
 fn tree(config: Value) -> RouteTree {
@@ -137,9 +138,9 @@ fn typo_key_suggests_spelling() {
         ),
         (
             json!({"provider": "openai", "zzz": 1}),
-            &["config.zzz: unknown key (expected one of provider, api_key, virtual_key, custom_host, \
-               override_params, weight, name, retry, request_timeout, stream_idle_timeout, forward_headers, resource_name, \
-               deployment_id, api_version, anthropic_version, anthropic_beta, pricing)"],
+            &["config.zzz: unknown key (expected one of provider, api_key, virtual_key, override_params, weight, \
+               name, retry, request_timeout, stream_idle_timeout, forward_headers, pricing, custom_host, resource_name, \
+               deployment_id, api_version, deployment_config, anthropic_version, anthropic_beta)"],
         ),
     ]);
 }
@@ -302,19 +303,19 @@ fn unknown_provider_lists_known_ids() {
 
 #[test]
 fn azure_needs_resource_deployment_version_unless_virtual_key() {
-    let need = "required for provider \"azure-openai\" (or use a virtual_key)";
+    let need = "required for provider \"azure-openai\"";
     assert_errors(&[
         (
             json!({"provider": "azure-openai", "api_key": "k"}),
             &[
-                &format!("config.resource_name: {need}"),
-                &format!("config.deployment_id: {need}"),
-                &format!("config.api_version: {need}"),
+                &format!("config.resource_name: {need} (or set custom_host)"),
+                &format!("config.deployment_id: {need} (or a deployment_config entry)"),
+                &format!("config.api_version: {need} (here or in the default deployment_config entry)"),
             ],
         ),
         (
             json!({"provider": "azure-openai", "custom_host": "https://az.example.com/openai", "deployment_id": "d"}),
-            &[&format!("config.api_version: {need}")],
+            &[&format!("config.api_version: {need} (here or in the default deployment_config entry)")],
         ),
     ]);
     tree(json!({"provider": "azure-openai", "virtual_key": "vk"}));
@@ -557,7 +558,7 @@ fn every_error_is_collected() {
 
 #[test]
 fn invalid_json_reports_line_and_column() {
-    let Err(ConfigErrors(errs)) = parse_config("{\n  \"provider\": \"openai\",\n}") else { panic!("should fail") };
+    let Err(Problems(errs)) = parse_config("{\n  \"provider\": \"openai\",\n}") else { panic!("should fail") };
     assert_eq!(errs.len(), 1);
     assert_eq!(errs[0].path, "config");
     assert!(
@@ -566,15 +567,6 @@ fn invalid_json_reports_line_and_column() {
         errs[0].message
     );
     assert!(parse_config("{\"provider\": \"openai\"}").is_ok());
-}
-
-#[test]
-fn display_joins_errors_with_semicolons() {
-    let errs = ConfigErrors(vec![
-        ConfigError { path: "config.a".into(), message: "one".into() },
-        ConfigError { path: "config.b".into(), message: "two".into() },
-    ]);
-    assert_eq!(errs.to_string(), "config.a: one; config.b: two");
 }
 
 #[test]
@@ -588,9 +580,10 @@ fn suggestions_come_from_edit_distance_two_or_less() {
     ];
     let candidates: Vec<&str> = LEAF_KEYS.iter().chain(&GROUP_KEYS[..2]).copied().collect();
     for (key, want) in cases {
-        assert_eq!(closest(key, &candidates), want, "{key}");
+        let message = unknown_key(key, &LEAF_KEYS, &candidates);
+        let suggested = message.strip_prefix("unknown key (did you mean \"").and_then(|m| m.strip_suffix("\"?)"));
+        assert_eq!(suggested, want, "{key}: {message}");
     }
-    assert_eq!((edit_distance("kitten", "sitting"), edit_distance("", "ab"), edit_distance("ab", "ab")), (3, 2, 0));
 }
 
 #[test]
@@ -616,4 +609,26 @@ fn secrets_in_the_wrong_place_are_never_echoed() {
     }
     let mode = errors(json!({"strategy": {"mode": "roundrobin"}, "targets": [{"provider": "openai", "api_key": "k"}]}));
     assert!(mode[0].contains("\"roundrobin\""), "ordinary values are still quoted: {mode:?}");
+}
+
+#[test]
+fn a_targets_provider_options_meet_the_virtual_key_rules() {
+    let t = tree(json!({"provider": "azure-openai", "api_key": "k", "resource_name": "r",
+        "deployment_config": [{"deployment_name": "d", "api_version": "v", "is_default": true}]}));
+    let options = &leaves(&t.root)[0].options;
+    assert_eq!((options.deployment_id.as_deref(), options.api_version.as_deref()), (Some("d"), Some("v")));
+    assert_errors(&[
+        (
+            json!({"strategy": {"mode": "fallback"}, "targets": [openai("a"), {"provider": "openai", "api_key": "b",
+                "custom_host": "http://u:p@gw.internal/v1"}]}),
+            &["config.targets[1].custom_host: must not contain credentials (user:password@): a URL is shown and logged, \
+               a key is not"],
+        ),
+        (
+            json!({"provider": "azure-openai", "resource_name": "r", "deployment_id": "d", "api_version": "v",
+                "deployment_config": {}}),
+            &["config.deployment_config: expected a non-empty array like [{\"deployment_name\": \"gpt-4o\", \
+               \"api_version\": \"2024-02-01\", \"is_default\": true}], got {}"],
+        ),
+    ]);
 }

@@ -4,14 +4,14 @@
 
 use std::io::{BufRead as _, IsTerminal as _, Read as _};
 
-use serde_json::json;
+use serde_json::{json, Map, Value};
 use switchboard_store::{Secret, Store, StoreError};
 
 use super::output::{self, Output};
 use super::{open_store, open_vault, CommandError};
 use crate::cli::{StoreArgs, VirtualKeyAddArgs, VirtualKeysAction, VirtualKeysArgs};
 use crate::control::declarative::new_key;
-use crate::control::declarative::spec::{slugify, KeyOptions, KeySpec};
+use crate::control::declarative::spec::{slugify, KeyDraft, Problem, Problems};
 
 pub async fn run(args: VirtualKeysArgs) -> Result<(), CommandError> {
     let out = Output::new(args.common.json);
@@ -32,23 +32,26 @@ async fn add_key(
     out: Output,
 ) -> Result<(), CommandError> {
     let secret = read_secret(&args)?;
-    let spec = KeySpec {
+    let flags = [
+        ("resource_name", args.resource_name),
+        ("deployment_id", args.deployment_id),
+        ("api_version", args.api_version),
+        ("custom_host", args.custom_host),
+    ];
+    let options: Map<String, Value> =
+        flags.into_iter().filter_map(|(key, value)| Some((key.to_owned(), Value::String(value?)))).collect();
+    let draft = KeyDraft {
         slug: args.slug.unwrap_or_else(|| slugify(&args.name)),
         name: args.name,
         provider: args.provider,
         secret,
-        options: KeyOptions {
-            resource_name: args.resource_name,
-            deployment_id: args.deployment_id,
-            api_version: args.api_version,
-            custom_host: args.custom_host,
-        },
+        options,
         note: args.note,
     };
-    let problems = spec.problems(&flag);
-    problems
-        .or(())
-        .map_err(|problems| CommandError::Problems { what: "cannot add the virtual key".into(), problems })?;
+    let spec = draft.check("").map_err(|problems| CommandError::Problems {
+        what: "cannot add the virtual key".into(),
+        problems: Problems(problems.0.into_iter().map(|p| Problem { path: flag(&p.path), ..p }).collect()),
+    })?;
     let vault = open_vault(store_args, store).await?;
     let record = store.create_virtual_key(&new_key(&spec, &vault)?).await.map_err(|e| taken(e, &spec.slug))?;
     out.show(&record, |out| {
@@ -59,7 +62,7 @@ async fn add_key(
     })
 }
 
-/// The command-line spelling of a [`KeySpec`] field, for problems.
+/// The command-line spelling of a key's field (a problem's path at the top), for problems.
 fn flag(field: &str) -> String {
     match field {
         "key" => "--key-env/--key-stdin".to_owned(),

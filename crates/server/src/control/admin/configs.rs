@@ -118,7 +118,7 @@ async fn check_config(state: &ApiState, fields: &mut Fields, config: &Value) -> 
     let tree = match validate_config(config) {
         Ok(tree) => tree,
         Err(errors) => {
-            errors.0.iter().for_each(|e| fields.problem(&e.path, &e.message));
+            fields.extend(errors);
             return Ok(());
         }
     };

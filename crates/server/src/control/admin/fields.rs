@@ -3,9 +3,12 @@
 //! `resourceName`), so every field is looked up under both. Problems are collected with their
 //! paths, so one answer lists them all, and a field nobody read is refused at the end rather
 //! than silently dropped. A complaint names the kind of a bad value, never the value: the
-//! body may carry a provider key.
+//! body may carry a provider key. Problems are core's [`Problems`], the type every validator
+//! reports with, so problems found by core (a config, a key's provider options) join them as
+//! they are.
 
 use serde_json::{Map, Value};
+use switchboard_core::problem::Problems;
 
 use super::error::AdminError;
 
@@ -15,12 +18,12 @@ pub struct Fields {
     map: Map<String, Value>,
     /// Fields this body may have, for the unknown-field message.
     known: Vec<&'static str>,
-    problems: Vec<String>,
+    problems: Problems,
 }
 
 impl Fields {
     pub fn new(prefix: impl Into<String>, map: Map<String, Value>) -> Self {
-        Fields { prefix: prefix.into(), map, known: Vec::new(), problems: Vec::new() }
+        Fields { prefix: prefix.into(), map, known: Vec::new(), problems: Problems::default() }
     }
 
     /// The path of `field` in error messages.
@@ -30,14 +33,17 @@ impl Fields {
 
     pub fn problem(&mut self, field: &str, message: impl std::fmt::Display) {
         let path = self.path(field);
-        self.problems.push(format!("{path}: {message}"));
+        self.problems.push(path, message.to_string());
+    }
+
+    /// Takes over problems that already carry their whole path (found by core).
+    pub fn extend(&mut self, problems: Problems) {
+        self.problems.extend(problems);
     }
 
     /// Whether a problem was already recorded at `field` or inside it.
     pub fn has_problem(&self, field: &str) -> bool {
-        let path = self.path(field);
-        let inside = |p: &&String| p.strip_prefix(&path).is_some_and(|rest| rest.starts_with([':', '[', '.']));
-        self.problems.iter().any(|p| inside(&p))
+        self.problems.has_at(&self.path(field))
     }
 
     /// `value`, recording that `field` is required (`what` it should be) when it is missing
@@ -156,11 +162,11 @@ impl Fields {
         if problems.is_empty() {
             Ok(())
         } else {
-            Err(AdminError::Invalid(problems))
+            Err(AdminError::Invalid(problems.0.iter().map(ToString::to_string).collect()))
         }
     }
 
-    fn into_problems(mut self) -> Vec<String> {
+    fn into_problems(mut self) -> Problems {
         let leftovers: Vec<String> = self.map.keys().cloned().collect();
         let expected = self.known.join(", ");
         for key in leftovers {

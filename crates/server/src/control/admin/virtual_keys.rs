@@ -117,13 +117,13 @@ async fn create_key(state: &ApiState, body: Map<String, Value>) -> Result<Virtua
     let draft = read_draft(&mut fields);
     let name = fields.require("name", draft.name, "a display name");
     let provider = fields.require("provider", draft.provider, "the provider's id, e.g. \"openai\"");
-    let options = key_options::apply(Map::new(), draft.options);
+    let mut options = None;
     if let Some(provider) = &provider {
-        key_options::check_provider(&mut fields, provider, &options);
+        options = key_options::check_provider(&mut fields, provider, key_options::apply(Map::new(), draft.options));
         check_key(&mut fields, provider, draft.key.as_deref());
     }
     fields.finish()?;
-    let (Some(name), Some(provider)) = (name, provider) else {
+    let (Some(name), Some(provider), Some(options)) = (name, provider, options) else {
         return Err(AdminError::Internal("virtual key: a required field went missing after validation".into()));
     };
     let secret = state.control.vault.seal(draft.key.as_deref().unwrap_or_default())?;
@@ -143,9 +143,9 @@ async fn update_key(state: &ApiState, slug: &str, body: Map<String, Value>) -> R
     }
     let provider = draft.provider.clone().unwrap_or_else(|| existing.provider.clone());
     let options_changed = !draft.options.is_empty();
-    let options = key_options::apply(existing.options, draft.options);
+    let mut options = key_options::apply(existing.options, draft.options);
     if draft.provider.is_some() || options_changed {
-        key_options::check_provider(&mut fields, &provider, &options);
+        options = key_options::check_provider(&mut fields, &provider, options).unwrap_or_default();
     }
     if draft.key.is_some() {
         check_key(&mut fields, &provider, draft.key.as_deref());

@@ -6,11 +6,13 @@
 use std::collections::HashMap;
 
 use serde::Deserialize;
-use serde_json::Value;
+use serde_json::{Map, Value};
+use switchboard_core::problem::unknown_key;
+use switchboard_core::provider::OPTION_KEYS;
 use switchboard_store::Secret;
 
 use super::env::substitute;
-use super::spec::{config_json, KeyOptions, KeySpec, Problems};
+use super::spec::{config_json, KeyDraft, KeySpec, Problems};
 
 #[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]
@@ -21,20 +23,22 @@ struct FileModel {
     configs: Vec<ConfigEntry>,
 }
 
-/// One virtual key as written. No `Debug`: `key` may hold a secret.
+/// One virtual key as written. No `Debug`: `key` may hold a secret. Every other key is a
+/// provider option (core's [`OPTION_KEYS`]); serde cannot refuse unknown keys next to a
+/// flattened map, so [`key_draft`] does.
 #[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
 struct KeyEntry {
     slug: String,
     name: Option<String>,
     provider: String,
     key: String,
-    custom_host: Option<String>,
-    resource_name: Option<String>,
-    deployment_id: Option<String>,
-    api_version: Option<String>,
     note: Option<String>,
+    #[serde(flatten)]
+    options: Map<String, Value>,
 }
+
+/// The keys of a virtual key entry besides its provider options.
+const ENTRY_KEYS: [&str; 5] = ["slug", "name", "provider", "key", "note"];
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -83,33 +87,40 @@ pub fn parse(text: &str, env: &dyn Fn(&str) -> Option<String>) -> Result<Declare
             String::new()
         }
     };
-    let keys: Vec<KeySpec> =
-        model.virtual_keys.iter().enumerate().map(|(i, entry)| key_spec(entry, i, &mut subst)).collect();
+    let mut unknown = Problems::default();
+    let keys: Vec<KeyDraft> =
+        model.virtual_keys.iter().enumerate().map(|(i, entry)| key_draft(entry, i, &mut subst, &mut unknown)).collect();
     let configs: Vec<(ConfigSpec, Value)> =
         model.configs.into_iter().enumerate().map(|(i, entry)| config_entry(entry, i, &mut subst)).collect();
+    problems.extend(unknown);
     if !problems.is_empty() {
         // Checking values that could not be substituted would only add confusing follow-ups.
         return Err(FileError::Invalid(problems));
     }
-    check_keys(&keys, &mut problems);
+    let keys = check_keys(keys, &mut problems);
     let configs = check_configs(configs, &mut problems);
     problems.or(Declared { virtual_keys: keys, configs }).map_err(FileError::Invalid)
 }
 
 type Subst<'a> = dyn FnMut(&str, &str) -> String + 'a;
 
-fn key_spec(entry: &KeyEntry, index: usize, subst: &mut Subst<'_>) -> KeySpec {
+fn key_draft(entry: &KeyEntry, index: usize, subst: &mut Subst<'_>, problems: &mut Problems) -> KeyDraft {
     let at = |field: &str| format!("virtual_keys[{index}].{field}");
+    let allowed: Vec<&str> = ENTRY_KEYS.iter().chain(&OPTION_KEYS).copied().collect();
+    let mut options = Map::new();
+    for (key, value) in &entry.options {
+        if !OPTION_KEYS.contains(&key.as_str()) {
+            problems.push(at(key), unknown_key(key, &allowed, &allowed));
+            continue;
+        }
+        let mut value = value.clone();
+        substitute_strings(&mut value, &at(key), subst);
+        options.insert(key.clone(), value);
+    }
     let mut opt = |value: &Option<String>, field: &str| value.as_deref().map(|v| subst(v, &at(field)));
-    let options = KeyOptions {
-        resource_name: opt(&entry.resource_name, "resource_name"),
-        deployment_id: opt(&entry.deployment_id, "deployment_id"),
-        api_version: opt(&entry.api_version, "api_version"),
-        custom_host: opt(&entry.custom_host, "custom_host"),
-    };
     let note = opt(&entry.note, "note");
     let name = opt(&entry.name, "name").unwrap_or_else(|| entry.slug.clone());
-    KeySpec {
+    KeyDraft {
         slug: entry.slug.clone(),
         name,
         provider: subst(&entry.provider, &at("provider")),
@@ -146,15 +157,23 @@ fn substitute_strings(value: &mut Value, path: &str, subst: &mut Subst<'_>) {
     }
 }
 
-fn check_keys(keys: &[KeySpec], problems: &mut Problems) {
+fn check_keys(drafts: Vec<KeyDraft>, problems: &mut Problems) -> Vec<KeySpec> {
     let mut seen = HashMap::new();
-    for (i, key) in keys.iter().enumerate() {
-        let at = |field: &str| format!("virtual_keys[{i}].{field}");
-        problems.0.extend(key.problems(&at).0);
-        if let Some(first) = seen.insert(key.slug.as_str(), i) {
-            problems.push(at("slug"), format!("\"{}\" is already declared at virtual_keys[{first}]", key.slug));
+    let mut keys = Vec::with_capacity(drafts.len());
+    for (i, draft) in drafts.into_iter().enumerate() {
+        let at = format!("virtual_keys[{i}]");
+        let duplicate = seen
+            .insert(draft.slug.clone(), i)
+            .map(|first| format!("\"{}\" is already declared at virtual_keys[{first}]", draft.slug));
+        match draft.check(&at) {
+            Ok(key) => keys.push(key),
+            Err(found) => problems.extend(found),
+        }
+        if let Some(message) = duplicate {
+            problems.push(format!("{at}.slug"), message);
         }
     }
+    keys
 }
 
 fn check_configs(configs: Vec<(ConfigSpec, Value)>, problems: &mut Problems) -> Vec<ConfigSpec> {
@@ -296,10 +315,25 @@ configs:
 
     #[test]
     fn unknown_keys_are_refused_with_where_they_are() {
-        let message = syntax("virtual_keys:\n  - slug: a\n    provider: openai\n    key: k\n    kye: x\n");
-        assert!(message.contains("unknown field `kye`"), "{message}");
-        assert!(message.contains("virtual_keys[0]"), "{message}");
+        let text = "virtual_keys:\n  - slug: a\n    provider: openai\n    key: k\n    kye: x\n    region: eu\n";
+        let expected = "virtual_keys[0].region: unknown key (expected one of slug, name, provider, key, note, \
+                        custom_host, resource_name, deployment_id, api_version, deployment_config, anthropic_version, \
+                        anthropic_beta)";
+        assert_eq!(invalid(text), ["virtual_keys[0].kye: unknown key (did you mean \"key\"?)", expected]);
         assert!(syntax("virtual_key: []\n").contains("unknown field `virtual_key`"));
+    }
+
+    #[test]
+    fn provider_options_are_the_same_as_everywhere_else() {
+        let text = "virtual_keys:\n  - slug: a\n    provider: anthropic\n    key: k\n    anthropic_beta: ${OPENAI_API_KEY}\n    custom_host: http://h/v1/\n";
+        let key = &parse(text, &env).unwrap().virtual_keys[0];
+        let stored = Value::Object(key.options.to_map());
+        assert_eq!(
+            stored,
+            serde_json::json!({"custom_host": "http://h/v1", "anthropic_beta": "sk-env-0123456789abcdef"})
+        );
+        let bad = "virtual_keys:\n  - {slug: a, provider: openai, key: k, deployment_config: [{deployment_name: d}]}\n";
+        assert_eq!(invalid(bad), ["virtual_keys[0].deployment_config: only used by provider \"azure-openai\""]);
     }
 
     #[test]
