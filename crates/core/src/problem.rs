@@ -76,7 +76,7 @@ pub fn join(path: &str, key: &str) -> String {
 }
 
 /// Longest excerpt of a bad value quoted back in a problem.
-const QUOTE_MAX_CHARS: usize = 40;
+const QUOTE_MAX_BYTES: usize = 40;
 
 /// A bad value quoted back to the user as compact JSON, cut short if long; only its kind
 /// when it may be a credential.
@@ -84,11 +84,7 @@ pub fn got(value: &Value) -> String {
     if holds_secret(value) {
         return kind(value).to_string();
     }
-    let text = value.to_string();
-    if text.chars().count() <= QUOTE_MAX_CHARS {
-        return text;
-    }
-    format!("{}…", text.chars().take(QUOTE_MAX_CHARS).collect::<String>())
+    crate::text::shorten(&value.to_string(), QUOTE_MAX_BYTES, "…").into_owned()
 }
 
 /// Whether a value holds a string that may be a credential (pasted under the wrong key):

@@ -18,7 +18,3 @@ pub use conditional::{group_pick_conditional, Condition, Operand, Query, Request
 pub use destinations::caller_chosen_destinations;
 pub use model::*;
 pub use validate::{parse_config, validate_config};
-
-/// The names a config's problems had before every validator shared [`crate::problem`]; kept so
-/// that callers (the gateway's error type among them) read the same.
-pub use crate::problem::{Problem as ConfigError, Problems as ConfigErrors};

@@ -4,6 +4,7 @@
 //! store; nothing here sends a request to a provider.
 
 pub(crate) mod admin;
+pub(crate) mod api_error;
 pub mod auth;
 mod cache;
 pub mod declarative;

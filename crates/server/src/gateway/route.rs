@@ -6,9 +6,8 @@ use std::sync::Arc;
 
 use crate::http::error::GatewayError;
 use serde_json::{json, Map, Value};
-use switchboard_core::config::{
-    caller_chosen_destinations, parse_config, validate_config, ConfigError, ConfigErrors, RouteTree,
-};
+use switchboard_core::config::{caller_chosen_destinations, parse_config, validate_config, RouteTree};
+use switchboard_core::problem::{Problem, Problems};
 
 use crate::control::auth::Principal;
 use crate::control::ConfigCache;
@@ -64,7 +63,7 @@ fn vault_destinations(resolved: &Resolved, principal: &Principal) -> Result<(), 
     if problems.is_empty() {
         Ok(())
     } else {
-        Err(GatewayError::ForbiddenConfig(ConfigErrors(problems)))
+        Err(GatewayError::ForbiddenConfig(Problems(problems)))
     }
 }
 
@@ -117,15 +116,15 @@ fn from_headers(inbound: &Inbound) -> Result<Arc<RouteTree>, GatewayError> {
 }
 
 /// Rewrites `config.provider` into `x-portkey-provider` and so on.
-fn rename(errs: ConfigErrors) -> ConfigErrors {
-    let rename_one = |e: ConfigError| {
+fn rename(errs: Problems) -> Problems {
+    let rename_one = |e: Problem| {
         let key = e.path.strip_prefix("config.").unwrap_or(&e.path);
         let path = HEADER_KEYS
             .iter()
             .find(|(k, _)| *k == key)
             .map(|(_, h)| h.to_string())
             .unwrap_or_else(|| format!("headers ({})", e.path));
-        ConfigError { path, message: e.message }
+        Problem { path, message: e.message }
     };
-    ConfigErrors(errs.0.into_iter().map(rename_one).collect())
+    Problems(errs.0.into_iter().map(rename_one).collect())
 }

@@ -9,7 +9,7 @@
 use std::sync::Arc;
 
 use serde_json::{json, Value};
-use switchboard_core::config::ConfigErrors;
+use switchboard_core::problem::Problems;
 
 /// The cause of an internal error, shared so the error stays `Clone`.
 pub type Cause = Arc<dyn std::error::Error + Send + Sync>;
@@ -17,7 +17,7 @@ pub type Cause = Arc<dyn std::error::Error + Send + Sync>;
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum GatewayError {
     #[error("{0}")]
-    InvalidConfig(ConfigErrors),
+    InvalidConfig(Problems),
     #[error("{0}")]
     InvalidRequest(String),
     #[error("request body is over the limit of {limit} bytes")]
@@ -30,7 +30,7 @@ pub enum GatewayError {
     Forbidden(String),
     /// A config the caller may not send (a virtual key's secret to a host the caller chose).
     #[error("{0}")]
-    ForbiddenConfig(ConfigErrors),
+    ForbiddenConfig(Problems),
     /// The egress policy refused the destination, before any connection was made.
     #[error("{provider}: the egress policy does not allow {host}: {reason}")]
     EgressDenied { provider: String, host: String, reason: String },

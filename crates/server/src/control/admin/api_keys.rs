@@ -14,9 +14,9 @@ use rand::RngCore as _;
 use serde_json::{json, Map, Value};
 use switchboard_store::{hash_api_key, hint, ApiKeyRecord, ApiKeyScope, NewApiKey};
 
-use super::error::AdminError;
 use super::fields::{kind, Fields};
 use super::{wire, Admin};
+use crate::control::api_error::ApiError;
 use crate::control::{ApiState, SharedApi};
 
 const PREFIX: &str = "api_key.";
@@ -24,7 +24,7 @@ const KEY_PREFIX: &str = "sb-";
 /// 128 random bits.
 const KEY_RANDOM_BYTES: usize = 16;
 
-pub async fn create(_: Admin, State(state): State<SharedApi>, body: Body) -> Result<Response, AdminError> {
+pub async fn create(_: Admin, State(state): State<SharedApi>, body: Body) -> Result<Response, ApiError> {
     let body = wire::read_object(&state, body).await?;
     let (record, key) = create_key(&state, body).await?;
     let mut data = view_map(&record);
@@ -39,34 +39,30 @@ pub async fn create_typed(
     state: State<SharedApi>,
     Path(_kinds): Path<(String, String)>,
     body: Body,
-) -> Result<Response, AdminError> {
+) -> Result<Response, ApiError> {
     create(admin, state, body).await
 }
 
-pub async fn list(_: Admin, State(state): State<SharedApi>) -> Result<Response, AdminError> {
+pub async fn list(_: Admin, State(state): State<SharedApi>) -> Result<Response, ApiError> {
     let records = state.control.store.list_api_keys().await?;
     Ok(wire::list(records.iter().map(|r| Value::Object(view_map(r))).collect()))
 }
 
-pub async fn retrieve(
-    _: Admin,
-    State(state): State<SharedApi>,
-    Path(id): Path<String>,
-) -> Result<Response, AdminError> {
+pub async fn retrieve(_: Admin, State(state): State<SharedApi>, Path(id): Path<String>) -> Result<Response, ApiError> {
     let records = state.control.store.list_api_keys().await?;
     let record = records.into_iter().find(|r| r.id == id).ok_or_else(|| not_found(&id))?;
     Ok(wire::one(Value::Object(view_map(&record))))
 }
 
-pub async fn update(_: Admin, Path(id): Path<String>) -> Result<Response, AdminError> {
-    Err(AdminError::Unsupported(format!(
+pub async fn update(_: Admin, Path(id): Path<String>) -> Result<Response, ApiError> {
+    Err(ApiError::Unsupported(format!(
         "API keys cannot be edited: create a new key (POST /v1/api-keys) and revoke this one (DELETE /v1/api-keys/{id})"
     )))
 }
 
-pub async fn revoke(_: Admin, State(state): State<SharedApi>, Path(id): Path<String>) -> Result<Response, AdminError> {
+pub async fn revoke(_: Admin, State(state): State<SharedApi>, Path(id): Path<String>) -> Result<Response, ApiError> {
     if !state.control.store.revoke_api_key(&id).await? {
-        return Err(AdminError::NotFound(format!("API key \"{id}\" does not exist or is already revoked")));
+        return Err(ApiError::NotFound(format!("API key \"{id}\" does not exist or is already revoked")));
     }
     // The cache may still hold the key as live.
     state.control.invalidate();
@@ -150,7 +146,7 @@ async fn check_grants(
     fields: &mut Fields,
     scope: Option<ApiKeyScope>,
     draft: &Draft,
-) -> Result<(), AdminError> {
+) -> Result<(), ApiError> {
     if scope == Some(ApiKeyScope::Admin) {
         let why = "only used by scope \"gateway\" (an admin key may use everything)";
         for (field, list) in
@@ -182,7 +178,7 @@ async fn check_grants(
     Ok(())
 }
 
-async fn create_key(state: &ApiState, body: Map<String, Value>) -> Result<(ApiKeyRecord, String), AdminError> {
+async fn create_key(state: &ApiState, body: Map<String, Value>) -> Result<(ApiKeyRecord, String), ApiError> {
     let mut fields = Fields::new(PREFIX, body);
     let draft = read_draft(&mut fields);
     let name = fields.require("name", draft.name.clone(), "a display name");
@@ -190,7 +186,7 @@ async fn create_key(state: &ApiState, body: Map<String, Value>) -> Result<(ApiKe
     check_grants(state, &mut fields, scope, &draft).await?;
     fields.finish()?;
     let (Some(name), Some(scope)) = (name, scope) else {
-        return Err(AdminError::Internal("API key: a required field went missing after validation".into()));
+        return Err(ApiError::Internal("API key: a required field went missing after validation".into()));
     };
     let key = generate_key()?;
     let new = NewApiKey {
@@ -207,17 +203,17 @@ async fn create_key(state: &ApiState, body: Map<String, Value>) -> Result<(ApiKe
     Ok((record, key))
 }
 
-fn generate_key() -> Result<String, AdminError> {
+fn generate_key() -> Result<String, ApiError> {
     let mut bytes = [0u8; KEY_RANDOM_BYTES];
     rand::rngs::OsRng
         .try_fill_bytes(&mut bytes)
-        .map_err(|e| AdminError::Internal(format!("no randomness for a new API key: {e}")))?;
+        .map_err(|e| ApiError::Internal(format!("no randomness for a new API key: {e}")))?;
     let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
     Ok(format!("{KEY_PREFIX}{hex}"))
 }
 
-fn not_found(id: &str) -> AdminError {
-    AdminError::NotFound(format!("API key \"{id}\" does not exist"))
+fn not_found(id: &str) -> ApiError {
+    ApiError::NotFound(format!("API key \"{id}\" does not exist"))
 }
 
 /// A key as the API shows it: never the key, never its hash.

@@ -13,18 +13,18 @@ use serde_json::{json, Map, Value};
 use switchboard_core::config::{validate_config, Node};
 use switchboard_store::ConfigRecord;
 
-use super::error::AdminError;
 use super::fields::{kind, Fields};
 use super::{wire, Admin};
+use crate::control::api_error::ApiError;
 use crate::control::{ApiState, SharedApi};
 
-pub async fn create(_: Admin, State(state): State<SharedApi>, body: Body) -> Result<Response, AdminError> {
+pub async fn create(_: Admin, State(state): State<SharedApi>, body: Body) -> Result<Response, ApiError> {
     let body = wire::read_object(&state, body).await?;
     let record = create_config(&state, body).await?;
     Ok(wire::envelope(summary(&record)))
 }
 
-pub async fn list(_: Admin, State(state): State<SharedApi>) -> Result<Response, AdminError> {
+pub async fn list(_: Admin, State(state): State<SharedApi>) -> Result<Response, ApiError> {
     let records = state.control.store.list_configs().await?;
     Ok(wire::list(records.iter().map(view).collect()))
 }
@@ -33,7 +33,7 @@ pub async fn retrieve(
     _: Admin,
     State(state): State<SharedApi>,
     Path(slug): Path<String>,
-) -> Result<Response, AdminError> {
+) -> Result<Response, ApiError> {
     Ok(wire::one(view(&find(&state, &slug).await?)))
 }
 
@@ -42,17 +42,13 @@ pub async fn update(
     State(state): State<SharedApi>,
     Path(slug): Path<String>,
     body: Body,
-) -> Result<Response, AdminError> {
+) -> Result<Response, ApiError> {
     let body = wire::read_object(&state, body).await?;
     let record = update_config(&state, &slug, body).await?;
     Ok(wire::envelope(summary(&record)))
 }
 
-pub async fn delete(
-    _: Admin,
-    State(state): State<SharedApi>,
-    Path(slug): Path<String>,
-) -> Result<Response, AdminError> {
+pub async fn delete(_: Admin, State(state): State<SharedApi>, Path(slug): Path<String>) -> Result<Response, ApiError> {
     if !state.control.store.delete_config(&slug).await? {
         return Err(not_found(&slug));
     }
@@ -64,7 +60,7 @@ pub async fn versions(
     _: Admin,
     State(state): State<SharedApi>,
     Path(slug): Path<String>,
-) -> Result<Response, AdminError> {
+) -> Result<Response, ApiError> {
     let current = find(&state, &slug).await?;
     let versions = state.control.store.config_versions(&slug).await?;
     let items = versions.iter().map(|v| {
@@ -114,7 +110,7 @@ fn config_value(fields: &mut Fields, value: Value) -> Option<Value> {
 
 /// The inline-config validator's every error (paths rooted at `config`), then every
 /// virtual key the config names that does not exist.
-async fn check_config(state: &ApiState, fields: &mut Fields, config: &Value) -> Result<(), AdminError> {
+async fn check_config(state: &ApiState, fields: &mut Fields, config: &Value) -> Result<(), ApiError> {
     let tree = match validate_config(config) {
         Ok(tree) => tree,
         Err(errors) => {
@@ -140,7 +136,7 @@ fn virtual_keys(node: &Node, out: &mut Vec<(String, String)>) {
     }
 }
 
-async fn create_config(state: &ApiState, body: Map<String, Value>) -> Result<ConfigRecord, AdminError> {
+async fn create_config(state: &ApiState, body: Map<String, Value>) -> Result<ConfigRecord, ApiError> {
     let mut fields = Fields::new("", body);
     let draft = read_draft(&mut fields);
     let name = fields.require("name", draft.name, "a display name");
@@ -150,7 +146,7 @@ async fn create_config(state: &ApiState, body: Map<String, Value>) -> Result<Con
     }
     fields.finish()?;
     let (Some(name), Some(config)) = (name, config) else {
-        return Err(AdminError::Internal("config: a required field went missing after validation".into()));
+        return Err(ApiError::Internal("config: a required field went missing after validation".into()));
     };
     let slug = wire::generated_slug("pc-", &name, "config");
     let record = state.control.store.create_config(&slug, &name, &config.to_string()).await?;
@@ -158,7 +154,7 @@ async fn create_config(state: &ApiState, body: Map<String, Value>) -> Result<Con
     Ok(record)
 }
 
-async fn update_config(state: &ApiState, slug: &str, body: Map<String, Value>) -> Result<ConfigRecord, AdminError> {
+async fn update_config(state: &ApiState, slug: &str, body: Map<String, Value>) -> Result<ConfigRecord, ApiError> {
     find(state, slug).await?;
     let mut fields = Fields::new("", body);
     // The SDKs send the slug in the body too.
@@ -180,12 +176,12 @@ async fn update_config(state: &ApiState, slug: &str, body: Map<String, Value>) -
     Ok(record)
 }
 
-async fn find(state: &ApiState, slug: &str) -> Result<ConfigRecord, AdminError> {
+async fn find(state: &ApiState, slug: &str) -> Result<ConfigRecord, ApiError> {
     state.control.store.get_config(slug).await?.ok_or_else(|| not_found(slug))
 }
 
-fn not_found(slug: &str) -> AdminError {
-    AdminError::NotFound(format!("config \"{slug}\" does not exist"))
+fn not_found(slug: &str) -> ApiError {
+    ApiError::NotFound(format!("config \"{slug}\" does not exist"))
 }
 
 /// Portkey's `version_id` is a string; here it names the slug and version.

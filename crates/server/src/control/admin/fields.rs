@@ -10,7 +10,7 @@
 use serde_json::{Map, Value};
 use switchboard_core::problem::Problems;
 
-use super::error::AdminError;
+use crate::control::api_error::ApiError;
 
 pub struct Fields {
     /// Path prefix of every field, e.g. `virtual_key.` (empty for configs).
@@ -157,12 +157,12 @@ impl Fields {
     }
 
     /// Every problem so far, or `Ok` when the body is clean (unknown fields included).
-    pub fn finish(self) -> Result<(), AdminError> {
+    pub fn finish(self) -> Result<(), ApiError> {
         let problems = self.into_problems();
         if problems.is_empty() {
             Ok(())
         } else {
-            Err(AdminError::Invalid(problems.0.iter().map(ToString::to_string).collect()))
+            Err(ApiError::Invalid(problems))
         }
     }
 

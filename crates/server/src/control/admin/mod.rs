@@ -10,7 +10,6 @@
 
 mod api_keys;
 mod configs;
-mod error;
 mod fields;
 mod key_options;
 mod virtual_keys;

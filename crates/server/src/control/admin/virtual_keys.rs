@@ -11,22 +11,22 @@ use axum::response::Response;
 use serde_json::{json, Map, Value};
 use switchboard_store::{NewVirtualKey, VirtualKeyRecord, VirtualKeyUpdate};
 
-use super::error::AdminError;
 use super::fields::{kind, Fields};
 use super::{key_options, wire, Admin};
+use crate::control::api_error::ApiError;
 use crate::control::{ApiState, SharedApi};
 
 const PREFIX: &str = "virtual_key.";
 /// The one provider that runs without a key.
 const KEYLESS_PROVIDER: &str = "ollama";
 
-pub async fn create(_: Admin, State(state): State<SharedApi>, body: Body) -> Result<Response, AdminError> {
+pub async fn create(_: Admin, State(state): State<SharedApi>, body: Body) -> Result<Response, ApiError> {
     let body = wire::read_object(&state, body).await?;
     let record = create_key(&state, body).await?;
     Ok(wire::envelope(summary(&record.slug)))
 }
 
-pub async fn list(_: Admin, State(state): State<SharedApi>) -> Result<Response, AdminError> {
+pub async fn list(_: Admin, State(state): State<SharedApi>) -> Result<Response, ApiError> {
     let records = state.control.store.list_virtual_keys().await?;
     Ok(wire::list(records.iter().map(view).collect()))
 }
@@ -35,7 +35,7 @@ pub async fn retrieve(
     _: Admin,
     State(state): State<SharedApi>,
     Path(slug): Path<String>,
-) -> Result<Response, AdminError> {
+) -> Result<Response, ApiError> {
     Ok(wire::one(view(&find(&state, &slug).await?)))
 }
 
@@ -44,17 +44,13 @@ pub async fn update(
     State(state): State<SharedApi>,
     Path(slug): Path<String>,
     body: Body,
-) -> Result<Response, AdminError> {
+) -> Result<Response, ApiError> {
     let body = wire::read_object(&state, body).await?;
     let record = update_key(&state, &slug, body).await?;
     Ok(wire::envelope(summary(&record.slug)))
 }
 
-pub async fn delete(
-    _: Admin,
-    State(state): State<SharedApi>,
-    Path(slug): Path<String>,
-) -> Result<Response, AdminError> {
+pub async fn delete(_: Admin, State(state): State<SharedApi>, Path(slug): Path<String>) -> Result<Response, ApiError> {
     if !state.control.store.delete_virtual_key(&slug).await? {
         return Err(not_found(&slug));
     }
@@ -112,7 +108,7 @@ fn check_key(fields: &mut Fields, provider: &str, key: Option<&str>) {
     }
 }
 
-async fn create_key(state: &ApiState, body: Map<String, Value>) -> Result<VirtualKeyRecord, AdminError> {
+async fn create_key(state: &ApiState, body: Map<String, Value>) -> Result<VirtualKeyRecord, ApiError> {
     let mut fields = Fields::new(PREFIX, body);
     let draft = read_draft(&mut fields);
     let name = fields.require("name", draft.name, "a display name");
@@ -124,7 +120,7 @@ async fn create_key(state: &ApiState, body: Map<String, Value>) -> Result<Virtua
     }
     fields.finish()?;
     let (Some(name), Some(provider), Some(options)) = (name, provider, options) else {
-        return Err(AdminError::Internal("virtual key: a required field went missing after validation".into()));
+        return Err(ApiError::Internal("virtual key: a required field went missing after validation".into()));
     };
     let secret = state.control.vault.seal(draft.key.as_deref().unwrap_or_default())?;
     let slug = draft.slug.unwrap_or_else(|| wire::generated_slug("", &name, "key"));
@@ -134,7 +130,7 @@ async fn create_key(state: &ApiState, body: Map<String, Value>) -> Result<Virtua
     Ok(record)
 }
 
-async fn update_key(state: &ApiState, slug: &str, body: Map<String, Value>) -> Result<VirtualKeyRecord, AdminError> {
+async fn update_key(state: &ApiState, slug: &str, body: Map<String, Value>) -> Result<VirtualKeyRecord, ApiError> {
     let existing = find(state, slug).await?;
     let mut fields = Fields::new(PREFIX, body);
     let draft = read_draft(&mut fields);
@@ -164,12 +160,12 @@ async fn update_key(state: &ApiState, slug: &str, body: Map<String, Value>) -> R
     Ok(record)
 }
 
-async fn find(state: &ApiState, slug: &str) -> Result<VirtualKeyRecord, AdminError> {
+async fn find(state: &ApiState, slug: &str) -> Result<VirtualKeyRecord, ApiError> {
     state.control.store.get_virtual_key(slug).await?.ok_or_else(|| not_found(slug))
 }
 
-fn not_found(slug: &str) -> AdminError {
-    AdminError::NotFound(format!("virtual key \"{slug}\" does not exist"))
+fn not_found(slug: &str) -> ApiError {
+    ApiError::NotFound(format!("virtual key \"{slug}\" does not exist"))
 }
 
 /// The create/update answer's `data`.

@@ -7,12 +7,12 @@ use axum::body::Body;
 use axum::response::Response;
 use serde_json::{json, Map, Value};
 
-use super::error::AdminError;
+use crate::control::api_error::ApiError;
 use crate::control::ApiState;
 use crate::http::reply;
 
 /// The request body as a JSON object, at most `max_body_bytes`.
-pub async fn read_object(state: &ApiState, body: Body) -> Result<Map<String, Value>, AdminError> {
+pub async fn read_object(state: &ApiState, body: Body) -> Result<Map<String, Value>, ApiError> {
     Ok(crate::http::body::read_object(body, state.settings.max_body_bytes).await?)
 }
 

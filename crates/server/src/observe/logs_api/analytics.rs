@@ -9,7 +9,7 @@ use serde::Serialize;
 use switchboard_store::{GroupBy, SummaryRow};
 
 use super::params::Params;
-use super::{admin, finish, json, store_error, Reply};
+use super::{admin, finish, json, Reply};
 use crate::control::SharedApi;
 
 #[derive(Serialize)]
@@ -64,7 +64,7 @@ async fn summarise(state: &SharedApi, headers: &HeaderMap, uri: &Uri) -> Reply {
     let mut params = Params::from_uri(uri, &["group_by", "from", "to"], false)?;
     let group_by = group_by(params.take("group_by").as_deref())?;
     let (from, to) = params.time_range()?;
-    let rows = state.control.store.summary(group_by, from, to).await.map_err(store_error)?;
+    let rows = state.control.store.summary(group_by, from, to).await?;
     json(200, &Summary { object: "list", group_by, data: rows.into_iter().map(Group::from).collect() })
 }
 

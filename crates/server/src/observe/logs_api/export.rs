@@ -13,7 +13,7 @@ use http::{HeaderMap, HeaderValue, Uri};
 use switchboard_store::{LogPage, LogQuery, LogRecord, Store, MAX_PAGE_SIZE};
 
 use super::params::{Params, FILTERS};
-use super::{admin, finish, store_error, Reply};
+use super::{admin, finish, Reply};
 use crate::control::SharedApi;
 use crate::support::time::format_rfc3339;
 
@@ -79,7 +79,7 @@ async fn start(state: &SharedApi, headers: &HeaderMap, uri: &Uri) -> Reply {
     query.cursor = params.take("cursor");
     query.include_bodies = params.flag("include_bodies")? && format == Format::Ndjson;
     let store = state.control.store.clone();
-    let first = store.query_logs(&query).await.map_err(store_error)?;
+    let first = store.query_logs(&query).await?;
     let header = match format {
         Format::Csv => Bytes::from(csv_header()),
         Format::Ndjson => Bytes::new(),

@@ -4,6 +4,7 @@
 //! metadata. Feedback may arrive before its trace's log is written, so the trace is not
 //! required to exist.
 
+use crate::control::api_error::ApiError;
 use crate::http::error::GatewayError;
 use axum::body::Body;
 use axum::extract::{Path, State};
@@ -13,7 +14,7 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 use switchboard_store::{Feedback, FeedbackUpdate};
 
-use super::{admin, finish, json, read_json, store_error, Reply};
+use super::{admin, finish, json, read_json, Reply};
 use crate::control::SharedApi;
 use crate::support::clock;
 
@@ -51,7 +52,7 @@ async fn save(state: &SharedApi, headers: &HeaderMap, body: Body) -> Reply {
     let now = clock::unix_ms();
     let feedback = entries.iter().map(|(path, entry)| new_feedback(path, entry, now)).collect::<Result<Vec<_>, _>>()?;
     for item in &feedback {
-        state.control.store.insert_feedback(item).await.map_err(store_error)?;
+        state.control.store.insert_feedback(item).await?;
     }
     json(200, &Saved::new("Feedback successfully saved", feedback.into_iter().map(|f| f.id).collect()))
 }
@@ -70,8 +71,8 @@ async fn change(state: &SharedApi, headers: &HeaderMap, id: &str, body: Body) ->
     let body = read_json(body, state.settings.max_body_bytes).await?;
     let entry = body.as_object().ok_or_else(|| bad("request body must be a JSON object".into()))?;
     let update = feedback_update(entry)?;
-    if !state.control.store.update_feedback(id, &update).await.map_err(store_error)? {
-        return Err(GatewayError::NotFound(format!("feedback \"{id}\" does not exist")));
+    if !state.control.store.update_feedback(id, &update).await? {
+        return Err(ApiError::NotFound(format!("feedback \"{id}\" does not exist")));
     }
     json(200, &Saved::new("Feedback successfully updated", vec![id.to_string()]))
 }

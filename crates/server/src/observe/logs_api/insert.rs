@@ -17,7 +17,7 @@ use switchboard_core::provider::PROVIDERS;
 use switchboard_core::usage::Usage;
 use switchboard_store::LogRecord;
 
-use super::{admin, finish, json, read_json, store_error, Reply};
+use super::{admin, finish, json, read_json, Reply};
 use crate::control::SharedApi;
 use crate::settings::LogSettings;
 use crate::support::clock;
@@ -44,7 +44,7 @@ async fn store_logs(state: &SharedApi, headers: &HeaderMap, body: Body) -> Reply
         Value::Array(items) => (batch(items, &context)?, false),
         entry => (vec![record(entry, "", &context)?], true),
     };
-    state.control.store.insert_logs(&records).await.map_err(store_error)?;
+    state.control.store.insert_logs(&records).await?;
     let ids: Vec<Value> = records.iter().map(|r| json!({"id": r.id})).collect();
     let data = if single { ids.into_iter().next().unwrap_or(Value::Null) } else { Value::Array(ids) };
     json(200, &json!({"success": true, "data": data}))

@@ -1,7 +1,7 @@
 //! `GET /v1/logs` (filtered, keyset-paged, newest first) and `GET /v1/logs/{id}` (one record
 //! with its bodies, attempts and the feedback on its trace).
 
-use crate::http::error::GatewayError;
+use crate::control::api_error::ApiError;
 use axum::extract::{Path, State};
 use axum::response::Response;
 use http::{HeaderMap, Uri};
@@ -9,7 +9,7 @@ use serde::Serialize;
 use switchboard_store::{Feedback, LogRecord};
 
 use super::params::{Params, FILTERS};
-use super::{admin, finish, json, store_error, Reply};
+use super::{admin, finish, json, Reply};
 use crate::control::SharedApi;
 
 #[derive(Serialize)]
@@ -40,7 +40,7 @@ async fn list_page(state: &SharedApi, headers: &HeaderMap, uri: &Uri) -> Reply {
     query.limit = params.limit()?;
     query.cursor = params.take("cursor");
     query.include_bodies = params.flag("include_bodies")?;
-    let page = state.control.store.query_logs(&query).await.map_err(store_error)?;
+    let page = state.control.store.query_logs(&query).await?;
     json(200, &ListPage { object: "list", data: &page.items, next_cursor: page.next_cursor.as_deref() })
 }
 
@@ -51,13 +51,9 @@ pub async fn get_one(State(state): State<SharedApi>, headers: HeaderMap, Path(id
 async fn detail(state: &SharedApi, headers: &HeaderMap, id: &str) -> Reply {
     admin(state, headers).await?;
     let store = &state.control.store;
-    let record = store
-        .get_log(id)
-        .await
-        .map_err(store_error)?
-        .ok_or_else(|| GatewayError::NotFound(format!("log \"{id}\" does not exist")))?;
+    let record = store.get_log(id).await?.ok_or_else(|| ApiError::NotFound(format!("log \"{id}\" does not exist")))?;
     let feedback = match record.trace_id.as_deref() {
-        Some(trace_id) => store.feedback_for_trace(trace_id).await.map_err(store_error)?,
+        Some(trace_id) => store.feedback_for_trace(trace_id).await?,
         None => Vec::new(),
     };
     json(200, &LogDetail { record, feedback })

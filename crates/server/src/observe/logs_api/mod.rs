@@ -15,17 +15,17 @@ mod params;
 
 use crate::http::error::GatewayError;
 use axum::body::Body;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, put};
 use axum::Router;
 use bytes::Bytes;
 use http::HeaderMap;
 use serde::Serialize;
-use switchboard_store::StoreError;
 
+use crate::control::api_error::ApiError;
 use crate::control::auth::{self, Principal};
 use crate::control::{ApiState, SharedApi};
-use crate::http::reply::{self, RouteInfo};
+use crate::http::reply;
 
 pub fn router(state: SharedApi) -> Router {
     Router::new()
@@ -39,11 +39,11 @@ pub fn router(state: SharedApi) -> Router {
 }
 
 /// A handler's outcome before it becomes a response.
-type Reply = Result<Response, GatewayError>;
+type Reply = Result<Response, ApiError>;
 
 /// Turns a handler's error into the OpenAI-shaped error response.
 fn finish(result: Reply) -> Response {
-    result.unwrap_or_else(|err| reply::gateway_error(&err, &RouteInfo::default()))
+    result.unwrap_or_else(IntoResponse::into_response)
 }
 
 /// The caller, who must hold an admin-scoped key.
@@ -53,15 +53,6 @@ async fn admin(state: &ApiState, headers: &HeaderMap) -> Result<Principal, Gatew
         Ok(principal)
     } else {
         Err(auth::forbidden("the logs API needs a Switchboard key with admin scope"))
-    }
-}
-
-/// The caller's input is a 400 (the store names what was wrong); anything else is ours.
-fn store_error(err: StoreError) -> GatewayError {
-    match err {
-        StoreError::InvalidQuery(message) => GatewayError::InvalidRequest(message),
-        err if err.is_client_error() => GatewayError::InvalidRequest(err.to_string()),
-        err => GatewayError::internal("the logs API's store query", err),
     }
 }
 

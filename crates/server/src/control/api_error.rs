@@ -1,4 +1,6 @@
-//! The admin API's one error type and its rendering. Every error answers in OpenAI's shape
+//! The control-plane APIs' one error type (the admin API and the logs API) and its rendering.
+//! A failure of the request itself (body too large, not JSON, no key) arrives as a
+//! [`GatewayError`] and keeps its status. Every error answers in OpenAI's shape
 //! (`{"error": {"message", "type", "param", "code"}}`) with `x-portkey-gateway-exception:
 //! true`, like the gateway's own errors. Messages name the field at fault and never quote a
 //! secret: validation reports the kind of a bad value, not the value.
@@ -10,12 +12,16 @@ use serde_json::json;
 use switchboard_store::{StoreError, VaultError};
 
 use crate::http::reply;
+use switchboard_core::problem::Problems;
 
 #[derive(Debug, thiserror::Error)]
-pub enum AdminError {
+pub enum ApiError {
     /// The body is wrong: every problem, each `path: what is wrong`.
-    #[error("{}", .0.join("; "))]
-    Invalid(Vec<String>),
+    #[error("{0}")]
+    Invalid(Problems),
+    /// The query is wrong (a filter, a cursor), in the store's words.
+    #[error("{0}")]
+    BadQuery(String),
     #[error("{0}")]
     NotFound(String),
     /// A name is taken.
@@ -35,31 +41,32 @@ pub enum AdminError {
     Internal(String),
 }
 
-impl From<StoreError> for AdminError {
+impl From<StoreError> for ApiError {
     fn from(err: StoreError) -> Self {
         match err {
-            StoreError::Conflict { entity, key } => AdminError::Conflict(format!("{entity} \"{key}\" already exists")),
-            other => AdminError::Store(other),
+            StoreError::Conflict { entity, key } => ApiError::Conflict(format!("{entity} \"{key}\" already exists")),
+            StoreError::InvalidQuery(message) => ApiError::BadQuery(message),
+            other => ApiError::Store(other),
         }
     }
 }
 
-impl AdminError {
+impl ApiError {
     pub fn status(&self) -> u16 {
         match self {
-            AdminError::Invalid(_) | AdminError::Unsupported(_) => 400,
-            AdminError::NotFound(_) => 404,
-            AdminError::Conflict(_) => 409,
-            AdminError::Gateway(err) => err.status(),
-            AdminError::Store(_) | AdminError::Vault(_) | AdminError::Internal(_) => 500,
+            ApiError::Invalid(_) | ApiError::BadQuery(_) | ApiError::Unsupported(_) => 400,
+            ApiError::NotFound(_) => 404,
+            ApiError::Conflict(_) => 409,
+            ApiError::Gateway(err) => err.status(),
+            ApiError::Store(_) | ApiError::Vault(_) | ApiError::Internal(_) => 500,
         }
     }
 
     /// OpenAI's `error.type`.
     pub fn error_type(&self) -> &'static str {
         match self {
-            AdminError::Gateway(err) => err.error_type(),
-            AdminError::Store(_) | AdminError::Vault(_) | AdminError::Internal(_) => "server_error",
+            ApiError::Gateway(err) => err.error_type(),
+            ApiError::Store(_) | ApiError::Vault(_) | ApiError::Internal(_) => "server_error",
             _ => "invalid_request_error",
         }
     }
@@ -67,28 +74,26 @@ impl AdminError {
     /// A short, stable code for the `error.code` field.
     pub fn code(&self) -> &'static str {
         match self {
-            AdminError::Invalid(_) => "invalid_request",
-            AdminError::NotFound(_) => "not_found",
-            AdminError::Conflict(_) => "conflict",
-            AdminError::Unsupported(_) => "unsupported",
-            AdminError::Gateway(err) => err.code(),
-            AdminError::Store(err) => err.code(),
-            AdminError::Vault(_) => "vault",
-            AdminError::Internal(_) => "internal",
+            ApiError::Invalid(_) | ApiError::BadQuery(_) => "invalid_request",
+            ApiError::NotFound(_) => "not_found",
+            ApiError::Conflict(_) => "conflict",
+            ApiError::Unsupported(_) => "unsupported",
+            ApiError::Gateway(err) => err.code(),
+            ApiError::Store(err) => err.code(),
+            ApiError::Vault(_) => "vault",
+            ApiError::Internal(_) => "internal",
         }
     }
 }
 
-impl IntoResponse for AdminError {
+impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         if self.status() >= 500 {
-            tracing::error!(code = self.code(), "admin API: {}", crate::http::error::chain(&self));
+            tracing::error!(code = self.code(), "control-plane API: {}", crate::http::error::chain(&self));
         }
         // The store's and the vault's own words (database text) go to the log, not the client.
         let message = match &self {
-            AdminError::Store(_) | AdminError::Vault(_) => {
-                "the gateway's store failed; see the gateway's log".to_string()
-            }
+            ApiError::Store(_) | ApiError::Vault(_) => "the gateway's store failed; see the gateway's log".to_string(),
             other => other.to_string(),
         };
         let body = json!({"error": {"message": message, "type": self.error_type(), "param": null,
@@ -102,17 +107,18 @@ impl IntoResponse for AdminError {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use switchboard_core::problem::Problem;
 
     #[test]
     fn store_conflicts_become_409_naming_the_key() {
-        let err = AdminError::from(StoreError::Conflict { entity: "virtual key", key: "main".into() });
+        let err = ApiError::from(StoreError::Conflict { entity: "virtual key", key: "main".into() });
         assert_eq!(err.status(), 409);
         assert_eq!(err.to_string(), "virtual key \"main\" already exists");
     }
 
     #[tokio::test]
     async fn store_failures_keep_the_stores_words_out_of_the_answer() {
-        let err = AdminError::Store(StoreError::DataDir {
+        let err = ApiError::Store(StoreError::DataDir {
             path: "/srv/secret-path".into(),
             source: std::io::Error::other("permission denied"),
         });
@@ -125,7 +131,9 @@ mod tests {
 
     #[test]
     fn invalid_lists_every_problem() {
-        let err = AdminError::Invalid(vec!["a: bad".into(), "b: worse".into()]);
+        let problems = [("a", "bad"), ("b", "worse")]
+            .map(|(path, message)| Problem { path: path.into(), message: message.into() });
+        let err = ApiError::Invalid(Problems(problems.into()));
         assert_eq!((err.status(), err.to_string().as_str()), (400, "a: bad; b: worse"));
     }
 }
