@@ -67,6 +67,13 @@ impl std::error::Error for Problems {}
 
 /// `path.key`, the path of a key inside the object at `path`; just `key` at the top (an
 /// empty `path`, as the CLI uses before it names flags).
+/// Reports every key of `obj` that is not in `allowed` (for the small fixed-shape objects).
+pub fn check_keys(obj: &serde_json::Map<String, Value>, path: &str, allowed: &[&str], errs: &mut Problems) {
+    for key in obj.keys().filter(|k| !allowed.contains(&k.as_str())) {
+        errs.push(join(path, key), unknown_key(key, allowed, allowed));
+    }
+}
+
 pub fn join(path: &str, key: &str) -> String {
     if path.is_empty() {
         key.to_string()

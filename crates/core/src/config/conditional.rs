@@ -8,8 +8,7 @@
 
 use serde_json::{Map, Value};
 
-use super::model::Group;
-use super::validate::{check_keys, join};
+use crate::problem::{check_keys, join};
 use crate::problem::{got, Problems};
 
 /// What a conditional query can look at: the request's `x-portkey-metadata` and its body.
@@ -81,12 +80,6 @@ const OPS: [(&str, Op); 9] = [
 
 /// A user's regex is compiled per config; keep a hostile one from taking much memory.
 const REGEX_SIZE_LIMIT: usize = 1 << 20;
-
-/// The target a conditional group routes to: the first matching condition's `then`, else
-/// its `default`; `None` when neither applies (the planner reports "no route").
-pub fn group_pick_conditional(group: &Group, facts: &RequestFacts) -> Option<usize> {
-    group.conditions.iter().find(|c| c.matches(facts)).map(|c| c.then).or(group.default)
-}
 
 impl Condition {
     pub fn matches(&self, facts: &RequestFacts) -> bool {

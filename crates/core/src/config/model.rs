@@ -2,7 +2,7 @@
 
 use serde_json::{Map, Value};
 
-use super::conditional::Condition;
+use super::conditional::{Condition, RequestFacts};
 use crate::pricing::Price;
 pub use crate::provider::ProviderOptions;
 use crate::secret::Secret;
@@ -118,4 +118,10 @@ impl Default for Retry {
     fn default() -> Self {
         Retry { attempts: 0, on_status_codes: DEFAULT_RETRY_STATUS.to_vec(), use_retry_after_header: false }
     }
+}
+
+/// The target a conditional group routes to: the first matching condition's `then`, else
+/// its `default`; `None` when neither applies (the planner reports "no route").
+pub fn group_pick_conditional(group: &Group, facts: &RequestFacts) -> Option<usize> {
+    group.conditions.iter().find(|c| c.matches(facts)).map(|c| c.then).or(group.default)
 }

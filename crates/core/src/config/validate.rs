@@ -12,11 +12,11 @@ use super::conditional::{parse_conditions, resolve_target, Condition};
 use super::model::{Child, Group, Leaf, Mode, Node, Retry, RouteTree, DEFAULT_RETRY_STATUS, MAX_RETRY_ATTEMPTS};
 use crate::merge::deep_merge;
 use crate::pricing::Price;
-use crate::problem::{got, kind, snake_case, unknown_key, Problem, Problems};
+use crate::problem::{check_keys, got, kind, snake_case, unknown_key, Problem, Problems};
 use crate::provider::{check_options, custom_host_url, provider_spec, CheckedOptions, Elsewhere, OPTION_KEYS};
 use crate::secret::Secret;
 
-pub(super) use crate::problem::join;
+use crate::problem::join;
 
 /// Path of the config's root in every error.
 const ROOT: &str = "config";
@@ -422,13 +422,6 @@ fn node_key_problem(key: &str, allowed: &[&str], is_group: bool) -> String {
     }
     let candidates: Vec<&str> = LEAF_KEYS.iter().chain(&GROUP_KEYS[..2]).copied().collect();
     unknown_key(key, allowed, &candidates)
-}
-
-/// Reports every key of `obj` that is not in `allowed` (for the small fixed-shape objects).
-pub(super) fn check_keys(obj: &Map<String, Value>, path: &str, allowed: &[&str], errs: &mut Problems) {
-    for key in obj.keys().filter(|k| !allowed.contains(&k.as_str())) {
-        errs.push(join(path, key), unknown_key(key, allowed, allowed));
-    }
 }
 
 // ---- reading values: each parser names the type it expected ----

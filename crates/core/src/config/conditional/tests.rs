@@ -1,4 +1,5 @@
 use super::*;
+use crate::config::{group_pick_conditional, Group};
 use serde_json::json;
 
 fn parse(query: &Value) -> Result<Query, Vec<String>> {
