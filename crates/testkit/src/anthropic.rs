@@ -5,7 +5,7 @@
 use crate::anthropic_check::check;
 use crate::app::Call;
 use crate::content::{pieces, prompt_tokens, reply_text, tool_arguments, words};
-use crate::openai_chat::split_in_two;
+use crate::openai::chat::split_in_two;
 use crate::reply::{self, anthropic_error, named_event};
 use crate::request::Incoming;
 use axum::response::Response;

@@ -14,7 +14,6 @@ mod anthropic_check;
 mod app;
 mod content;
 mod openai;
-mod openai_chat;
 mod reply;
 mod request;
 mod script;

@@ -1,6 +1,7 @@
 //! OpenAI and Azure OpenAI: authentication, the checks the real APIs make before answering, and the answers for
-//! completions, embeddings and models. Chat lives in `openai_chat`. Errors use OpenAI's shape (Azure's too).
+//! completions, embeddings and models. Chat lives in `openai::chat`. Errors use OpenAI's shape (Azure's too).
 
+pub(crate) mod chat;
 use crate::app::Call;
 use crate::content::{pieces, prompt_tokens, reply_text, words};
 use crate::reply::{self, data_event, openai_error, openai_error_with_param};
@@ -109,7 +110,7 @@ fn run(op: Op, body: &Value, model: &str, call: &Call<'_>) -> Response {
         prompt_tokens: prompt_tokens(body),
     };
     match op {
-        Op::Chat => crate::openai_chat::chat(body, meta, call),
+        Op::Chat => chat::chat(body, meta, call),
         Op::Completions => completions(body, meta, call),
         Op::Embeddings => embeddings(body, meta),
     }

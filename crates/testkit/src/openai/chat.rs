@@ -1,9 +1,9 @@
 //! OpenAI chat completions: message and tool checks, then a text answer or — when the request carries `tools` — a
 //! call to the first (or the forced) tool; both as one JSON body or as OpenAI's chunk stream.
 
+use super::{missing, usage, wants_stream, wants_usage, Meta, Rejection};
 use crate::app::Call;
 use crate::content::{pieces, reply_text, tool_arguments, words};
-use crate::openai::{missing, usage, wants_stream, wants_usage, Meta, Rejection};
 use crate::reply::{self, data_event};
 use axum::response::Response;
 use serde_json::{json, Value};
