@@ -26,6 +26,21 @@ pub struct ProviderOptions {
     pub anthropic_beta: Option<String>,
 }
 
+impl ProviderOptions {
+    /// Each option from `self`, else from `fallback`: how a target's options layer over its
+    /// virtual key's and the request's headers.
+    pub fn or(&self, fallback: &ProviderOptions) -> ProviderOptions {
+        let pick = |a: &Option<String>, b: &Option<String>| a.clone().or_else(|| b.clone());
+        ProviderOptions {
+            resource_name: pick(&self.resource_name, &fallback.resource_name),
+            deployment_id: pick(&self.deployment_id, &fallback.deployment_id),
+            api_version: pick(&self.api_version, &fallback.api_version),
+            anthropic_version: pick(&self.anthropic_version, &fallback.anthropic_version),
+            anthropic_beta: pick(&self.anthropic_beta, &fallback.anthropic_beta),
+        }
+    }
+}
+
 /// How one option is read.
 #[derive(Clone, Copy)]
 enum Kind {

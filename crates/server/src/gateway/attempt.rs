@@ -14,16 +14,16 @@ use bytes::{Bytes, BytesMut};
 use futures_util::StreamExt;
 use http::HeaderMap;
 use serde_json::{Map, Value};
-use switchboard_core::config::{Leaf, ProviderOptions};
+use switchboard_core::config::Leaf;
 use switchboard_core::merge::deep_merge;
 use switchboard_core::planner::Failure;
 use switchboard_core::provider::Endpoint;
 use switchboard_core::provider::{self, anthropic, AnswerFacts, Call, CodecError, Family, ProviderSpec};
-use switchboard_core::secret::Secret;
 use switchboard_core::sse::{SseDecoder, SseEvent};
 
 use crate::control::auth::Principal;
 use crate::gateway::relay::{self, Translate};
+use crate::gateway::target::resolve_target;
 use crate::gateway::upstream::{read_capped, read_error, send_error};
 use crate::gateway::GatewayState;
 use crate::http::headers::Inbound;
@@ -191,65 +191,6 @@ impl Deadline {
 
     pub fn timeout_error(&self, provider: &str) -> GatewayError {
         GatewayError::Timeout { provider: provider.into(), timeout_ms: self.timeout_ms }
-    }
-}
-
-/// Where and how one attempt calls: the provider, its key and options.
-pub struct Target {
-    pub spec: &'static ProviderSpec,
-    pub api_key: Secret,
-    pub options: ProviderOptions,
-    pub custom_host: Option<String>,
-}
-
-/// The leaf's provider and credentials: its virtual key (from the vault), else its inline
-/// `api_key`, else the client's `Authorization`. Credentials are never inherited. A virtual
-/// key's destination comes from the key or the config, never from the request's headers.
-pub async fn resolve_target(
-    state: &GatewayState,
-    principal: &Principal,
-    inbound: &Inbound,
-    leaf: &Leaf,
-) -> Result<Target, GatewayError> {
-    if let Some(slug) = &leaf.virtual_key {
-        principal.may_use_virtual_key(slug)?;
-        let key = state.control.virtual_key(slug, &format!("{}.virtual_key", leaf.path)).await?;
-        let spec = lookup_provider(&key.provider, &format!("virtual key \"{slug}\""))?;
-        let from_headers = ProviderOptions { resource_name: None, ..inbound.options.clone() };
-        let options = options(&options(&leaf.options, &key.options), &from_headers);
-        let custom_host = leaf.custom_host.clone().or_else(|| key.custom_host.clone());
-        return Ok(Target { spec, api_key: key.api_key.clone(), options, custom_host });
-    }
-    let id = leaf.provider.as_deref().unwrap_or_default();
-    let spec = lookup_provider(id, &format!("{}.provider", leaf.path))?;
-    let api_key = leaf.api_key.clone().or_else(|| inbound.api_key.clone()).ok_or_else(|| {
-        GatewayError::Unauthorized(format!(
-            "{}: no credentials for {}: set \"api_key\" or \"virtual_key\" on the target, or send the provider key in Authorization",
-            leaf.path, spec.id
-        ))
-    })?;
-    let options = options(&leaf.options, &inbound.options);
-    Ok(Target { spec, api_key, options, custom_host: leaf.custom_host.clone() })
-}
-
-fn lookup_provider(id: &str, place: &str) -> Result<&'static ProviderSpec, GatewayError> {
-    provider::lookup(id).ok_or_else(|| {
-        GatewayError::InvalidRequest(format!(
-            "{place}: unknown provider \"{id}\" (expected one of {})",
-            provider::known_ids()
-        ))
-    })
-}
-
-/// Provider options, each field from `first` else `second`.
-fn options(first: &ProviderOptions, second: &ProviderOptions) -> ProviderOptions {
-    let pick = |a: &Option<String>, b: &Option<String>| a.clone().or_else(|| b.clone());
-    ProviderOptions {
-        resource_name: pick(&first.resource_name, &second.resource_name),
-        deployment_id: pick(&first.deployment_id, &second.deployment_id),
-        api_version: pick(&first.api_version, &second.api_version),
-        anthropic_version: pick(&first.anthropic_version, &second.anthropic_version),
-        anthropic_beta: pick(&first.anthropic_beta, &second.anthropic_beta),
     }
 }
 

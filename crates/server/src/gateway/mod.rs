@@ -1,9 +1,9 @@
 //! One inference request's path, in the order it runs: authenticate and read the Portkey
 //! headers (`admit`), read the body, resolve the route (`route`: inline or saved config,
 //! virtual keys, what the caller may use), then the executor walks the planner's attempts
-//! (`executor`), each of which builds the target (`attempt`: credentials, options merge),
-//! sends it through the one upstream client (`upstream`, behind the `egress` policy) and
-//! relays the answer (`relay`). `/v1/models` takes the same route to its first target
+//! (`executor`), each of which builds its target (`target`: provider, credentials, options),
+//! is sent within its deadline (`attempt`) through the one upstream client (`upstream`,
+//! behind the `egress` policy), and whose answer is relayed (`relay`). `/v1/models` takes the same route to its first target
 //! (`models`). Decisions come from `switchboard-core`; this folder does the I/O around them.
 
 mod attempt;
@@ -12,6 +12,7 @@ mod executor;
 mod models;
 mod relay;
 mod route;
+mod target;
 pub mod upstream;
 
 use std::sync::Arc;

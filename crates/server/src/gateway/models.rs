@@ -12,7 +12,8 @@ use switchboard_core::provider::{self, Call, Endpoint};
 
 use crate::control::auth::Principal;
 use crate::gateway::admit;
-use crate::gateway::attempt::{resolve_target, Deadline};
+use crate::gateway::attempt::Deadline;
+use crate::gateway::target::resolve_target;
 use crate::gateway::SharedGateway;
 use crate::gateway::{route, upstream};
 use crate::http::headers::Inbound;

@@ -242,3 +242,19 @@ fn the_stored_form_is_checked_back_to_the_same_options() {
     );
     assert_eq!(checked("azure-openai", stored), first);
 }
+
+#[test]
+fn layered_options_take_each_field_from_the_first_layer_that_sets_it() {
+    let target = ProviderOptions { api_version: Some("2024-10-21".into()), ..ProviderOptions::default() };
+    let key = ProviderOptions {
+        resource_name: Some("res".into()),
+        api_version: Some("2023-05-15".into()),
+        ..ProviderOptions::default()
+    };
+    let headers = ProviderOptions { anthropic_beta: Some("tools".into()), ..ProviderOptions::default() };
+    let merged = target.or(&key).or(&headers);
+    assert_eq!(merged.api_version.as_deref(), Some("2024-10-21"), "the target wins");
+    assert_eq!(merged.resource_name.as_deref(), Some("res"), "the key fills what the target left");
+    assert_eq!(merged.anthropic_beta.as_deref(), Some("tools"), "headers fill the rest");
+    assert_eq!(merged.deployment_id, None);
+}
