@@ -246,6 +246,16 @@ pub struct VirtualKeyAddArgs {
     /// Azure OpenAI API version.
     #[arg(long)]
     pub api_version: Option<String>,
+    /// Azure OpenAI deployments, as the admin API and the declarative file take them: a JSON
+    /// list of `{"deployment_name", "api_version", "alias", "is_default"}`.
+    #[arg(long, value_name = "JSON", value_parser = json_value)]
+    pub deployment_config: Option<serde_json::Value>,
+    /// Anthropic API version (`anthropic-version`).
+    #[arg(long)]
+    pub anthropic_version: Option<String>,
+    /// Anthropic beta features (`anthropic-beta`).
+    #[arg(long)]
+    pub anthropic_beta: Option<String>,
     /// Base URL replacing the provider's.
     #[arg(long)]
     pub custom_host: Option<String>,
@@ -349,6 +359,11 @@ pub struct RotateMasterKeyArgs {
     /// variable; without it a new key is generated.
     #[arg(long, value_name = "VAR")]
     pub new_key_env: Option<String>,
+}
+
+/// A flag's value read as JSON.
+fn json_value(text: &str) -> Result<serde_json::Value, String> {
+    serde_json::from_str(text).map_err(|e| format!("not JSON: {e}"))
 }
 
 #[cfg(test)]

@@ -36,10 +36,15 @@ async fn add_key(
         ("resource_name", args.resource_name),
         ("deployment_id", args.deployment_id),
         ("api_version", args.api_version),
+        ("anthropic_version", args.anthropic_version),
+        ("anthropic_beta", args.anthropic_beta),
         ("custom_host", args.custom_host),
     ];
-    let options: Map<String, Value> =
+    let mut options: Map<String, Value> =
         flags.into_iter().filter_map(|(key, value)| Some((key.to_owned(), Value::String(value?)))).collect();
+    if let Some(deployments) = args.deployment_config {
+        options.insert("deployment_config".into(), deployments);
+    }
     let draft = KeyDraft {
         slug: args.slug.unwrap_or_else(|| slugify(&args.name)),
         name: args.name,
@@ -68,6 +73,7 @@ fn flag(field: &str) -> String {
         "key" => "--key-env/--key-stdin".to_owned(),
         "slug" => "--slug (default: from --name)".to_owned(),
         "deployment_id" => "--deployment".to_owned(),
+        other if other.starts_with("deployment_config") => format!("--deployment-config{}", &other[17..]),
         other => format!("--{}", other.replace('_', "-")),
     }
 }
