@@ -207,7 +207,7 @@ pub struct VirtualKeysArgs {
 pub enum VirtualKeysAction {
     /// Store a provider key under a slug. The key is read from an env var or stdin, never
     /// from a flag (flags end up in shell history and `ps`).
-    Add(VirtualKeyAddArgs),
+    Add(Box<VirtualKeyAddArgs>),
     /// List virtual keys (slug, name, provider, masked key).
     #[command(alias = "ls")]
     List,

@@ -17,7 +17,7 @@ pub async fn run(args: VirtualKeysArgs) -> Result<(), CommandError> {
     let out = Output::new(args.common.json);
     let store = open_store(&args.common.store).await?;
     let result = match args.action {
-        VirtualKeysAction::Add(add) => add_key(add, &args.common.store, &store, out).await,
+        VirtualKeysAction::Add(add) => add_key(*add, &args.common.store, &store, out).await,
         VirtualKeysAction::List => list(&store, out).await,
         VirtualKeysAction::Rm { slug } => remove(&slug, &store, out).await,
     };
