@@ -216,7 +216,7 @@ impl Control {
 /// same check that let them in ([`check_options`]): what a call uses, and the key's
 /// `custom_host`. The admin API's own entries (`usage_limits`, `rate_limits`) are not
 /// provider options and are skipped.
-pub fn key_options(
+pub(crate) fn key_options(
     provider: &str,
     options: &Map<String, Value>,
 ) -> Result<(ProviderOptions, Option<String>), Problems> {

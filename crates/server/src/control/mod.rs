@@ -12,8 +12,8 @@ mod inline;
 
 use std::sync::Arc;
 
-pub use cache::{key_options, Control, ResolvedKey, SavedConfig, API_KEY_MISS_CAPACITY, WATCH_INTERVAL};
-pub use inline::{ConfigCache, CONFIG_CACHE_CAPACITY};
+pub use cache::{Control, ResolvedKey, SavedConfig};
+pub use inline::ConfigCache;
 
 use crate::settings::Settings;
 
