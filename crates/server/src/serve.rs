@@ -44,6 +44,8 @@ pub enum StartError {
     Vault(#[from] switchboard_store::VaultError),
     #[error(transparent)]
     Declarative(#[from] crate::control::declarative::DeclarativeError),
+    #[error(transparent)]
+    Otlp(#[from] crate::observe::otlp::OtlpError),
 }
 
 pub async fn run(args: ServeArgs) -> Result<(), StartError> {
@@ -72,7 +74,7 @@ pub async fn run(args: ServeArgs) -> Result<(), StartError> {
     if let Some(path) = &args.config_file {
         crate::control::declarative::start(path, control.clone()).await?;
     }
-    let (logs, drains) = log_sink(&args.logs, &control);
+    let (logs, drains) = log_sink(&args.logs, &control)?;
     let state = Arc::new(AppState::new(settings, upstream, control, logs));
     let addr = SocketAddr::new(args.host, args.port);
     let listener = TcpListener::bind(addr).await.map_err(|source| StartError::Bind { addr, source })?;
@@ -127,9 +129,10 @@ impl Drains {
 }
 
 /// The request-log sink: a writer into the store, or metrics only with `--no-request-logs`.
-fn log_sink(args: &LogArgs, control: &Control) -> (LogSink, Drains) {
+fn log_sink(args: &LogArgs, control: &Control) -> Result<(LogSink, Drains), StartError> {
     let metrics = Arc::new(Metrics::default());
-    let otlp = args.otlp_endpoint.as_deref().map(|url| crate::observe::otlp::spawn(url, metrics.clone()));
+    let otlp =
+        args.otlp_endpoint.as_deref().map(|url| crate::observe::otlp::spawn(url, metrics.clone())).transpose()?;
     let (sink, writer) = if args.no_request_logs {
         (LogSink::metrics_only(metrics), None)
     } else {
@@ -137,7 +140,7 @@ fn log_sink(args: &LogArgs, control: &Control) -> (LogSink, Drains) {
         (sink, Some(writer))
     };
     let (queue, task) = otlp.unzip();
-    (queue.into_iter().fold(sink, LogSink::with_otlp), Drains { writer, otlp: task })
+    Ok((queue.into_iter().fold(sink, LogSink::with_otlp), Drains { writer, otlp: task }))
 }
 
 /// Opens the store (SQLite in the data dir, or PostgreSQL) and the vault, and checks that

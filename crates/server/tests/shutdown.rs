@@ -124,10 +124,6 @@ async fn sigterm_drains_the_otlp_queue_after_the_in_flight_requests() {
     let exit = tokio::task::spawn_blocking(move || child.wait().unwrap()).await.unwrap();
     assert!(exit.success(), "{exit:?}");
     let exports = received.lock().unwrap().clone();
-    let roots = exports
-        .iter()
-        .flat_map(|e| e["resourceSpans"][0]["scopeSpans"][0]["spans"].as_array().cloned().unwrap_or_default())
-        .filter(|span| span.get("parentSpanId").is_none())
-        .count();
+    let roots = exports.iter().flat_map(otlp_spans).filter(|span| span.parent_span_id.is_empty()).count();
     assert_eq!(roots, 10, "every request's span reached the collector before the process exited");
 }

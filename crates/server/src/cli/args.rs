@@ -165,7 +165,7 @@ pub struct LogArgs {
     #[arg(long, default_value_t = 4096, env = "SWITCHBOARD_LOG_QUEUE")]
     pub log_queue: usize,
     /// Export a span per request (and per attempt) to this OpenTelemetry collector, as
-    /// OTLP/HTTP JSON (`POST <URL>/v1/traces`), e.g. http://127.0.0.1:4318.
+    /// OTLP/HTTP protobuf (`POST <URL>/v1/traces`), e.g. http://127.0.0.1:4318.
     #[arg(long, env = "SWITCHBOARD_OTLP_ENDPOINT")]
     pub otlp_endpoint: Option<String>,
     /// Turn request logging off entirely.

@@ -25,7 +25,8 @@ const WRITE_ATTEMPTS: u32 = 4;
 #[derive(Clone)]
 pub struct LogSink {
     tx: Option<mpsc::Sender<LogRecord>>,
-    /// The OTLP exporter's queue, when `--otlp-endpoint` is set.
+    /// The OTLP exporter's queue, when `--otlp-endpoint` is set; when full, a record is
+    /// dropped and counted in `otlp_errors`, as a failed export is.
     otlp: Option<mpsc::Sender<LogRecord>>,
     metrics: Arc<Metrics>,
     dropped: Arc<AtomicU64>,

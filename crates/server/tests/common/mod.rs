@@ -6,6 +6,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+pub use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+use opentelemetry_proto::tonic::trace::v1::Span;
 use serde_json::{json, Value};
 use switchboard::control::Control;
 use switchboard::gateway::upstream::Upstream;
@@ -210,17 +212,19 @@ async fn answer(resp: reqwest::Response) -> Answer {
     Answer { status, headers, text }
 }
 
-/// A fake OpenTelemetry collector: its base URL, and every OTLP/HTTP JSON export it got.
-pub async fn otlp_collector() -> (String, Arc<std::sync::Mutex<Vec<Value>>>) {
-    let got: Arc<std::sync::Mutex<Vec<Value>>> = Arc::default();
+/// A fake OpenTelemetry collector: its base URL, and every OTLP/HTTP protobuf export it got,
+/// decoded with the OTLP protobuf types (a body that does not decode fails the test).
+pub async fn otlp_collector() -> (String, Arc<std::sync::Mutex<Vec<ExportTraceServiceRequest>>>) {
+    let got: Arc<std::sync::Mutex<Vec<ExportTraceServiceRequest>>> = Arc::default();
     let sink = got.clone();
     let app = axum::Router::new().route(
         "/v1/traces",
-        axum::routing::post(move |body: axum::body::Bytes| {
+        axum::routing::post(move |headers: axum::http::HeaderMap, body: axum::body::Bytes| {
             let sink = sink.clone();
             async move {
-                sink.lock().unwrap().push(serde_json::from_slice(&body).unwrap());
-                "{}"
+                assert_eq!(headers["content-type"], "application/x-protobuf");
+                sink.lock().unwrap().push(prost::Message::decode(body).unwrap());
+                ""
             }
         }),
     );
@@ -228,4 +232,23 @@ pub async fn otlp_collector() -> (String, Arc<std::sync::Mutex<Vec<Value>>>) {
     let url = format!("http://{}", listener.local_addr().unwrap());
     switchboard::support::tasks::spawn(async move { axum::serve(listener, app).await.ok() });
     (url, got)
+}
+
+/// Every span of an export, in order.
+pub fn otlp_spans(export: &ExportTraceServiceRequest) -> Vec<Span> {
+    let scopes = export.resource_spans.iter().flat_map(|r| &r.scope_spans);
+    scopes.flat_map(|s| s.spans.iter().cloned()).collect()
+}
+
+/// A span attribute's value: strings as `Value::String`, ints and doubles as numbers.
+pub fn otlp_attr(span: &Span, key: &str) -> Option<Value> {
+    use opentelemetry_proto::tonic::common::v1::any_value::Value as Any;
+    let value = span.attributes.iter().find(|kv| kv.key == key)?.value.as_ref()?.value.as_ref()?;
+    match value {
+        Any::StringValue(s) => Some(json!(s)),
+        Any::IntValue(i) => Some(json!(i)),
+        Any::DoubleValue(d) => Some(json!(d)),
+        Any::BoolValue(b) => Some(json!(b)),
+        _ => None,
+    }
 }
