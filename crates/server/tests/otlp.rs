@@ -120,11 +120,11 @@ async fn an_endpoint_with_credentials_is_refused_without_echoing_them() {
 /// A fixed workload for measuring the exporter's CPU cost per exported request under
 /// `valgrind --tool=callgrind`: `OTLP_COST_RECORDS` finished records (two attempts each)
 /// go through the sink to a collector that reads and discards the body, and the run ends
-/// once the exporter has sent them all. Compare the instruction count of two sizes.
+/// once the exporter has sent them all. Compare the instruction count of two sizes. In CI it
+/// runs at its default size and checks that every batch is sent and accepted.
 #[tokio::test(flavor = "current_thread")]
-#[ignore = "a cost workload, run by hand under callgrind"]
 async fn export_cost_workload() {
-    let records: usize = std::env::var("OTLP_COST_RECORDS").ok().and_then(|n| n.parse().ok()).unwrap_or(1000);
+    let records: usize = std::env::var("OTLP_COST_RECORDS").ok().and_then(|n| n.parse().ok()).unwrap_or(256);
     let posts = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let counted = posts.clone();
     let app = axum::Router::new().route(
