@@ -26,6 +26,9 @@ use crate::settings::{LogSettings, Settings, UpstreamLimits};
 use crate::state::AppState;
 use crate::support::tasks;
 
+/// How long the end of shutdown waits for tasks still running after the drains.
+const LAST_TASKS_WAIT: Duration = Duration::from_secs(1);
+
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
     #[error("could not start the async runtime: {0}")]
@@ -85,7 +88,9 @@ pub async fn run(args: ServeArgs) -> Result<(), StartError> {
         ListenOptions { header_read_timeout: Duration::from_millis(args.limits.header_read_timeout_ms), grace };
     crate::http::listen::serve(listener, crate::app::app(state), options, shutdown_signal()).await;
     drains.drain(grace).await;
-    tasks::shutdown(grace).await;
+    // What is left: the loops (they stop at once) and connections still open past the grace
+    // period, which get one more second, not another grace period, before the process exits.
+    tasks::shutdown(LAST_TASKS_WAIT.min(grace)).await;
     tracing::info!("stopped");
     Ok(())
 }
