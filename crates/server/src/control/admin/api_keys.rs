@@ -14,10 +14,11 @@ use rand::RngCore as _;
 use serde_json::{json, Map, Value};
 use switchboard_store::{hash_api_key, hint, ApiKeyRecord, ApiKeyScope, NewApiKey};
 
-use super::fields::{kind, Fields};
+use super::fields::Fields;
 use super::{wire, Admin};
 use crate::control::api_error::ApiError;
 use crate::control::{ApiState, SharedApi};
+use switchboard_core::problem::kind;
 
 const PREFIX: &str = "api_key.";
 const KEY_PREFIX: &str = "sb-";

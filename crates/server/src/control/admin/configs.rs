@@ -13,10 +13,11 @@ use serde_json::{json, Map, Value};
 use switchboard_core::config::{validate_config, Node};
 use switchboard_store::ConfigRecord;
 
-use super::fields::{kind, Fields};
+use super::fields::Fields;
 use super::{wire, Admin};
 use crate::control::api_error::ApiError;
 use crate::control::{ApiState, SharedApi};
+use switchboard_core::problem::kind;
 
 pub async fn create(_: Admin, State(state): State<SharedApi>, body: Body) -> Result<Response, ApiError> {
     let body = wire::read_object(&state, body).await?;

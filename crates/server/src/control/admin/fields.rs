@@ -8,7 +8,7 @@
 //! they are.
 
 use serde_json::{Map, Value};
-use switchboard_core::problem::Problems;
+use switchboard_core::problem::{kind, Problems};
 
 use crate::control::api_error::ApiError;
 
@@ -191,19 +191,6 @@ pub fn camel_case(snake: &str) -> String {
         }
     }
     out
-}
-
-/// The kind of a value, for complaints about values that must not be echoed.
-pub fn kind(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(s) if s.trim().is_empty() => "an empty string",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
-    }
 }
 
 #[cfg(test)]

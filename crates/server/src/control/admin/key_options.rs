@@ -8,7 +8,8 @@ use serde_json::{Map, Value};
 use switchboard_core::problem::snake_case;
 use switchboard_core::provider::{check_options, provider_spec, Elsewhere, OPTION_KEYS};
 
-use super::fields::{kind, Fields};
+use super::fields::Fields;
+use switchboard_core::problem::kind;
 
 /// Where admin errors put the options (`virtual_key.api_version`).
 const AT: &str = "virtual_key";

@@ -11,10 +11,11 @@ use axum::response::Response;
 use serde_json::{json, Map, Value};
 use switchboard_store::{NewVirtualKey, VirtualKeyRecord, VirtualKeyUpdate};
 
-use super::fields::{kind, Fields};
+use super::fields::Fields;
 use super::{key_options, wire, Admin};
 use crate::control::api_error::ApiError;
 use crate::control::{ApiState, SharedApi};
+use switchboard_core::problem::kind;
 
 const PREFIX: &str = "virtual_key.";
 /// The one provider that runs without a key.
