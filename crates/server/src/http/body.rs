@@ -28,13 +28,23 @@ fn is_length_limit(err: &axum::Error) -> bool {
     false
 }
 
+/// The body as JSON (400 when it is not).
+pub fn parse_value(raw: &[u8]) -> Result<Value, GatewayError> {
+    serde_json::from_slice(raw)
+        .map_err(|e| GatewayError::InvalidRequest(format!("request body is not valid JSON: {e}")))
+}
+
 /// The body as a JSON object (400 for anything else).
 pub fn parse_body(raw: &[u8]) -> Result<Map<String, Value>, GatewayError> {
-    match serde_json::from_slice::<Value>(raw) {
-        Ok(Value::Object(map)) => Ok(map),
-        Ok(_) => Err(GatewayError::InvalidRequest("request body must be a JSON object".into())),
-        Err(e) => Err(GatewayError::InvalidRequest(format!("request body is not valid JSON: {e}"))),
+    match parse_value(raw)? {
+        Value::Object(map) => Ok(map),
+        _ => Err(GatewayError::InvalidRequest("request body must be a JSON object".into())),
     }
+}
+
+/// The body, at most `limit` bytes, as JSON.
+pub async fn read_value(body: Body, limit: usize) -> Result<Value, GatewayError> {
+    parse_value(&read_body(body, limit).await?)
 }
 
 /// The body, at most `limit` bytes, as a JSON object.

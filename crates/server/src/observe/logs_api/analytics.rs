@@ -3,13 +3,12 @@
 
 use crate::http::error::GatewayError;
 use axum::extract::State;
-use axum::response::Response;
 use http::{HeaderMap, Uri};
 use serde::Serialize;
 use switchboard_store::{GroupBy, SummaryRow};
 
 use super::params::Params;
-use super::{admin, finish, json, Reply};
+use super::{admin, json, Reply};
 use crate::control::SharedApi;
 
 #[derive(Serialize)]
@@ -55,8 +54,8 @@ impl From<SummaryRow> for Group {
     }
 }
 
-pub async fn summary(State(state): State<SharedApi>, headers: HeaderMap, uri: Uri) -> Response {
-    finish(summarise(&state, &headers, &uri).await)
+pub async fn summary(State(state): State<SharedApi>, headers: HeaderMap, uri: Uri) -> Reply {
+    summarise(&state, &headers, &uri).await
 }
 
 async fn summarise(state: &SharedApi, headers: &HeaderMap, uri: &Uri) -> Reply {

@@ -13,7 +13,7 @@ use http::{HeaderMap, HeaderValue, Uri};
 use switchboard_store::{LogPage, LogQuery, LogRecord, Store, MAX_PAGE_SIZE};
 
 use super::params::{Params, FILTERS};
-use super::{admin, finish, Reply};
+use super::{admin, Reply};
 use crate::control::SharedApi;
 use crate::support::time::format_rfc3339;
 
@@ -65,8 +65,8 @@ impl Format {
 
 const EXPORT_PARAMS: &[&str] = &["format", "cursor", "include_bodies"];
 
-pub async fn export(State(state): State<SharedApi>, headers: HeaderMap, uri: Uri) -> Response {
-    finish(start(&state, &headers, &uri).await)
+pub async fn export(State(state): State<SharedApi>, headers: HeaderMap, uri: Uri) -> Reply {
+    start(&state, &headers, &uri).await
 }
 
 async fn start(state: &SharedApi, headers: &HeaderMap, uri: &Uri) -> Reply {

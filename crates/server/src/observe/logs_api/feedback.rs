@@ -8,14 +8,14 @@ use crate::control::api_error::ApiError;
 use crate::http::error::GatewayError;
 use axum::body::Body;
 use axum::extract::{Path, State};
-use axum::response::Response;
 use http::HeaderMap;
 use serde::Serialize;
 use serde_json::{Map, Value};
 use switchboard_store::{Feedback, FeedbackUpdate};
 
-use super::{admin, finish, json, read_json, Reply};
+use super::{admin, json, Reply};
 use crate::control::SharedApi;
+use crate::http::body::read_value;
 use crate::support::clock;
 
 /// The most feedback entries one request may carry.
@@ -41,13 +41,13 @@ fn bad(message: String) -> GatewayError {
     GatewayError::InvalidRequest(message)
 }
 
-pub async fn create(State(state): State<SharedApi>, headers: HeaderMap, body: Body) -> Response {
-    finish(save(&state, &headers, body).await)
+pub async fn create(State(state): State<SharedApi>, headers: HeaderMap, body: Body) -> Reply {
+    save(&state, &headers, body).await
 }
 
 async fn save(state: &SharedApi, headers: &HeaderMap, body: Body) -> Reply {
     admin(state, headers).await?;
-    let body = read_json(body, state.settings.max_body_bytes).await?;
+    let body = read_value(body, state.settings.max_body_bytes).await?;
     let entries = entries(body)?;
     let now = clock::unix_ms();
     let feedback = entries.iter().map(|(path, entry)| new_feedback(path, entry, now)).collect::<Result<Vec<_>, _>>()?;
@@ -57,18 +57,13 @@ async fn save(state: &SharedApi, headers: &HeaderMap, body: Body) -> Reply {
     json(200, &Saved::new("Feedback successfully saved", feedback.into_iter().map(|f| f.id).collect()))
 }
 
-pub async fn update(
-    State(state): State<SharedApi>,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-    body: Body,
-) -> Response {
-    finish(change(&state, &headers, &id, body).await)
+pub async fn update(State(state): State<SharedApi>, headers: HeaderMap, Path(id): Path<String>, body: Body) -> Reply {
+    change(&state, &headers, &id, body).await
 }
 
 async fn change(state: &SharedApi, headers: &HeaderMap, id: &str, body: Body) -> Reply {
     admin(state, headers).await?;
-    let body = read_json(body, state.settings.max_body_bytes).await?;
+    let body = read_value(body, state.settings.max_body_bytes).await?;
     let entry = body.as_object().ok_or_else(|| bad("request body must be a JSON object".into()))?;
     let update = feedback_update(entry)?;
     if !state.control.store.update_feedback(id, &update).await? {

@@ -9,7 +9,6 @@
 use crate::http::error::GatewayError;
 use axum::body::Body;
 use axum::extract::State;
-use axum::response::Response;
 use http::HeaderMap;
 use serde_json::{json, Map, Value};
 use switchboard_core::pricing;
@@ -17,8 +16,9 @@ use switchboard_core::provider::PROVIDERS;
 use switchboard_core::usage::Usage;
 use switchboard_store::LogRecord;
 
-use super::{admin, finish, json, read_json, Reply};
+use super::{admin, json, Reply};
 use crate::control::SharedApi;
+use crate::http::body::read_value;
 use crate::settings::LogSettings;
 use crate::support::clock;
 
@@ -32,13 +32,13 @@ fn bad(message: String) -> GatewayError {
     GatewayError::InvalidRequest(message)
 }
 
-pub async fn insert(State(state): State<SharedApi>, headers: HeaderMap, body: Body) -> Response {
-    finish(store_logs(&state, &headers, body).await)
+pub async fn insert(State(state): State<SharedApi>, headers: HeaderMap, body: Body) -> Reply {
+    store_logs(&state, &headers, body).await
 }
 
 async fn store_logs(state: &SharedApi, headers: &HeaderMap, body: Body) -> Reply {
     let principal = admin(state, headers).await?;
-    let body = read_json(body, state.settings.max_body_bytes).await?;
+    let body = read_value(body, state.settings.max_body_bytes).await?;
     let context = Context { now: clock::unix_ms(), api_key_id: principal.api_key_id(), bodies: &state.settings.logs };
     let (records, single) = match &body {
         Value::Array(items) => (batch(items, &context)?, false),

@@ -3,13 +3,12 @@
 
 use crate::control::api_error::ApiError;
 use axum::extract::{Path, State};
-use axum::response::Response;
 use http::{HeaderMap, Uri};
 use serde::Serialize;
 use switchboard_store::{Feedback, LogRecord};
 
 use super::params::{Params, FILTERS};
-use super::{admin, finish, json, Reply};
+use super::{admin, json, Reply};
 use crate::control::SharedApi;
 
 #[derive(Serialize)]
@@ -28,8 +27,8 @@ struct LogDetail {
 
 const LIST_PARAMS: &[&str] = &["limit", "cursor", "include_bodies"];
 
-pub async fn list(State(state): State<SharedApi>, headers: HeaderMap, uri: Uri) -> Response {
-    finish(list_page(&state, &headers, &uri).await)
+pub async fn list(State(state): State<SharedApi>, headers: HeaderMap, uri: Uri) -> Reply {
+    list_page(&state, &headers, &uri).await
 }
 
 async fn list_page(state: &SharedApi, headers: &HeaderMap, uri: &Uri) -> Reply {
@@ -44,8 +43,8 @@ async fn list_page(state: &SharedApi, headers: &HeaderMap, uri: &Uri) -> Reply {
     json(200, &ListPage { object: "list", data: &page.items, next_cursor: page.next_cursor.as_deref() })
 }
 
-pub async fn get_one(State(state): State<SharedApi>, headers: HeaderMap, Path(id): Path<String>) -> Response {
-    finish(detail(&state, &headers, &id).await)
+pub async fn get_one(State(state): State<SharedApi>, headers: HeaderMap, Path(id): Path<String>) -> Reply {
+    detail(&state, &headers, &id).await
 }
 
 async fn detail(state: &SharedApi, headers: &HeaderMap, id: &str) -> Reply {

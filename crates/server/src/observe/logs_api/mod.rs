@@ -14,11 +14,9 @@ mod list;
 mod params;
 
 use crate::http::error::GatewayError;
-use axum::body::Body;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::routing::{get, put};
 use axum::Router;
-use bytes::Bytes;
 use http::HeaderMap;
 use serde::Serialize;
 
@@ -38,13 +36,8 @@ pub fn router(state: SharedApi) -> Router {
         .with_state(state)
 }
 
-/// A handler's outcome before it becomes a response.
+/// A handler's outcome: an error becomes its OpenAI-shaped response (`ApiError: IntoResponse`).
 type Reply = Result<Response, ApiError>;
-
-/// Turns a handler's error into the OpenAI-shaped error response.
-fn finish(result: Reply) -> Response {
-    result.unwrap_or_else(IntoResponse::into_response)
-}
 
 /// The caller, who must hold an admin-scoped key.
 async fn admin(state: &ApiState, headers: &HeaderMap) -> Result<Principal, GatewayError> {
@@ -60,11 +53,4 @@ async fn admin(state: &ApiState, headers: &HeaderMap) -> Result<Principal, Gatew
 fn json<T: Serialize>(status: u16, value: &T) -> Reply {
     let body = serde_json::to_vec(value).map_err(|e| GatewayError::internal("serialising the answer", e))?;
     Ok(reply::json(status, body))
-}
-
-/// Reads a JSON request body of at most `limit` bytes.
-async fn read_json(body: Body, limit: usize) -> Result<serde_json::Value, GatewayError> {
-    let raw: Bytes = crate::http::body::read_body(body, limit).await?;
-    serde_json::from_slice(&raw)
-        .map_err(|e| GatewayError::InvalidRequest(format!("request body is not valid JSON: {e}")))
 }
