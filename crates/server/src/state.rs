@@ -14,7 +14,6 @@ use crate::observe::LogSink;
 use crate::settings::Settings;
 
 pub struct AppState {
-    pub settings: Arc<Settings>,
     pub gateway: Arc<GatewayState>,
     pub api: Arc<ApiState>,
     pub control: Arc<Control>,
@@ -39,6 +38,6 @@ impl AppState {
             metrics: metrics.clone(),
             logs,
         });
-        AppState { settings, gateway, api, control, metrics, in_flight }
+        AppState { gateway, api, control, metrics, in_flight }
     }
 }
