@@ -162,11 +162,6 @@ impl GatewayError {
         }
     }
 
-    /// The error and its chain of causes, for the log.
-    pub fn log_text(&self) -> String {
-        chain(self)
-    }
-
     /// The OpenAI error body: `{"error": {"message", "type", "param", "code"}}`.
     pub fn to_json(&self, trace_id: &str) -> Value {
         json!({"error": {"message": self.client_message(trace_id), "type": self.error_type(), "param": null,
@@ -194,7 +189,7 @@ mod tests {
     fn an_internal_error_keeps_its_cause_for_the_log_and_out_of_the_answer() {
         let cause = std::io::Error::other("connection to postgres://db.internal:5432 refused");
         let err = GatewayError::internal("reading the control plane from the store", cause);
-        assert!(err.log_text().contains("db.internal"), "{}", err.log_text());
+        assert!(chain(&err).contains("db.internal"), "{}", chain(&err));
         let body = err.to_json("trace-1");
         let message = body["error"]["message"].as_str().unwrap_or_default();
         assert!(!message.contains("db.internal") && !message.contains("postgres"), "{message}");

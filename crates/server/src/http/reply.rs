@@ -37,7 +37,7 @@ pub fn json_value(status: u16, value: &Value) -> Response {
 /// A gateway-side error: logged once here, answered in OpenAI's error shape.
 pub fn gateway_error(err: &GatewayError, route: &RouteInfo) -> Response {
     if matches!(err, GatewayError::Internal { .. }) {
-        tracing::error!(trace_id = %route.trace_id, code = err.code(), "{}", err.log_text());
+        tracing::error!(trace_id = %route.trace_id, code = err.code(), "{}", crate::http::error::chain(err));
     } else if err.status() >= 500 {
         tracing::warn!(trace_id = %route.trace_id, code = err.code(), "{err}");
     } else {
