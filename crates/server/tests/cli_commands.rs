@@ -331,82 +331,33 @@ fn rotation_without_any_key_says_there_is_nothing_to_rotate() {
     assert!(none.stderr.contains("no master key to rotate"), "{none:?}");
 }
 
+/// `virtual-keys add --name NAME --provider PROVIDER --key-env K` and then `options`.
+fn add_with<'a>(name: &'a str, provider: &'a str, options: &[&'a str]) -> Vec<&'a str> {
+    let mut args = vec!["virtual-keys", "add", "--name", name, "--provider", provider, "--key-env", "K"];
+    args.extend_from_slice(options);
+    args
+}
+
 #[test]
 fn every_provider_option_has_a_flag_checked_by_the_same_rule_as_the_admin_api() {
     let dir = TempDir::new("sb-cli-vk-options");
     let deployments = r#"[{"deployment_name": "gpt4o", "api_version": "2024-10-21", "is_default": true}]"#;
-    let args = [
-        "virtual-keys",
-        "add",
-        "--name",
-        "Az",
-        "--provider",
-        "azure-openai",
-        "--key-env",
-        "K",
-        "--resource-name",
-        "res",
-        "--deployment-config",
-        deployments,
-        "--json",
-    ];
+    let args =
+        add_with("Az", "azure-openai", &["--resource-name", "res", "--deployment-config", deployments, "--json"]);
     let azure = run_env(&dir.data(), &args, &[("K", OPENAI_SECRET)]);
     let options = &azure.ok().json()["options"];
     assert_eq!(options["deployment_config"][0]["deployment_name"], "gpt4o", "{azure:?}");
-    let args = [
-        "virtual-keys",
-        "add",
-        "--name",
-        "Claude",
-        "--provider",
-        "anthropic",
-        "--key-env",
-        "K",
-        "--anthropic-version",
-        "2023-06-01",
-        "--anthropic-beta",
-        "tools-2024-04-04",
-        "--json",
-    ];
-    let claude = run_env(&dir.data(), &args, &[("K", ANTHROPIC_SECRET)]);
+    let anthropic = ["--anthropic-version", "2023-06-01", "--anthropic-beta", "tools-2024-04-04", "--json"];
+    let claude = run_env(&dir.data(), &add_with("Claude", "anthropic", &anthropic), &[("K", ANTHROPIC_SECRET)]);
     assert_eq!(claude.ok().json()["options"]["anthropic_beta"], "tools-2024-04-04", "{claude:?}");
     let two_defaults =
         r#"[{"deployment_name": "a", "is_default": true}, {"deployment_name": "b", "is_default": true}]"#;
-    let args = [
-        "virtual-keys",
-        "add",
-        "--name",
-        "Az2",
-        "--provider",
-        "azure-openai",
-        "--key-env",
-        "K",
-        "--resource-name",
-        "res",
-        "--api-version",
-        "2024-10-21",
-        "--deployment-config",
-        two_defaults,
-    ];
-    let refused = run_env(&dir.data(), &args, &[("K", OPENAI_SECRET)]);
+    let azure_options = ["--resource-name", "res", "--api-version", "2024-10-21", "--deployment-config", two_defaults];
+    let refused = run_env(&dir.data(), &add_with("Az2", "azure-openai", &azure_options), &[("K", OPENAI_SECRET)]);
     assert_eq!(refused.code, Some(1), "{refused:?}");
     assert!(refused.stderr.contains("--deployment-config"), "the problem names the flag: {refused:?}");
-    let not_json = run_env(
-        &dir.data(),
-        &[
-            "virtual-keys",
-            "add",
-            "--name",
-            "n",
-            "--provider",
-            "azure-openai",
-            "--key-env",
-            "K",
-            "--deployment-config",
-            "[oops",
-        ],
-        &[("K", OPENAI_SECRET)],
-    );
+    let args = add_with("n", "azure-openai", &["--deployment-config", "[oops"]);
+    let not_json = run_env(&dir.data(), &args, &[("K", OPENAI_SECRET)]);
     assert_eq!(not_json.code, Some(2), "{not_json:?}");
     assert_no_secret(&[&azure, &claude, &refused, &not_json]);
 }
