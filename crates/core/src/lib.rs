@@ -11,6 +11,8 @@
 //! does all of that and calls in here with plain data.
 
 pub mod config;
+pub mod health;
+pub mod limits;
 pub mod merge;
 pub mod planner;
 pub mod pricing;

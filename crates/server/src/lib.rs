@@ -14,6 +14,7 @@ pub mod control;
 pub mod gateway;
 pub mod http;
 pub mod observe;
+pub mod policy;
 pub mod serve;
 pub mod settings;
 pub mod state;

@@ -1,0 +1,1 @@
+//! Providers' rate-limit headers, read into "remaining until instant".

@@ -1,0 +1,1 @@
+//! Weighted rendezvous hashing for sticky loadbalance.
