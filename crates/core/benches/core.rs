@@ -16,7 +16,7 @@ use rand::{RngCore, SeedableRng};
 use serde_json::{json, Map, Value};
 use switchboard_core::config::{parse_config, RequestFacts, RouteTree};
 use switchboard_core::merge::deep_merge;
-use switchboard_core::planner::{Failure, Planner};
+use switchboard_core::planner::{AllAvailable, Failure, Planner};
 use switchboard_core::provider::{self, anthropic, Call, Endpoint};
 use switchboard_core::sse::{encode_data, SseDecoder};
 
@@ -109,7 +109,7 @@ fn planner(c: &mut Criterion) {
     // What the executor does per request: a fresh planner with an entropy-seeded RNG.
     g.bench_function("first/cookbook_entropy_rng", |b| {
         b.iter(|| {
-            let mut planner = Planner::new(black_box(&tree), facts(), SmallRng::from_entropy());
+            let mut planner = Planner::new(black_box(&tree), facts(), &AllAvailable, SmallRng::from_entropy());
             planner.first().map(|a| a.leaf.path.len())
         })
     });
@@ -117,7 +117,7 @@ fn planner(c: &mut Criterion) {
         let mut seed = 0u64;
         b.iter(|| {
             seed += 1;
-            let mut planner = Planner::new(black_box(&tree), facts(), SmallRng::seed_from_u64(seed));
+            let mut planner = Planner::new(black_box(&tree), facts(), &AllAvailable, SmallRng::seed_from_u64(seed));
             planner.first().map(|a| a.leaf.path.len())
         })
     });
@@ -125,7 +125,7 @@ fn planner(c: &mut Criterion) {
     g.bench_function("first_then_fallback/cookbook", |b| {
         let failure = Failure::upstream(503);
         b.iter(|| {
-            let mut planner = Planner::new(black_box(&tree), facts(), LastPick);
+            let mut planner = Planner::new(black_box(&tree), facts(), &AllAvailable, LastPick);
             let first = planner.first().map(|a| a.leaf.path.len());
             let next = planner.next(black_box(&failure)).map(|a| a.leaf.path.len());
             (first, next)

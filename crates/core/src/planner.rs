@@ -1,17 +1,25 @@
 //! The routing planner: walks a validated [`RouteTree`] and decides, one attempt at a time,
 //! which target to call next — loadbalance picks, fallback order, retries with backoff,
-//! conditional routes — as pure decisions over data.
+//! conditional routes, sticky assignment — as pure decisions over data and a [`Health`]
+//! snapshot.
 //!
 //! The executor calls [`Planner::first`], runs the attempt, and on failure hands the
 //! [`Failure`] to [`Planner::next`], which answers with the next attempt or `None` (the
-//! failure is final). Backoff is computed here and slept by the caller; nothing here reads
-//! a clock or does I/O, and randomness comes from the caller's RNG so tests can seed it.
+//! failure is final); when a target refuses before it is called (its half-open probe is
+//! taken, its key's limits are spent) the executor calls [`Planner::skip`] instead.
+//! Unavailable targets (open, cooling, no headroom, limited) are passed over: loadbalance
+//! renormalises over the available ones, fallback moves to the next available. When nothing
+//! is available the planner tries the target that becomes available first (fail open), or,
+//! with `on_all_unavailable: "fail"`, reports [`Unroutable::AllUnavailable`].
+//! Backoff is computed here and slept by the caller; nothing here reads a clock or does
+//! I/O, and randomness comes from the caller's RNG so tests can seed it.
 
 use std::time::Duration;
 
 use rand::Rng;
 
 use crate::config::{Group, Leaf, Mode, Node, RequestFacts, RouteTree};
+use crate::health::{rendezvous, TargetState};
 
 /// First retry waits about this long; each further retry doubles it.
 pub const BACKOFF_BASE: Duration = Duration::from_millis(200);
@@ -64,6 +72,21 @@ impl Failure {
     }
 }
 
+/// The planner's view of target health: a snapshot the server builds per request. It must
+/// answer the same for the same leaf throughout one request.
+pub trait Health {
+    fn state(&self, leaf: &Leaf) -> TargetState;
+}
+
+/// Every target available: routing as if nothing were known.
+pub struct AllAvailable;
+
+impl Health for AllAvailable {
+    fn state(&self, _leaf: &Leaf) -> TargetState {
+        TargetState::Available
+    }
+}
+
 /// The planner found no target to route to (a conditional group matched nothing).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NoRoute {
@@ -74,6 +97,31 @@ impl std::fmt::Display for NoRoute {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "{}: no condition matched and the group has no default target", self.path)
     }
+}
+
+/// Why a request has no first attempt.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Unroutable {
+    NoRoute(NoRoute),
+    /// Every target is unavailable and the config says `on_all_unavailable: "fail"`;
+    /// `until_ms` is when the first of them becomes available.
+    AllUnavailable { until_ms: u64 },
+}
+
+/// A target the router passed over, and why.
+#[derive(Debug, Clone, Copy)]
+pub struct Skipped<'t> {
+    pub leaf: &'t Leaf,
+    pub state: TargetState,
+}
+
+/// A sticky loadbalance's assignment: which child the request's `hash_key` value ranks
+/// first, and which one it went to (its next choice when the first was unavailable).
+#[derive(Debug, Clone, Copy)]
+pub struct Sticky<'t> {
+    pub group: &'t Group,
+    pub first_choice: usize,
+    pub chosen: usize,
 }
 
 enum Frame<'t> {
@@ -88,23 +136,57 @@ enum Frame<'t> {
     },
 }
 
-pub struct Planner<'t, R> {
+pub struct Planner<'t, 'h, R> {
     stack: Vec<Frame<'t>>,
     tree: &'t RouteTree,
     facts: RequestFacts<'t>,
+    health: &'h dyn Health,
     rng: R,
     slept: Duration,
+    /// Targets refused by the executor's gate ([`Planner::skip`]), and why: unavailable
+    /// from then on.
+    refused: Vec<(&'t Leaf, TargetState)>,
+    skipped: Vec<Skipped<'t>>,
+    sticky: Option<Sticky<'t>>,
+    failed_open: bool,
 }
 
-impl<'t, R: Rng> Planner<'t, R> {
-    pub fn new(tree: &'t RouteTree, facts: RequestFacts<'t>, rng: R) -> Self {
-        Planner { stack: Vec::with_capacity(4), tree, facts, rng, slept: Duration::ZERO }
+impl<'t, 'h, R: Rng> Planner<'t, 'h, R> {
+    pub fn new(tree: &'t RouteTree, facts: RequestFacts<'t>, health: &'h dyn Health, rng: R) -> Self {
+        Planner {
+            stack: Vec::with_capacity(4),
+            tree,
+            facts,
+            health,
+            rng,
+            slept: Duration::ZERO,
+            refused: Vec::new(),
+            skipped: Vec::new(),
+            sticky: None,
+            failed_open: false,
+        }
     }
 
     /// The first attempt of the request.
-    pub fn first(&mut self) -> Result<Attempt<'t>, NoRoute> {
+    pub fn first(&mut self) -> Result<Attempt<'t>, Unroutable> {
         self.stack.clear();
-        let leaf = self.descend(&self.tree.root)?;
+        let root = &self.tree.root;
+        if let Some(leaf) = self.available(root).then(|| self.descend(root)).flatten() {
+            return Ok(Attempt { leaf, kind: AttemptKind::Initial, retry: 0, backoff: Duration::ZERO });
+        }
+        let (leaf, until_ms) = self.soonest(root).map_err(Unroutable::NoRoute)?;
+        if matches!(root, Node::Group(g) if g.fail_when_all_unavailable) {
+            return Err(Unroutable::AllUnavailable { until_ms });
+        }
+        self.stack.clear();
+        self.failed_open = true;
+        let mut passed = Vec::new();
+        self.reachable_leaves(root, &mut passed);
+        for other in passed.into_iter().filter(|l| !std::ptr::eq(*l, leaf)) {
+            let state = self.leaf_state(other);
+            self.note_skip(other, state);
+        }
+        self.descend_to(root, leaf);
         Ok(Attempt { leaf, kind: AttemptKind::Initial, retry: 0, backoff: Duration::ZERO })
     }
 
@@ -116,12 +198,37 @@ impl<'t, R: Rng> Planner<'t, R> {
         if let Some(attempt) = self.retry(failure) {
             return Some(attempt);
         }
-        self.fall_back(failure)
+        self.fall_back(Some(failure))
+    }
+
+    /// The current target refused before it was called (`state` says why): it is passed
+    /// over like an unavailable one, by fallback and by loadbalance alike.
+    pub fn skip(&mut self, state: TargetState) -> Option<Attempt<'t>> {
+        let Some(Frame::Leaf { leaf, .. }) = self.stack.last() else { return None };
+        let leaf = *leaf;
+        self.refused.push((leaf, state));
+        self.note_skip(leaf, state);
+        self.fall_back(None)
     }
 
     /// Total backoff handed out so far.
     pub fn slept(&self) -> Duration {
         self.slept
+    }
+
+    /// Targets passed over so far, in the order the router met them.
+    pub fn skipped(&self) -> &[Skipped<'t>] {
+        &self.skipped
+    }
+
+    /// The sticky assignment, when a `hash_key` applied.
+    pub fn sticky(&self) -> Option<Sticky<'t>> {
+        self.sticky
+    }
+
+    /// Whether nothing was available and the planner chose the target available first.
+    pub fn failed_open(&self) -> bool {
+        self.failed_open
     }
 
     fn retry(&mut self, failure: &Failure) -> Option<Attempt<'t>> {
@@ -142,33 +249,47 @@ impl<'t, R: Rng> Planner<'t, R> {
         Some(Attempt { leaf, kind: AttemptKind::Retry, retry: *retries, backoff: wait })
     }
 
-    /// Pops finished frames until a fallback group has a next child that may be tried.
-    fn fall_back(&mut self, failure: &Failure) -> Option<Attempt<'t>> {
+    /// Pops finished frames until a group has a next child to try: a fallback group after
+    /// a failure it moves on from, or — after a skip (`failure` is `None`) — a fallback or
+    /// loadbalance group with another available child.
+    fn fall_back(&mut self, failure: Option<&Failure>) -> Option<Attempt<'t>> {
         self.stack.pop();
-        while let Some(frame) = self.stack.last_mut() {
-            if let Frame::Group { group, index } = frame {
-                if group.mode == Mode::Fallback && moves_on(group, failure) && *index + 1 < group.targets.len() {
-                    *index += 1;
-                    let node = &group.targets[*index].node;
-                    let leaf = self.descend(node).ok()?;
-                    return Some(Attempt { leaf, kind: AttemptKind::Fallback, retry: 0, backoff: Duration::ZERO });
-                }
+        while let Some(Frame::Group { group, index }) = self.stack.last() {
+            let (group, index) = (*group, *index);
+            let next = match (group.mode, failure) {
+                (Mode::Fallback, Some(f)) if moves_on(group, f) => self.next_available(group, index + 1),
+                (Mode::Fallback, None) => self.next_available(group, index + 1),
+                (Mode::Loadbalance, None) => self.choose(group),
+                _ => None,
+            };
+            if let Some(next) = next {
+                self.stack.pop();
+                self.stack.push(Frame::Group { group, index: next });
+                let leaf = self.descend(&group.targets[next].node)?;
+                let kind = if failure.is_some() { AttemptKind::Fallback } else { AttemptKind::Initial };
+                return Some(Attempt { leaf, kind, retry: 0, backoff: Duration::ZERO });
             }
             self.stack.pop();
         }
         None
     }
 
-    /// Pushes frames from `node` down to the leaf the strategy picks.
-    fn descend(&mut self, mut node: &'t Node) -> Result<&'t Leaf, NoRoute> {
+    /// Pushes frames from `node` down to the leaf the strategy picks among available
+    /// targets; `None` (frames popped again) when nothing below is available.
+    fn descend(&mut self, node: &'t Node) -> Option<&'t Leaf> {
+        let depth = self.stack.len();
+        let mut node = node;
         loop {
             match node {
                 Node::Leaf(leaf) => {
                     self.stack.push(Frame::Leaf { leaf, retries: 0 });
-                    return Ok(leaf);
+                    return Some(leaf);
                 }
                 Node::Group(group) => {
-                    let index = self.pick(group)?;
+                    let Some(index) = self.choose(group) else {
+                        self.stack.truncate(depth);
+                        return None;
+                    };
                     self.stack.push(Frame::Group { group, index });
                     node = &group.targets[index].node;
                 }
@@ -176,13 +297,159 @@ impl<'t, R: Rng> Planner<'t, R> {
         }
     }
 
-    fn pick(&mut self, group: &Group) -> Result<usize, NoRoute> {
-        match group.mode {
-            Mode::Single | Mode::Fallback => Ok(0),
-            Mode::Loadbalance => Ok(pick_weighted(group, &mut self.rng)),
-            Mode::Conditional => crate::config::group_pick_conditional(group, &self.facts)
-                .ok_or_else(|| NoRoute { path: group.path.clone() }),
+    /// Like [`Planner::descend`], but toward one given leaf, whatever its health.
+    fn descend_to(&mut self, mut node: &'t Node, target: &'t Leaf) {
+        loop {
+            match node {
+                Node::Leaf(leaf) => {
+                    self.stack.push(Frame::Leaf { leaf, retries: 0 });
+                    return;
+                }
+                Node::Group(group) => {
+                    let index = group.targets.iter().position(|c| contains(&c.node, target)).unwrap_or(0);
+                    self.stack.push(Frame::Group { group, index });
+                    node = &group.targets[index].node;
+                }
+            }
         }
+    }
+
+    /// The child of `group` to walk into now, among available ones.
+    fn choose(&mut self, group: &'t Group) -> Option<usize> {
+        match group.mode {
+            Mode::Single => self.available_or_skip(&group.targets[0].node).then_some(0),
+            Mode::Fallback => self.next_available(group, 0),
+            Mode::Loadbalance => self.pick_loadbalance(group),
+            Mode::Conditional => {
+                let index = crate::config::group_pick_conditional(group, &self.facts)?;
+                self.available_or_skip(&group.targets[index].node).then_some(index)
+            }
+        }
+    }
+
+    fn next_available(&mut self, group: &'t Group, from: usize) -> Option<usize> {
+        (from..group.targets.len()).find(|i| self.available_or_skip(&group.targets[*i].node))
+    }
+
+    fn pick_loadbalance(&mut self, group: &'t Group) -> Option<usize> {
+        let open: Vec<bool> = group.targets.iter().map(|c| c.weight > 0.0 && self.available_or_skip(&c.node)).collect();
+        if let Some(key) = group.hash_key.as_ref().and_then(|k| k.lookup(&self.facts)).map(sticky_key) {
+            let seeds: Vec<(u64, f64)> =
+                group.targets.iter().map(|c| (rendezvous::stable_hash(node_path(&c.node).as_bytes()), c.weight)).collect();
+            let ranked = rendezvous::rank(key, &seeds);
+            let chosen = ranked.iter().copied().find(|i| open[*i])?;
+            let first_choice = ranked.first().copied().unwrap_or(chosen);
+            self.sticky = Some(Sticky { group, first_choice, chosen });
+            return Some(chosen);
+        }
+        pick_weighted(group, &open, &mut self.rng)
+    }
+
+    /// Whether anything below `node` is available now.
+    fn available(&self, node: &Node) -> bool {
+        match node {
+            Node::Leaf(leaf) => self.leaf_state(leaf).is_available(),
+            Node::Group(group) => match group.mode {
+                Mode::Single => self.available(&group.targets[0].node),
+                Mode::Conditional => crate::config::group_pick_conditional(group, &self.facts)
+                    .is_some_and(|i| self.available(&group.targets[i].node)),
+                Mode::Loadbalance => group.targets.iter().any(|c| c.weight > 0.0 && self.available(&c.node)),
+                Mode::Fallback => group.targets.iter().any(|c| self.available(&c.node)),
+            },
+        }
+    }
+
+    /// [`Planner::available`], noting the unavailable targets passed over.
+    fn available_or_skip(&mut self, node: &'t Node) -> bool {
+        if self.available(node) {
+            return true;
+        }
+        let mut passed = Vec::new();
+        self.reachable_leaves(node, &mut passed);
+        for leaf in passed {
+            let state = self.leaf_state(leaf);
+            self.note_skip(leaf, state);
+        }
+        false
+    }
+
+    fn leaf_state(&self, leaf: &Leaf) -> TargetState {
+        match self.refused.iter().find(|(r, _)| std::ptr::eq(*r, leaf)) {
+            Some((_, state)) => *state,
+            None => self.health.state(leaf),
+        }
+    }
+
+    fn note_skip(&mut self, leaf: &'t Leaf, state: TargetState) {
+        if !self.skipped.iter().any(|s| std::ptr::eq(s.leaf, leaf)) {
+            self.skipped.push(Skipped { leaf, state });
+        }
+    }
+
+    /// The leaves a request could reach below `node` (weight-0 and unmatched ones excluded).
+    fn reachable_leaves(&self, node: &'t Node, out: &mut Vec<&'t Leaf>) {
+        match node {
+            Node::Leaf(leaf) => out.push(leaf),
+            Node::Group(group) => match group.mode {
+                Mode::Single => self.reachable_leaves(&group.targets[0].node, out),
+                Mode::Conditional => {
+                    if let Some(i) = crate::config::group_pick_conditional(group, &self.facts) {
+                        self.reachable_leaves(&group.targets[i].node, out);
+                    }
+                }
+                Mode::Loadbalance | Mode::Fallback => {
+                    let reachable = group.targets.iter().filter(|c| group.mode == Mode::Fallback || c.weight > 0.0);
+                    reachable.for_each(|c| self.reachable_leaves(&c.node, out));
+                }
+            },
+        }
+    }
+
+    /// The reachable leaf that becomes available first; `NoRoute` when a conditional group
+    /// leaves nothing reachable.
+    fn soonest(&self, root: &'t Node) -> Result<(&'t Leaf, u64), NoRoute> {
+        let mut leaves = Vec::new();
+        self.reachable_leaves(root, &mut leaves);
+        let states = leaves.into_iter().map(|leaf| (leaf, self.leaf_state(leaf).available_at_ms()));
+        states.min_by_key(|(_, at)| *at).ok_or_else(|| NoRoute { path: no_route_path(root, &self.facts) })
+    }
+}
+
+/// Whether `leaf` lies below (or is) `node`.
+fn contains(node: &Node, leaf: &Leaf) -> bool {
+    match node {
+        Node::Leaf(l) => std::ptr::eq(&**l, leaf),
+        Node::Group(g) => g.targets.iter().any(|c| contains(&c.node, leaf)),
+    }
+}
+
+fn node_path(node: &Node) -> &str {
+    match node {
+        Node::Leaf(l) => &l.path,
+        Node::Group(g) => &g.path,
+    }
+}
+
+/// The conditional group that matched nothing, for the "no route" error.
+fn no_route_path(node: &Node, facts: &RequestFacts) -> String {
+    let mut node = node;
+    loop {
+        match node {
+            Node::Group(g) if g.mode == Mode::Conditional => match crate::config::group_pick_conditional(g, facts) {
+                Some(i) => node = &g.targets[i].node,
+                None => return g.path.clone(),
+            },
+            Node::Group(g) => node = &g.targets[0].node,
+            Node::Leaf(l) => return l.path.clone(),
+        }
+    }
+}
+
+/// The hash of a sticky value: strings as their text, anything else as its JSON.
+fn sticky_key(value: &serde_json::Value) -> u64 {
+    match value {
+        serde_json::Value::String(s) => rendezvous::stable_hash(s.as_bytes()),
+        other => rendezvous::stable_hash(other.to_string().as_bytes()),
     }
 }
 
@@ -194,20 +461,25 @@ fn moves_on(group: &Group, failure: &Failure) -> bool {
     }
 }
 
-/// A weighted random child; weight 0 is never picked (validation guarantees a positive one).
-fn pick_weighted<R: Rng>(group: &Group, rng: &mut R) -> usize {
-    let total: f64 = group.targets.iter().map(|c| c.weight).sum();
+/// A weighted random child among the `open` ones (weights renormalised over them); weight 0
+/// is never picked. `None` when none is open.
+fn pick_weighted<R: Rng>(group: &Group, open: &[bool], rng: &mut R) -> Option<usize> {
+    let weight = |i: usize| if open[i] { group.targets[i].weight } else { 0.0 };
+    let total: f64 = (0..group.targets.len()).map(weight).sum();
+    if total <= 0.0 {
+        return None;
+    }
     let mut point = rng.gen::<f64>() * total;
-    let mut last_positive = 0;
-    for (i, child) in group.targets.iter().enumerate() {
-        if child.weight <= 0.0 {
+    let mut last_positive = None;
+    for i in 0..group.targets.len() {
+        if weight(i) <= 0.0 {
             continue;
         }
-        last_positive = i;
-        if point < child.weight {
-            return i;
+        last_positive = Some(i);
+        if point < weight(i) {
+            return Some(i);
         }
-        point -= child.weight;
+        point -= weight(i);
     }
     last_positive
 }
@@ -224,3 +496,5 @@ pub fn backoff<R: Rng>(n: u32, rng: &mut R) -> Duration {
 mod proptests;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod health_tests;

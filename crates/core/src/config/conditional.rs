@@ -102,7 +102,7 @@ impl Query {
 
 impl Field {
     /// The request's value for this field; `params.a.1` also indexes into arrays.
-    fn lookup<'a>(&self, facts: &RequestFacts<'a>) -> Option<&'a Value> {
+    pub fn lookup<'a>(&self, facts: &RequestFacts<'a>) -> Option<&'a Value> {
         match self {
             Field::Metadata(key) => facts.metadata.get(key),
             Field::Params(path) => {
@@ -279,7 +279,7 @@ fn parse_query_list(value: &Value, path: &str, errs: &mut Problems) -> Option<Ve
     parsed.into_iter().collect()
 }
 
-fn parse_field(key: &str, path: &str, errs: &mut Problems) -> Option<Field> {
+pub(super) fn parse_field(key: &str, path: &str, errs: &mut Problems) -> Option<Field> {
     let field = if let Some(name) = key.strip_prefix("metadata.") {
         (!name.is_empty()).then(|| Field::Metadata(name.to_string()))
     } else if let Some(rest) = key.strip_prefix("params.") {

@@ -14,7 +14,7 @@ mod destinations;
 mod model;
 mod validate;
 
-pub use conditional::{Condition, Operand, Query, RequestFacts};
+pub use conditional::{Condition, Field, Operand, Query, RequestFacts};
 pub use destinations::caller_chosen_destinations;
 pub use model::*;
 pub use validate::{parse_config, validate_config};

@@ -2,7 +2,10 @@
 
 use serde_json::{Map, Value};
 
-use super::conditional::{Condition, RequestFacts};
+use std::sync::Arc;
+
+use super::conditional::{Condition, Field, RequestFacts};
+use crate::health::breaker::CbConfig;
 use crate::pricing::Price;
 pub use crate::provider::ProviderOptions;
 use crate::secret::Secret;
@@ -61,6 +64,11 @@ pub struct Group {
     pub conditions: Vec<Condition>,
     /// For `conditional`: index into `targets` of the `default` target.
     pub default: Option<usize>,
+    /// For `loadbalance`: the request value that pins a caller to a target (sticky split).
+    pub hash_key: Option<Field>,
+    /// `on_all_unavailable: "fail"` (root only): answer 503 instead of trying the target
+    /// that becomes available first.
+    pub fail_when_all_unavailable: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -101,6 +109,8 @@ pub struct Leaf {
     pub options: ProviderOptions,
     /// Overrides the pricing table for this target (USD per 1M tokens).
     pub pricing: Option<Price>,
+    /// The nearest enclosing strategy's `cb_config`: this target trips its breaker by it.
+    pub breaker: Option<Arc<CbConfig>>,
 }
 
 /// Retry policy of a target. `attempts` counts retries after the first try (0 = no retry).

@@ -6,10 +6,13 @@
 //! Switchboard lacks are refused by name rather than ignored. Inheritance down the tree is
 //! resolved here, once, so each [`Leaf`] is complete. Errors never echo a credential.
 
+use std::sync::Arc;
+
 use serde_json::{Map, Value};
 
 use super::conditional::{parse_conditions, resolve_target, Condition};
 use super::model::{Child, Group, Leaf, Mode, Node, Retry, RouteTree, DEFAULT_RETRY_STATUS, MAX_RETRY_ATTEMPTS};
+use crate::health::breaker::CbConfig;
 use crate::merge::deep_merge;
 use crate::pricing::Price;
 use crate::problem::{check_keys, got, kind, snake_case, unknown_key, Problem, Problems};
@@ -71,7 +74,8 @@ const GROUP_KEYS: [&str; 10] = [
 ];
 
 const CREDENTIAL_KEYS: [&str; 3] = ["provider", "api_key", "virtual_key"];
-const STRATEGY_KEYS: [&str; 4] = ["mode", "on_status_codes", "conditions", "default"];
+const STRATEGY_KEYS: [&str; 7] =
+    ["mode", "on_status_codes", "conditions", "default", "cb_config", "hash_key", "on_all_unavailable"];
 const RETRY_KEYS: [&str; 3] = ["attempts", "on_status_codes", "use_retry_after_header"];
 const MODES: &str = "single, loadbalance, fallback, conditional";
 /// A strategy, as shown in error messages.
@@ -118,6 +122,8 @@ struct Inherited {
     custom_host: Option<(String, String)>,
     forward_headers: Option<Vec<String>>,
     override_params: Map<String, Value>,
+    /// The nearest enclosing strategy's `cb_config`.
+    breaker: Option<Arc<CbConfig>>,
 }
 
 /// A target of a group (or the root): a leaf, or a group if it has `targets`/`strategy`.
@@ -156,6 +162,7 @@ fn inherit(obj: &Map<String, Value>, path: &str, parent: &Inherited, errs: &mut 
             .map(|host| (host, join(path, "custom_host"))),
         forward_headers: headers.and_then(|v| forward_headers(v, &join(path, "forward_headers"), errs)),
         override_params,
+        breaker: None,
     }
     .or(parent)
 }
@@ -169,6 +176,7 @@ impl Inherited {
             custom_host: self.custom_host.or_else(|| parent.custom_host.clone()),
             forward_headers: self.forward_headers.or_else(|| parent.forward_headers.clone()),
             override_params: self.override_params,
+            breaker: self.breaker.or_else(|| parent.breaker.clone()),
         }
     }
 }
@@ -194,6 +202,7 @@ fn leaf(obj: &Map<String, Value>, path: &str, inherited: Inherited, errs: &mut P
         forward_headers: inherited.forward_headers.unwrap_or_default(),
         options: options.call_options(),
         pricing: field(obj, path, "pricing", errs, pricing),
+        breaker: inherited.breaker,
     }
 }
 
@@ -244,7 +253,9 @@ fn provider_options(
 fn group(obj: &Map<String, Value>, path: &str, inherited: &Inherited, errs: &mut Problems) -> Option<Group> {
     let names = target_names(obj);
     let strategy = strategy(obj, path, &names, errs);
-    let targets = targets(obj, path, inherited, errs);
+    let breaker = strategy.as_ref().and_then(|s| s.resilience.cb_config.clone());
+    let below = Inherited { breaker: breaker.or_else(|| inherited.breaker.clone()), ..inherited.clone() };
+    let targets = targets(obj, path, &below, errs);
     let (strategy, targets) = (strategy?, targets?);
     let mode = strategy.mode?;
     if mode == Mode::Loadbalance && targets.iter().all(|t| t.weight == 0.0) {
@@ -257,6 +268,8 @@ fn group(obj: &Map<String, Value>, path: &str, inherited: &Inherited, errs: &mut
         on_status_codes: strategy.on_status_codes,
         conditions: strategy.conditions,
         default: strategy.default,
+        hash_key: strategy.resilience.hash_key,
+        fail_when_all_unavailable: strategy.resilience.fail_when_all_unavailable.unwrap_or(false),
     })
 }
 
@@ -287,6 +300,7 @@ struct Strategy {
     on_status_codes: Option<Vec<u16>>,
     conditions: Vec<Condition>,
     default: Option<usize>,
+    resilience: resilience::Resilience,
 }
 
 fn strategy(
@@ -306,7 +320,11 @@ fn strategy(
     check_keys(s, &path, &STRATEGY_KEYS, errs);
     let mode = mode(s.get("mode"), &join(&path, "mode"), errs);
     let on_status_codes = s.get("on_status_codes").and_then(|v| status_codes(v, &join(&path, "on_status_codes"), errs));
-    let mut strategy = Strategy { mode, on_status_codes, conditions: Vec::new(), default: None };
+    let resilience = resilience::read(s, &path, errs);
+    if resilience.fail_when_all_unavailable.is_some() && group_path != ROOT {
+        errs.push(join(&path, "on_all_unavailable"), "only allowed in the config's top-level strategy");
+    }
+    let mut strategy = Strategy { mode, on_status_codes, conditions: Vec::new(), default: None, resilience };
     if let Some(mode) = mode {
         mode_rules(mode, s, &path, errs);
     }
@@ -347,8 +365,12 @@ fn mode(value: Option<&Value>, path: &str, errs: &mut Problems) -> Option<Mode> 
 /// Strategy keys that only one mode uses are refused elsewhere rather than ignored.
 fn mode_rules(mode: Mode, strategy: &Map<String, Value>, path: &str, errs: &mut Problems) {
     let this = mode.as_str();
-    let owned =
-        [("conditions", Mode::Conditional), ("default", Mode::Conditional), ("on_status_codes", Mode::Fallback)];
+    let owned = [
+        ("conditions", Mode::Conditional),
+        ("default", Mode::Conditional),
+        ("on_status_codes", Mode::Fallback),
+        ("hash_key", Mode::Loadbalance),
+    ];
     for (key, owner) in owned.into_iter().filter(|(k, o)| *o != mode && strategy.contains_key(*k)) {
         let message = format!("only used by mode \"{}\" (this group's mode is \"{this}\")", owner.as_str());
         errs.push(join(path, key), message);
@@ -526,5 +548,6 @@ fn header_name(value: &Value) -> Result<String, String> {
     }
 }
 
+mod resilience;
 #[cfg(test)]
 mod tests;

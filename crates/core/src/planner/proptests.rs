@@ -146,7 +146,7 @@ fn run<'t>(
     seed: u64,
     outcomes: &[Option<Failure>],
 ) -> Result<Vec<Step<'t>>, TestCaseError> {
-    let mut planner = Planner::new(tree, facts, StdRng::seed_from_u64(seed));
+    let mut planner = Planner::new(tree, facts, &AllAvailable, StdRng::seed_from_u64(seed));
     let bound = leaf_count(&tree.root) * 4;
     let mut steps: Vec<Step<'t>> = Vec::new();
     let mut next = planner.first().ok();

@@ -29,7 +29,7 @@ fn facts<'a>(metadata: &'a Map<String, Value>, params: &'a Map<String, Value>) -
 /// Runs a whole request: every attempt's path, with the failures scripted per path.
 fn run(tree: &RouteTree, seed: u64, fail: impl Fn(&str) -> Option<Failure>) -> Vec<(String, AttemptKind, u32)> {
     let (m, p) = (empty(), empty());
-    let mut planner = Planner::new(tree, facts(&m, &p), StdRng::seed_from_u64(seed));
+    let mut planner = Planner::new(tree, facts(&m, &p), &AllAvailable, StdRng::seed_from_u64(seed));
     let mut out = Vec::new();
     let mut attempt = planner.first().ok();
     while let Some(a) = attempt {
@@ -187,7 +187,7 @@ fn retry_after_header_used_when_enabled() {
     let t = tree(json!({"provider": "openai", "api_key": "a",
         "retry": {"attempts": 1, "use_retry_after_header": true}}));
     let (m, p) = (empty(), empty());
-    let mut planner = Planner::new(&t, facts(&m, &p), StdRng::seed_from_u64(1));
+    let mut planner = Planner::new(&t, facts(&m, &p), &AllAvailable, StdRng::seed_from_u64(1));
     planner.first().ok();
     let failure = Failure { status: 429, retry_after: Some(Duration::from_secs(3)), gateway: false };
     assert_eq!(planner.next(&failure).map(|a| a.backoff), Some(Duration::from_secs(3)));
@@ -198,7 +198,7 @@ fn retry_after_beyond_budget_ends_retrying() {
     let t = tree(json!({"provider": "openai", "api_key": "a",
         "retry": {"attempts": 3, "use_retry_after_header": true}}));
     let (m, p) = (empty(), empty());
-    let mut planner = Planner::new(&t, facts(&m, &p), StdRng::seed_from_u64(1));
+    let mut planner = Planner::new(&t, facts(&m, &p), &AllAvailable, StdRng::seed_from_u64(1));
     planner.first().ok();
     let failure = Failure { status: 429, retry_after: Some(BACKOFF_BUDGET * 2), gateway: false };
     assert!(planner.next(&failure).is_none());
@@ -208,7 +208,7 @@ fn retry_after_beyond_budget_ends_retrying() {
 fn retry_after_ignored_unless_enabled() {
     let t = tree(json!({"provider": "openai", "api_key": "a", "retry": {"attempts": 1}}));
     let (m, p) = (empty(), empty());
-    let mut planner = Planner::new(&t, facts(&m, &p), StdRng::seed_from_u64(1));
+    let mut planner = Planner::new(&t, facts(&m, &p), &AllAvailable, StdRng::seed_from_u64(1));
     planner.first().ok();
     let failure = Failure { status: 429, retry_after: Some(Duration::from_secs(20)), gateway: false };
     let wait = planner.next(&failure).map(|a| a.backoff);
@@ -226,7 +226,7 @@ fn conditional_routes_on_metadata_else_default() {
     for (plan, want) in [("paid", "config.targets[0]"), ("free", "config.targets[1]")] {
         let mut meta = empty();
         meta.insert("plan".into(), json!(plan));
-        let mut planner = Planner::new(&t, facts(&meta, &params), StdRng::seed_from_u64(1));
+        let mut planner = Planner::new(&t, facts(&meta, &params), &AllAvailable, StdRng::seed_from_u64(1));
         assert_eq!(planner.first().map(|a| a.leaf.path.clone()), Ok(want.to_string()));
     }
 }
@@ -237,6 +237,6 @@ fn conditional_without_match_or_default_is_no_route() {
             "conditions": [{"query": {"params.model": {"$eq": "x"}}, "then": "a"}]},
         "targets": [{"name": "a", "provider": "openai", "api_key": "a"}]}));
     let (m, p) = (empty(), empty());
-    let mut planner = Planner::new(&t, facts(&m, &p), StdRng::seed_from_u64(1));
-    assert_eq!(planner.first().map(|a| a.leaf.path.clone()), Err(NoRoute { path: "config".into() }));
+    let mut planner = Planner::new(&t, facts(&m, &p), &AllAvailable, StdRng::seed_from_u64(1));
+    assert_eq!(planner.first().map(|a| a.leaf.path.clone()), Err(Unroutable::NoRoute(NoRoute { path: "config".into() })));
 }

@@ -226,6 +226,8 @@ fn group(conditions: Vec<Condition>, default: Option<usize>) -> Group {
         on_status_codes: None,
         conditions,
         default,
+        hash_key: None,
+        fail_when_all_unavailable: false,
     }
 }
 
