@@ -140,7 +140,7 @@ pub struct Planner<'t, 'h, R> {
     stack: Vec<Frame<'t>>,
     tree: &'t RouteTree,
     facts: RequestFacts<'t>,
-    health: &'h dyn Health,
+    health: &'h (dyn Health + Sync),
     rng: R,
     slept: Duration,
     /// Targets refused by the executor's gate ([`Planner::skip`]), and why: unavailable
@@ -152,7 +152,7 @@ pub struct Planner<'t, 'h, R> {
 }
 
 impl<'t, 'h, R: Rng> Planner<'t, 'h, R> {
-    pub fn new(tree: &'t RouteTree, facts: RequestFacts<'t>, health: &'h dyn Health, rng: R) -> Self {
+    pub fn new(tree: &'t RouteTree, facts: RequestFacts<'t>, health: &'h (dyn Health + Sync), rng: R) -> Self {
         Planner {
             stack: Vec::with_capacity(4),
             tree,

@@ -37,6 +37,7 @@ impl AppState {
             control: control.clone(),
             metrics: metrics.clone(),
             logs,
+            policy: Arc::new(crate::policy::Policy::default()),
         });
         AppState { gateway, api, control, metrics, in_flight }
     }

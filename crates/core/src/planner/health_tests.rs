@@ -34,7 +34,7 @@ fn leaf(key: &str) -> Value {
 const OPEN: TargetState = TargetState::Open { until_ms: 9_000 };
 const COOLING: TargetState = TargetState::Cooling { until_ms: 5_000 };
 
-fn first(t: &RouteTree, health: &dyn Health, seed: u64) -> Result<String, Unroutable> {
+fn first(t: &RouteTree, health: &(dyn Health + Sync), seed: u64) -> Result<String, Unroutable> {
     let (m, p) = (Map::new(), Map::new());
     let mut planner = Planner::new(t, RequestFacts { metadata: &m, params: &p }, health, StdRng::seed_from_u64(seed));
     planner.first().map(|a| a.leaf.path.clone())
@@ -129,7 +129,7 @@ fn a_refused_fallback_target_moves_on_without_retrying_it() {
     assert_eq!(next.map(|a| a.leaf.path.clone()), Some("config.targets[1]".into()));
 }
 
-fn sticky_first(t: &RouteTree, health: &dyn Health, user: &str) -> (String, Option<(usize, usize)>) {
+fn sticky_first(t: &RouteTree, health: &(dyn Health + Sync), user: &str) -> (String, Option<(usize, usize)>) {
     let mut m = Map::new();
     m.insert("user_id".into(), json!(user));
     let p = Map::new();

@@ -50,6 +50,8 @@ pub struct GatewayState {
     pub metrics: Arc<Metrics>,
     /// Where finished request records go (metrics, and the log writer when logging is on).
     pub logs: LogSink,
+    /// Target health and key limits.
+    pub policy: Arc<crate::policy::Policy>,
 }
 
 pub type SharedGateway = Arc<GatewayState>;

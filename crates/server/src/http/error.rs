@@ -51,6 +51,14 @@ pub enum GatewayError {
     UpstreamRedirect { provider: String, status: u16 },
     #[error("the gateway is at its limit of {limit} requests in flight; retry shortly")]
     Busy { limit: usize },
+    /// Every target of the route is open, cooling, out of headroom or limited, and the
+    /// config says `on_all_unavailable: "fail"` (or nothing was left to try).
+    #[error(
+        "every target of this route is unavailable (circuit open, cooling down after a Retry-After, \
+         out of rate-limit headroom, or its key's limits spent); the first is expected back in {} s",
+        wait_ms.div_ceil(1000)
+    )]
+    TargetsUnavailable { wait_ms: u64 },
     /// The gateway's own failure: `what` it was doing and, when there is one, the cause.
     /// Both go to the log; the client sees [`GatewayError::client_message`].
     #[error("{what}")]
@@ -74,7 +82,7 @@ impl GatewayError {
             | GatewayError::BadUpstream { .. }
             | GatewayError::UpstreamTooLarge { .. }
             | GatewayError::UpstreamRedirect { .. } => 502,
-            GatewayError::Busy { .. } => 503,
+            GatewayError::Busy { .. } | GatewayError::TargetsUnavailable { .. } => 503,
             GatewayError::Internal { .. } => 500,
         }
     }
@@ -96,7 +104,8 @@ impl GatewayError {
             | GatewayError::BadUpstream { .. }
             | GatewayError::UpstreamTooLarge { .. }
             | GatewayError::UpstreamRedirect { .. }
-            | GatewayError::Busy { .. } => "api_error",
+            | GatewayError::Busy { .. }
+            | GatewayError::TargetsUnavailable { .. } => "api_error",
             GatewayError::Internal { .. } => "server_error",
         }
     }
@@ -118,6 +127,7 @@ impl GatewayError {
             GatewayError::UpstreamTooLarge { .. } => "upstream_too_large",
             GatewayError::UpstreamRedirect { .. } => "upstream_redirect",
             GatewayError::Busy { .. } => "overloaded",
+            GatewayError::TargetsUnavailable { .. } => "targets_unavailable",
             GatewayError::Internal { .. } => "internal",
         }
     }
@@ -134,6 +144,14 @@ impl GatewayError {
                 | GatewayError::UpstreamTooLarge { .. }
                 | GatewayError::UpstreamRedirect { .. }
         )
+    }
+
+    /// How long the client should wait before trying again, when the error knows.
+    pub fn retry_after(&self) -> Option<std::time::Duration> {
+        match self {
+            GatewayError::TargetsUnavailable { wait_ms } => Some(std::time::Duration::from_millis(*wait_ms)),
+            _ => None,
+        }
     }
 
     /// An internal error with its cause.
