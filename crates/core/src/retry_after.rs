@@ -1,5 +1,5 @@
-//! How long a provider asks us to wait: `retry-after-ms` (OpenAI's, Azure's) or `Retry-After`
-//! (seconds or an HTTP-date), read into one bounded [`Duration`].
+//! How long a provider asks us to wait: `retry-after-ms` (OpenAI's, Azure's), `x-ms-retry-after-ms`
+//! (Azure's own) or `Retry-After` (seconds or an HTTP-date), read into one bounded [`Duration`].
 //!
 //! It owns the reading only; whether to wait at all is the planner's call
 //! ([`crate::planner::BACKOFF_BUDGET`]). Header values come from the provider, so nothing here
@@ -12,12 +12,20 @@ use std::time::{Duration, SystemTime};
 /// The longest wait a header can ask for; longer requests are cut to it.
 pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(3600);
 
-/// The wait the headers ask for, or `None` when neither holds a readable one.
-/// `retry-after-ms` wins when it parses; otherwise `Retry-After` is read as seconds or as an
-/// HTTP-date (a date already past means "now": `Duration::ZERO`).
-pub fn parse(retry_after: Option<&str>, retry_after_ms: Option<&str>, now: SystemTime) -> Option<Duration> {
-    let from_ms = retry_after_ms.and_then(number).map(|ms| capped_secs(ms / 1000.0));
-    from_ms.or_else(|| retry_after.and_then(|v| seconds_or_date(v, now)))
+/// The wait the headers ask for, or `None` when none holds a readable one.
+/// The milliseconds forms are more precise, so they go first: `retry-after-ms` when it parses,
+/// else `x-ms-retry-after-ms`; otherwise `Retry-After` is read as seconds or as an HTTP-date
+/// (a date already past means "now": `Duration::ZERO`).
+pub fn parse(
+    retry_after: Option<&str>,
+    retry_after_ms: Option<&str>,
+    x_ms_retry_after_ms: Option<&str>,
+    now: SystemTime,
+) -> Option<Duration> {
+    let millis = |text: Option<&str>| text.and_then(number).map(|ms| capped_secs(ms / 1000.0));
+    millis(retry_after_ms)
+        .or_else(|| millis(x_ms_retry_after_ms))
+        .or_else(|| retry_after.and_then(|v| seconds_or_date(v, now)))
 }
 
 fn seconds_or_date(value: &str, now: SystemTime) -> Option<Duration> {
@@ -82,8 +90,60 @@ mod tests {
 
     fn check(cases: &[(Option<&str>, Option<&str>, Option<Duration>)]) {
         for (after, after_ms, want) in cases {
-            assert_eq!(parse(*after, *after_ms, now()), *want, "Retry-After {after:?}, retry-after-ms {after_ms:?}");
+            assert_eq!(
+                parse(*after, *after_ms, None, now()),
+                *want,
+                "Retry-After {after:?}, retry-after-ms {after_ms:?}"
+            );
         }
+    }
+
+    /// (`Retry-After`, `retry-after-ms`, `x-ms-retry-after-ms`, the wait).
+    type AzureCase<'a> = (Option<&'a str>, Option<&'a str>, Option<&'a str>, Option<Duration>);
+
+    fn check_azure(cases: &[AzureCase]) {
+        for (after, after_ms, x_ms, want) in cases {
+            let got = parse(*after, *after_ms, *x_ms, now());
+            assert_eq!(got, *want, "Retry-After {after:?}, retry-after-ms {after_ms:?}, x-ms-retry-after-ms {x_ms:?}");
+        }
+    }
+
+    #[test]
+    fn x_ms_header_is_read_as_milliseconds_over_retry_after() {
+        check_azure(&[
+            (None, None, Some("1500"), secs(1.5)),
+            (Some("30"), None, Some("250"), secs(0.25)),
+            (Some("Mon, 01 Jan 2024 00:00:10 GMT"), None, Some("20"), Some(Duration::from_millis(20))),
+            (None, None, Some(" 0 "), Some(Duration::ZERO)),
+        ]);
+    }
+
+    #[test]
+    fn retry_after_ms_wins_over_x_ms_header() {
+        check_azure(&[
+            (None, Some("100"), Some("900"), Some(Duration::from_millis(100))),
+            (Some("30"), Some("100"), Some("900"), Some(Duration::from_millis(100))),
+        ]);
+    }
+
+    #[test]
+    fn unreadable_ms_headers_fall_through_in_order() {
+        check_azure(&[
+            (Some("7"), Some("soon"), Some("900"), Some(Duration::from_millis(900))),
+            (Some("7"), Some("-1"), Some("-1"), secs(7.0)),
+            (Some("7"), None, Some("inf"), secs(7.0)),
+            (None, Some(""), Some("NaN"), None),
+        ]);
+    }
+
+    #[test]
+    fn x_ms_header_saturates_at_the_cap() {
+        let cap = Some(MAX_RETRY_AFTER);
+        check_azure(&[
+            (None, None, Some("3600001"), cap),
+            (None, None, Some("1e400"), cap),
+            (Some("1"), None, Some("9".repeat(400).as_str()), cap),
+        ]);
     }
 
     #[test]

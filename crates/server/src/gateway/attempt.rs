@@ -236,10 +236,16 @@ async fn upstream_failure(spec: &ProviderSpec, response: reqwest::Response, cloc
     Failed { failure, reply: FailReply::Upstream { status, body: provider::translate_error(spec, status, &body) } }
 }
 
-/// `retry-after-ms` (OpenAI) or `Retry-After` (seconds or an HTTP-date), saturating.
+/// `retry-after-ms` (OpenAI), `x-ms-retry-after-ms` (Azure) or `Retry-After` (seconds or an
+/// HTTP-date), saturating.
 fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
     let text = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
-    switchboard_core::retry_after::parse(text("retry-after"), text("retry-after-ms"), clock::now())
+    switchboard_core::retry_after::parse(
+        text("retry-after"),
+        text("retry-after-ms"),
+        text("x-ms-retry-after-ms"),
+        clock::now(),
+    )
 }
 
 /// Reads a stream until its first real event and commits to it; everything read so far is
