@@ -105,7 +105,20 @@ pub enum Unroutable {
     NoRoute(NoRoute),
     /// Every target is unavailable and the config says `on_all_unavailable: "fail"`;
     /// `until_ms` is when the first of them becomes available.
-    AllUnavailable { until_ms: u64 },
+    AllUnavailable {
+        until_ms: u64,
+    },
+}
+
+impl std::fmt::Display for Unroutable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Unroutable::NoRoute(no_route) => no_route.fmt(f),
+            Unroutable::AllUnavailable { until_ms } => {
+                write!(f, "every target is unavailable until {until_ms} (unix ms)")
+            }
+        }
+    }
 }
 
 /// A target the router passed over, and why.
@@ -334,8 +347,11 @@ impl<'t, 'h, R: Rng> Planner<'t, 'h, R> {
     fn pick_loadbalance(&mut self, group: &'t Group) -> Option<usize> {
         let open: Vec<bool> = group.targets.iter().map(|c| c.weight > 0.0 && self.available_or_skip(&c.node)).collect();
         if let Some(key) = group.hash_key.as_ref().and_then(|k| k.lookup(&self.facts)).map(sticky_key) {
-            let seeds: Vec<(u64, f64)> =
-                group.targets.iter().map(|c| (rendezvous::stable_hash(node_path(&c.node).as_bytes()), c.weight)).collect();
+            let seeds: Vec<(u64, f64)> = group
+                .targets
+                .iter()
+                .map(|c| (rendezvous::stable_hash(node_path(&c.node).as_bytes()), c.weight))
+                .collect();
             let ranked = rendezvous::rank(key, &seeds);
             let chosen = ranked.iter().copied().find(|i| open[*i])?;
             let first_choice = ranked.first().copied().unwrap_or(chosen);
@@ -493,8 +509,8 @@ pub fn backoff<R: Rng>(n: u32, rng: &mut R) -> Duration {
 }
 
 #[cfg(test)]
+mod health_tests;
+#[cfg(test)]
 mod proptests;
 #[cfg(test)]
 mod tests;
-#[cfg(test)]
-mod health_tests;

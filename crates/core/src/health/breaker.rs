@@ -59,9 +59,13 @@ struct Bucket {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Phase {
     Closed,
-    Open { until_ms: u64 },
+    Open {
+        until_ms: u64,
+    },
     /// After the cooldown; `probe_until_ms` while a probe is in flight.
-    HalfOpen { probe_until_ms: Option<u64> },
+    HalfOpen {
+        probe_until_ms: Option<u64>,
+    },
 }
 
 /// One identity's breaker.

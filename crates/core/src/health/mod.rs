@@ -18,16 +18,26 @@ pub const MAX_COOLDOWN_MS: u64 = 10 * 60 * 1000;
 pub enum TargetState {
     Available,
     /// The breaker tripped; it lets a probe through at `until_ms`.
-    Open { until_ms: u64 },
+    Open {
+        until_ms: u64,
+    },
     /// The breaker's cooldown is over: one probe may go. `probing_until_ms` is set while a
     /// probe is in flight (the target is unavailable to everyone else until then).
-    HalfOpen { probing_until_ms: Option<u64> },
+    HalfOpen {
+        probing_until_ms: Option<u64>,
+    },
     /// The provider asked us to wait (`Retry-After` on a 429 or 503).
-    Cooling { until_ms: u64 },
+    Cooling {
+        until_ms: u64,
+    },
     /// The provider's own rate-limit headers say this request would not fit before the reset.
-    NoHeadroom { until_ms: u64 },
+    NoHeadroom {
+        until_ms: u64,
+    },
     /// A virtual key's own `rate_limits` or `usage_limits` are spent until then.
-    Limited { until_ms: u64 },
+    Limited {
+        until_ms: u64,
+    },
 }
 
 impl TargetState {

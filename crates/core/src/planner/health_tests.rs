@@ -66,8 +66,7 @@ fn nothing_available_fails_open_to_the_target_available_first() {
     let t = tree(json!({"strategy": {"mode": "fallback"}, "targets": [leaf("a"), leaf("b")]}));
     let health = table(&[("config.targets[0]", OPEN), ("config.targets[1]", COOLING)]);
     let (m, p) = (Map::new(), Map::new());
-    let mut planner =
-        Planner::new(&t, RequestFacts { metadata: &m, params: &p }, &health, StdRng::seed_from_u64(1));
+    let mut planner = Planner::new(&t, RequestFacts { metadata: &m, params: &p }, &health, StdRng::seed_from_u64(1));
     assert_eq!(planner.first().map(|a| a.leaf.path.clone()), Ok("config.targets[1]".into()));
     assert!(planner.failed_open());
     let skipped: Vec<_> = planner.skipped().iter().map(|s| (s.leaf.path.as_str(), s.state.as_str())).collect();
@@ -96,8 +95,7 @@ fn after_a_failure_fallback_passes_over_unavailable_targets() {
     let t = tree(json!({"strategy": {"mode": "fallback"}, "targets": [leaf("a"), leaf("b"), leaf("c")]}));
     let health = table(&[("config.targets[1]", OPEN)]);
     let (m, p) = (Map::new(), Map::new());
-    let mut planner =
-        Planner::new(&t, RequestFacts { metadata: &m, params: &p }, &health, StdRng::seed_from_u64(1));
+    let mut planner = Planner::new(&t, RequestFacts { metadata: &m, params: &p }, &health, StdRng::seed_from_u64(1));
     assert!(planner.first().is_ok());
     let next = planner.next(&Failure::upstream(500)).map(|a| (a.leaf.path.clone(), a.kind));
     assert_eq!(next, Some(("config.targets[2]".into(), AttemptKind::Fallback)));
@@ -163,7 +161,8 @@ fn a_sticky_user_stays_on_one_target_whatever_the_rng() {
 fn an_unavailable_sticky_target_sends_its_users_to_their_next_choice() {
     let t = canary([50, 50]);
     let users: Vec<String> = (0..200).map(|i| format!("user-{i}")).collect();
-    let on_a: Vec<&String> = users.iter().filter(|u| sticky_first(&t, &AllAvailable, u).0 == "config.targets[0]").collect();
+    let on_a: Vec<&String> =
+        users.iter().filter(|u| sticky_first(&t, &AllAvailable, u).0 == "config.targets[0]").collect();
     assert!(!on_a.is_empty());
     let health = table(&[("config.targets[0]", OPEN)]);
     for user in on_a {
@@ -184,7 +183,8 @@ fn a_sticky_split_follows_the_weights() {
 fn without_the_hash_value_the_split_is_random() {
     let t = canary([50, 50]);
     let (m, p) = (Map::new(), Map::new());
-    let mut planner = Planner::new(&t, RequestFacts { metadata: &m, params: &p }, &AllAvailable, StdRng::seed_from_u64(1));
+    let mut planner =
+        Planner::new(&t, RequestFacts { metadata: &m, params: &p }, &AllAvailable, StdRng::seed_from_u64(1));
     assert!(planner.first().is_ok());
     assert!(planner.sticky().is_none());
 }

@@ -238,5 +238,8 @@ fn conditional_without_match_or_default_is_no_route() {
         "targets": [{"name": "a", "provider": "openai", "api_key": "a"}]}));
     let (m, p) = (empty(), empty());
     let mut planner = Planner::new(&t, facts(&m, &p), &AllAvailable, StdRng::seed_from_u64(1));
-    assert_eq!(planner.first().map(|a| a.leaf.path.clone()), Err(Unroutable::NoRoute(NoRoute { path: "config".into() })));
+    assert_eq!(
+        planner.first().map(|a| a.leaf.path.clone()),
+        Err(Unroutable::NoRoute(NoRoute { path: "config".into() }))
+    );
 }

@@ -15,6 +15,7 @@ use futures_util::StreamExt;
 use http::HeaderMap;
 use serde_json::{Map, Value};
 use switchboard_core::config::Leaf;
+use switchboard_core::health::headroom::{self, Dialect, Headroom};
 use switchboard_core::merge::deep_merge;
 use switchboard_core::planner::Failure;
 use switchboard_core::provider::Endpoint;
@@ -85,11 +86,13 @@ pub enum Success {
     },
 }
 
-/// What an attempt learned about its target, for the log.
+/// What an attempt learned about its target, for the log and the health table.
 #[derive(Default)]
 pub struct Note {
     pub provider: Option<&'static str>,
     pub model: Option<String>,
+    /// What the answer's rate-limit headers said (any answer, successes included).
+    pub headroom: Option<Headroom>,
 }
 
 /// One upstream call for `leaf`.
@@ -124,6 +127,7 @@ pub async fn run(job: &Job<'_>, leaf: &Leaf, note: &mut Note) -> Result<Success,
         .ok_or_else(|| clock.timed_out(spec))?
         .map_err(|e| Failed::gateway(send_error(spec.id, e)))?;
     let status = response.status().as_u16();
+    note.headroom = Some(read_headroom(spec, response.headers()));
     let limits = &job.state.settings.limits;
     if !(200..300).contains(&status) {
         return Err(upstream_failure(spec, response, &clock, limits.max_body_bytes).await);
@@ -246,6 +250,16 @@ fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
         text("x-ms-retry-after-ms"),
         clock::now(),
     )
+}
+
+/// The provider's rate-limit headers, in its family's dialect.
+fn read_headroom(spec: &ProviderSpec, headers: &reqwest::header::HeaderMap) -> Headroom {
+    let dialect = match spec.family {
+        Family::OpenAi => Dialect::OpenAi,
+        Family::Azure => Dialect::Azure,
+        Family::Anthropic => Dialect::Anthropic,
+    };
+    headroom::read(dialect, |name| headers.get(name).and_then(|v| v.to_str().ok()), clock::now_ms())
 }
 
 /// Reads a stream until its first real event and commits to it; everything read so far is

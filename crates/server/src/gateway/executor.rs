@@ -7,13 +7,15 @@ use crate::http::error::GatewayError;
 use axum::response::Response;
 use http::HeaderValue;
 use switchboard_core::config::RequestFacts;
-use switchboard_core::planner::{AttemptKind, Planner};
+use switchboard_core::planner::{Attempt, AttemptKind, Planner, Unroutable};
 
 use crate::gateway::attempt::{self, FailReply, Failed, Job, Note, Success};
+use crate::gateway::health;
 use crate::gateway::relay;
 use crate::gateway::route::Resolved;
 use crate::http::reply::{self, RouteInfo};
 use crate::observe::{AttemptNote, BodyPolicy, Identity, Recorder};
+use crate::support::clock;
 
 impl Failed {
     fn into_response(self, route: &RouteInfo, mut rec: Recorder) -> Response {
@@ -44,48 +46,40 @@ pub async fn execute(job: &Job<'_>, resolved: &Resolved) -> Response {
     let mut rec = recorder(job, resolved);
     let mut route = RouteInfo { trace_id: job.inbound.trace_id.clone(), ..RouteInfo::default() };
     let facts = RequestFacts { metadata: &job.inbound.metadata, params: job.body };
-    let mut planner = Planner::new(&resolved.tree, facts, crate::support::ids::fast_rng());
+    let snapshot = health::snapshot(job, &resolved.tree);
+    let mut planner = Planner::new(&resolved.tree, facts, &snapshot, crate::support::ids::fast_rng());
     let mut attempt = match planner.first() {
         Ok(first) => first,
-        Err(no_route) => {
-            let err = GatewayError::NoRoute(no_route.to_string());
-            rec.finish_error(err.status(), err.code(), &err.to_string());
-            return reply::gateway_error(&err, &route);
+        Err(unroutable) => {
+            health::note_routing(&mut rec, &planner);
+            return refuse(unroutable_error(&unroutable), rec, &route);
         }
     };
     loop {
         let leaf = attempt.leaf;
+        if let Some(refused) = health::gate(job, &snapshot, leaf) {
+            match planner.skip(refused) {
+                Some(next) => attempt = next,
+                None => {
+                    health::note_routing(&mut rec, &planner);
+                    let wait_ms = refused.available_at_ms().saturating_sub(clock::now_ms());
+                    return refuse(GatewayError::TargetsUnavailable { wait_ms }, rec, &route);
+                }
+            }
+            continue;
+        }
         route.target_path = Some(leaf.path.clone());
         route.retries = attempt.retry;
         if !attempt.backoff.is_zero() {
             tokio::time::sleep(attempt.backoff).await;
         }
-        let began = rec.elapsed_ms();
-        let mut note = Note::default();
-        let outcome = attempt::run(job, leaf, &mut note).await;
-        if let Some(provider) = note.provider {
-            route.provider = Some(provider);
-            rec.target(&leaf.path, provider, leaf.virtual_key.as_deref(), leaf.pricing);
-        }
-        let (status, class) = match &outcome {
-            Ok(Success::Json { status, .. }) => (*status, None),
-            Ok(Success::Stream { .. }) => (200, None),
-            Err(failed) => (failed.failure.status, Some(failed.class())),
-        };
-        rec.attempt(AttemptNote {
-            target_path: leaf.path.clone(),
-            provider: note.provider,
-            model: note.model,
-            status,
-            latency_ms: rec.elapsed_ms().saturating_sub(began),
-            start_offset_ms: began,
-            error_class: class,
-            retry: attempt.retry,
-            backoff_ms: u64::try_from(attempt.backoff.as_millis()).unwrap_or(u64::MAX),
-            reason: reason(attempt.kind),
-        });
+        let (outcome, note) = run_attempt(job, &attempt, &mut rec, &mut route).await;
+        health::report(job, &snapshot, leaf, &note, &outcome);
         let failed = match outcome {
-            Ok(success) => return answer(success, rec, &route, stream_limits(job, leaf)),
+            Ok(success) => {
+                health::note_routing(&mut rec, &planner);
+                return answer(success, rec, &route, stream_limits(job, leaf));
+            }
             Err(failed) => failed,
         };
         match planner.next(&failed.failure) {
@@ -94,9 +88,64 @@ pub async fn execute(job: &Job<'_>, resolved: &Resolved) -> Response {
                     status = failed.failure.status, kind = ?next.kind, "moving on");
                 attempt = next;
             }
-            None => return failed.into_response(&route, rec),
+            None => {
+                health::note_routing(&mut rec, &planner);
+                return failed.into_response(&route, rec);
+            }
         }
     }
+}
+
+/// Makes one attempt and notes it in the log record.
+async fn run_attempt(
+    job: &Job<'_>,
+    attempt: &Attempt<'_>,
+    rec: &mut Recorder,
+    route: &mut RouteInfo,
+) -> (Result<Success, Failed>, Note) {
+    let leaf = attempt.leaf;
+    let began = rec.elapsed_ms();
+    let mut note = Note::default();
+    let outcome = attempt::run(job, leaf, &mut note).await;
+    if let Some(provider) = note.provider {
+        route.provider = Some(provider);
+        rec.target(&leaf.path, provider, leaf.virtual_key.as_deref(), leaf.pricing);
+    }
+    let (status, class) = match &outcome {
+        Ok(Success::Json { status, .. }) => (*status, None),
+        Ok(Success::Stream { .. }) => (200, None),
+        Err(failed) => (failed.failure.status, Some(failed.class())),
+    };
+    rec.attempt(AttemptNote {
+        target_path: leaf.path.clone(),
+        provider: note.provider,
+        model: note.model.clone(),
+        status,
+        latency_ms: rec.elapsed_ms().saturating_sub(began),
+        start_offset_ms: began,
+        error_class: class,
+        retry: attempt.retry,
+        backoff_ms: u64::try_from(attempt.backoff.as_millis()).unwrap_or(u64::MAX),
+        reason: reason(attempt.kind),
+    });
+    (outcome, note)
+}
+
+/// No first attempt: a conditional group matched nothing, or every target is unavailable
+/// and the config says to fail (503 with the wait until the first is back).
+fn unroutable_error(unroutable: &Unroutable) -> GatewayError {
+    match unroutable {
+        Unroutable::NoRoute(no_route) => GatewayError::NoRoute(no_route.to_string()),
+        Unroutable::AllUnavailable { until_ms } => {
+            GatewayError::TargetsUnavailable { wait_ms: until_ms.saturating_sub(clock::now_ms()) }
+        }
+    }
+}
+
+/// Answers a request the gateway refuses to route, logging it.
+fn refuse(err: GatewayError, rec: Recorder, route: &RouteInfo) -> Response {
+    rec.finish_error(err.status(), err.code(), &err.to_string());
+    reply::gateway_error(&err, route)
 }
 
 fn reason(kind: AttemptKind) -> &'static str {

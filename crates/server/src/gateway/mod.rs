@@ -9,6 +9,7 @@
 mod attempt;
 pub mod egress;
 mod executor;
+mod health;
 mod models;
 mod relay;
 mod route;

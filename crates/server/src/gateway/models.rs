@@ -7,7 +7,7 @@ use axum::response::Response;
 use http::HeaderMap;
 use serde_json::Map;
 use switchboard_core::config::RequestFacts;
-use switchboard_core::planner::Planner;
+use switchboard_core::planner::{AllAvailable, Planner};
 use switchboard_core::provider::{self, Call, Endpoint};
 
 use crate::control::auth::Principal;
@@ -43,7 +43,7 @@ async fn fetch(
     let resolved = route::resolve(inbound, principal, state).await?;
     let params = Map::new();
     let facts = RequestFacts { metadata: &inbound.metadata, params: &params };
-    let leaf = Planner::new(&resolved.tree, facts, crate::support::ids::fast_rng())
+    let leaf = Planner::new(&resolved.tree, facts, &AllAvailable, crate::support::ids::fast_rng())
         .first()
         .map_err(|no| GatewayError::NoRoute(no.to_string()))?
         .leaf;

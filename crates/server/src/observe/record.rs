@@ -17,6 +17,9 @@ use switchboard_store::LogRecord;
 use super::LogSink;
 use crate::support::clock;
 
+/// Entries of a record's `attempts` that are not upstream calls: what routing decided.
+pub const ROUTE_NOTES: [&str; 3] = ["skipped", "sticky", "failed_open"];
+
 /// The class of a request whose client went away before its answer was complete.
 pub const CLIENT_CLOSED: &str = "client_closed";
 
@@ -144,6 +147,33 @@ impl Recorder {
                 "error_class": note.error_class,
                 "retry": note.retry, "backoff_ms": note.backoff_ms, "reason": note.reason,
             }));
+        }
+    }
+
+    /// A target routing passed over (`state`: open, half_open, cooling, no_headroom,
+    /// limited), in the record's route before its attempts.
+    pub fn skipped(&mut self, target_path: &str, state: &'static str, until_ms: Option<u64>) {
+        self.route_note(json!({"reason": "skipped", "target_path": target_path, "state": state, "until_ms": until_ms}));
+    }
+
+    /// A sticky loadbalance's assignment: the group, its first choice for the request's
+    /// `hash_key` value, and the target it went to.
+    pub fn sticky(&mut self, group_path: &str, first_choice: &str, chosen: &str) {
+        self.route_note(json!({"reason": "sticky", "group_path": group_path, "first_choice": first_choice,
+                               "target_path": chosen}));
+    }
+
+    /// Nothing was available: the router tried the target back first.
+    pub fn failed_open(&mut self) {
+        self.route_note(json!({"reason": "failed_open"}));
+    }
+
+    /// Routing notes go before the attempts, in the order they were made.
+    fn route_note(&mut self, note: Value) {
+        if let Value::Array(list) = &mut self.record.attempts {
+            let at =
+                list.iter().take_while(|a| ROUTE_NOTES.contains(&a["reason"].as_str().unwrap_or_default())).count();
+            list.insert(at, note);
         }
     }
 

@@ -16,6 +16,11 @@ pub fn unix_ms() -> i64 {
     now().duration_since(UNIX_EPOCH).map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }
 
+/// Milliseconds since the Unix epoch, unsigned: the time base of target health and limits.
+pub fn now_ms() -> u64 {
+    u64::try_from(unix_ms()).unwrap_or(0)
+}
+
 /// Seconds since the Unix epoch (0 before it).
 pub fn unix_secs() -> u64 {
     now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())

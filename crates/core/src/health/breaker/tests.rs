@@ -27,7 +27,8 @@ fn it_opens_on_the_failure_count_and_not_before() {
 
 #[test]
 fn the_percentage_waits_for_minimum_requests() {
-    let cb = CbConfig { failure_threshold: None, failure_threshold_percentage: Some(50.0), minimum_requests: 4, ..cb() };
+    let cb =
+        CbConfig { failure_threshold: None, failure_threshold_percentage: Some(50.0), minimum_requests: 4, ..cb() };
     let mut b = Breaker::default();
     fail(&mut b, 0, &cb);
     b.record(1, false, Some(&cb));
@@ -39,7 +40,8 @@ fn the_percentage_waits_for_minimum_requests() {
 
 #[test]
 fn below_the_percentage_it_stays_closed() {
-    let cb = CbConfig { failure_threshold: None, failure_threshold_percentage: Some(50.0), minimum_requests: 4, ..cb() };
+    let cb =
+        CbConfig { failure_threshold: None, failure_threshold_percentage: Some(50.0), minimum_requests: 4, ..cb() };
     let mut b = Breaker::default();
     for (i, failed) in [true, false, false, false, true, false].into_iter().enumerate() {
         assert_eq!(b.record(i as u64, failed, Some(&cb)), Transition::None);

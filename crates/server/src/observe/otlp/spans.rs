@@ -38,8 +38,9 @@ pub fn spans(r: &LogRecord, scope: &InstrumentationScope) -> Vec<SpanData> {
         ..blank(scope)
     };
     let attempts = r.attempts.as_array().map(Vec::as_slice).unwrap_or_default();
+    let is_call = |a: &&Value| !crate::observe::ROUTE_NOTES.contains(&a["reason"].as_str().unwrap_or_default());
     let children: Vec<SpanData> =
-        attempts.iter().enumerate().map(|(i, a)| attempt_span(r.created_at, &root, i, a)).collect();
+        attempts.iter().filter(is_call).enumerate().map(|(i, a)| attempt_span(r.created_at, &root, i, a)).collect();
     std::iter::once(root).chain(children).collect()
 }
 

@@ -44,7 +44,8 @@ fn the_breaker_opens_for_every_model_key_pair_separately() {
 #[test]
 fn a_retry_after_cools_the_identity_even_without_a_breaker() {
     let table = HealthTable::default();
-    let limited = Outcome { status: 429, class: Some("rate_limit"), retry_after_ms: Some(30_000), ..Outcome::default() };
+    let limited =
+        Outcome { status: 429, class: Some("rate_limit"), retry_after_ms: Some(30_000), ..Outcome::default() };
     table.report(&label("a"), &limited, None, 1_000);
     assert_eq!(table.state(&label("a").id(), 1_001, 0), TargetState::Cooling { until_ms: 31_000 });
     assert_eq!(table.state(&label("a").id(), 31_000, 0), TargetState::Available);

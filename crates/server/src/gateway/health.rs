@@ -1,0 +1,103 @@
+//! Where the request path meets target health: the snapshot the planner reads, the gate
+//! that claims a half-open probe before an attempt, the report of each attempt's outcome,
+//! and the log's account of what routing passed over (skipped targets, the sticky choice,
+//! failing open). Decisions are core's (`health`, `planner`); the table is `policy`'s.
+
+use switchboard_core::config::{Leaf, RouteTree};
+use switchboard_core::health::breaker::Transition;
+use switchboard_core::health::headroom::estimate_tokens;
+use switchboard_core::health::TargetState;
+use switchboard_core::planner::{Health, Planner};
+
+use crate::gateway::attempt::{FailReply, Failed, Job, Note, Success};
+use crate::observe::Recorder;
+use crate::policy::health::Outcome;
+use crate::policy::snapshot::{RequestKeys, Snapshot};
+use crate::support::clock;
+
+/// Output tokens assumed for a request that sets no `max_tokens`.
+pub const DEFAULT_OUTPUT_TOKENS: u64 = 256;
+
+fn keys<'a>(job: &'a Job<'_>) -> RequestKeys<'a> {
+    RequestKeys { client_key: job.inbound.api_key.as_ref(), body: job.body }
+}
+
+/// The request's view of its targets' health; nothing is looked up while nothing was ever
+/// reported.
+pub fn snapshot(job: &Job<'_>, tree: &RouteTree) -> Snapshot {
+    let policy = &job.state.policy;
+    if policy.health.is_unused() {
+        return Snapshot::empty();
+    }
+    let tokens = estimate_tokens(job.body, DEFAULT_OUTPUT_TOKENS);
+    Snapshot::take(&policy.health, tree, keys(job), (clock::now_ms(), tokens), &|_| None)
+}
+
+/// Before an attempt: a half-open target lets one probe through. `Some(state)` when this
+/// request may not go (another holds the probe).
+pub fn gate(job: &Job<'_>, snapshot: &Snapshot, leaf: &Leaf) -> Option<TargetState> {
+    if snapshot.state(leaf) != (TargetState::HalfOpen { probing_until_ms: None }) {
+        return None;
+    }
+    let id = snapshot.id(leaf)?;
+    let now = clock::now_ms();
+    let limits = &job.state.settings.limits;
+    let ttl = leaf.request_timeout_ms.or(job.inbound.request_timeout_ms).unwrap_or(limits.timeout.as_millis() as u64);
+    let passed = job.state.policy.health.try_pass(id, now, ttl);
+    (!passed).then_some(TargetState::HalfOpen { probing_until_ms: Some(now.saturating_add(ttl)) })
+}
+
+/// After an attempt: what its answer says about the target. Failures of the request or
+/// the config (a bad body, missing credentials) say nothing about the target.
+pub fn report(job: &Job<'_>, snapshot: &Snapshot, leaf: &Leaf, note: &Note, outcome: &Result<Success, Failed>) {
+    let Some(provider) = note.provider else { return };
+    let outcome = match outcome {
+        Ok(Success::Json { status, .. }) => Outcome { status: *status, headroom: note.headroom, ..Outcome::default() },
+        Ok(Success::Stream { .. }) => Outcome { status: 200, headroom: note.headroom, ..Outcome::default() },
+        Err(failed) if failed.failure.gateway => return,
+        Err(failed) => Outcome {
+            status: failed.failure.status,
+            transport: matches!(failed.reply, FailReply::Gateway(_)),
+            class: Some(failed.class()),
+            retry_after_ms: failed.failure.retry_after.map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX)),
+            headroom: note.headroom,
+        },
+    };
+    let mut label = snapshot.label(leaf, keys(job));
+    provider.clone_into(&mut label.provider);
+    let transition = job.state.policy.health.report(&label, &outcome, leaf.breaker.as_deref(), clock::now_ms());
+    match transition {
+        Transition::Opened { until_ms } => tracing::warn!(
+            trace_id = %job.inbound.trace_id, target = %leaf.path, provider, credential = %label.credential,
+            model = %label.model, reopens_in_ms = until_ms.saturating_sub(clock::now_ms()), "circuit opened"
+        ),
+        Transition::Closed => tracing::info!(
+            trace_id = %job.inbound.trace_id, target = %leaf.path, provider, credential = %label.credential,
+            model = %label.model, "circuit closed: the probe succeeded"
+        ),
+        Transition::None => {}
+    }
+}
+
+/// Puts what routing passed over into the log record.
+pub fn note_routing<R: rand::Rng>(rec: &mut Recorder, planner: &Planner<'_, '_, R>) {
+    let now = clock::now_ms();
+    for skipped in planner.skipped() {
+        let until = skipped.state.available_at_ms();
+        rec.skipped(&skipped.leaf.path, skipped.state.as_str(), (until > now).then_some(until));
+    }
+    if let Some(sticky) = planner.sticky() {
+        let target = |i: usize| node_path(&sticky.group.targets[i].node);
+        rec.sticky(&sticky.group.path, target(sticky.first_choice), target(sticky.chosen));
+    }
+    if planner.failed_open() {
+        rec.failed_open();
+    }
+}
+
+fn node_path(node: &switchboard_core::config::Node) -> &str {
+    match node {
+        switchboard_core::config::Node::Leaf(l) => &l.path,
+        switchboard_core::config::Node::Group(g) => &g.path,
+    }
+}
