@@ -21,6 +21,9 @@ use rand::Rng;
 use crate::config::{Group, Leaf, Mode, Node, RequestFacts, RouteTree};
 use crate::health::{rendezvous, TargetState};
 
+mod explain;
+pub use explain::{explain, Entry, Explained, StickyRank};
+
 /// First retry waits about this long; each further retry doubles it.
 pub const BACKOFF_BASE: Duration = Duration::from_millis(200);
 /// No single backoff sleeps longer than this.

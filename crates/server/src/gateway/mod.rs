@@ -9,7 +9,9 @@
 mod attempt;
 pub mod egress;
 mod executor;
+mod explain;
 mod health;
+mod health_view;
 mod models;
 mod relay;
 mod route;
@@ -64,6 +66,8 @@ pub fn router(state: SharedGateway) -> Router {
         .route("/v1/completions", post(completions))
         .route("/v1/embeddings", post(embeddings))
         .route("/v1/models", get(models::list))
+        .route("/v1/route/explain", post(explain::handle))
+        .route("/v1/health/targets", get(health_view::list))
         .with_state(state)
 }
 

@@ -1,5 +1,5 @@
-//! The table of target health, one entry per identity (provider + credential + destination
-//! + model, see [`TargetId`]), whichever config or request reaches it: each identity's
+//! The table of target health, one entry per identity (provider, credential, destination
+//! and model; see [`TargetId`]), whichever config or request reaches it: each identity's
 //! breaker, Retry-After cooldown, rate-limit headroom and last error.
 //!
 //! The request path reads it through a per-request [`Snapshot`] (the planner's
