@@ -15,7 +15,9 @@ use serde_json::json;
 use crate::http::layers::{admit_in_flight, catch_panics};
 use crate::http::reply::{self, RouteInfo};
 use crate::observe::metrics::Metrics;
+use crate::policy::Policy;
 use crate::state::SharedState;
+use std::sync::Arc;
 
 pub fn app(state: SharedState) -> Router {
     let inference = crate::gateway::router(state.gateway.clone())
@@ -23,7 +25,7 @@ pub fn app(state: SharedState) -> Router {
     let router = Router::new()
         .route("/", get(root))
         .route("/health", get(health))
-        .route("/metrics", get(metrics).with_state(state.metrics.clone()))
+        .route("/metrics", get(metrics).with_state((state.metrics.clone(), state.gateway.policy.clone())))
         .merge(inference)
         .merge(crate::control::admin::router(state.api.clone()))
         .merge(crate::observe::logs_api::router(state.api.clone()))
@@ -39,7 +41,10 @@ async fn health() -> Response {
     reply::json_value(200, &json!({"status": "ok"}))
 }
 
-async fn metrics(State(metrics): State<std::sync::Arc<Metrics>>) -> Response {
+/// The metrics, with the target-health gauges read from the policy table at scrape time.
+async fn metrics(State((metrics, policy)): State<(Arc<Metrics>, Arc<Policy>)>) -> Response {
+    let targets = policy.health.view(crate::support::clock::now_ms());
+    metrics.set_target_states(targets.iter().map(|t| (t.label.id().0, t.state.as_str())));
     let mut response = Response::new(Body::from(metrics.render()));
     response.headers_mut().insert(
         http::header::CONTENT_TYPE,

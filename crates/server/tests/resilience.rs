@@ -69,6 +69,10 @@ async fn a_skipped_target_is_in_the_log_record_with_its_state() {
     assert!(route[0]["until_ms"].as_u64().is_some());
     assert_eq!(route[1]["target_path"], "config.targets[1]");
     assert_eq!(route[1]["status"], 200);
+    let metrics = gw.get("/metrics", &[]).await.text;
+    assert!(metrics.contains(r#"switchboard_circuit_transitions_total{to="open"} 1"#), "{metrics}");
+    let open = metrics.lines().find(|l| l.starts_with("switchboard_target_state{") && l.contains(r#"state="open""#));
+    assert!(open.is_some_and(|l| l.ends_with(" 1") && !l.contains("key-openai")), "{metrics}");
 }
 
 #[tokio::test]

@@ -10,6 +10,7 @@ use switchboard_core::health::TargetState;
 use switchboard_core::planner::{Health, Planner};
 
 use crate::gateway::attempt::{FailReply, Failed, Job, Note, Success};
+use crate::observe::metrics::TransitionLabels;
 use crate::observe::Recorder;
 use crate::policy::health::Outcome;
 use crate::policy::snapshot::{RequestKeys, Snapshot};
@@ -66,6 +67,12 @@ pub fn report(job: &Job<'_>, snapshot: &Snapshot, leaf: &Leaf, note: &Note, outc
     let mut label = snapshot.label(leaf, keys(job));
     provider.clone_into(&mut label.provider);
     let transition = job.state.policy.health.report(&label, &outcome, leaf.breaker.as_deref(), clock::now_ms());
+    let to = match transition {
+        Transition::Opened { .. } => "open",
+        Transition::Closed => "closed",
+        Transition::None => return,
+    };
+    job.state.metrics.circuit_transitions.get_or_create(&TransitionLabels { to }).inc();
     match transition {
         Transition::Opened { until_ms } => tracing::warn!(
             trace_id = %job.inbound.trace_id, target = %leaf.path, provider, credential = %label.credential,

@@ -36,8 +36,22 @@ pub struct ModelLabels {
     pub model: String,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct TargetLabels {
+    pub target: String,
+    pub state: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct TransitionLabels {
+    pub to: &'static str,
+}
+
 pub struct Metrics {
     registry: Registry,
+    /// 1 per known target identity, labelled with its state (bounded by the health table).
+    pub target_state: Family<TargetLabels, Gauge>,
+    pub circuit_transitions: Family<TransitionLabels, Counter>,
     pub requests: Family<RequestLabels, Counter>,
     pub errors: Family<RequestLabels, Counter>,
     pub latency: Family<ProviderLabels, Histogram>,
@@ -63,6 +77,8 @@ impl Default for Metrics {
     fn default() -> Self {
         let mut registry = Registry::with_prefix("switchboard");
         let m = Metrics {
+            target_state: Family::default(),
+            circuit_transitions: Family::default(),
             requests: Family::default(),
             errors: Family::default(),
             latency: Family::new_with_constructor(latency_histogram),
@@ -105,11 +121,29 @@ impl Default for Metrics {
         registry.register("log_write_errors", "Batches of request logs the store refused", m.log_write_errors.clone());
         registry.register("log_queue_depth", "Request logs waiting to be written", m.log_queue.clone());
         registry.register("otlp_export_errors", "OTLP trace batches that failed to export", m.otlp_errors.clone());
+        registry.register(
+            "target_state",
+            "Known target identities (provider, credential, destination, model) by health state",
+            m.target_state.clone(),
+        );
+        registry.register(
+            "circuit_transitions",
+            "Circuit-breaker transitions, by the state entered (open, closed)",
+            m.circuit_transitions.clone(),
+        );
         Metrics { registry, ..m }
     }
 }
 
 impl Metrics {
+    /// Replaces the target-health gauges with `targets` (identity, state).
+    pub fn set_target_states(&self, targets: impl Iterator<Item = (String, &'static str)>) {
+        self.target_state.clear();
+        for (target, state) in targets {
+            self.target_state.get_or_create(&TargetLabels { target, state }).set(1);
+        }
+    }
+
     /// The OpenMetrics text exposition.
     pub fn render(&self) -> String {
         let mut out = String::new();
