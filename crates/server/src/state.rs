@@ -11,6 +11,7 @@ use crate::gateway::GatewayState;
 use crate::http::layers::InFlight;
 use crate::observe::metrics::Metrics;
 use crate::observe::LogSink;
+use crate::policy::Policy;
 use crate::settings::Settings;
 
 pub struct AppState {
@@ -26,6 +27,17 @@ pub type SharedState = Arc<AppState>;
 
 impl AppState {
     pub fn new(settings: Settings, upstream: Upstream, control: Arc<Control>, logs: LogSink) -> Self {
+        AppState::with_policy(settings, upstream, control, logs, Policy::default())
+    }
+
+    /// Like [`AppState::new`], with the policy state given (shared through Redis, say).
+    pub fn with_policy(
+        settings: Settings,
+        upstream: Upstream,
+        control: Arc<Control>,
+        logs: LogSink,
+        policy: Policy,
+    ) -> Self {
         let settings = Arc::new(settings);
         let metrics = logs.metrics_handle();
         let in_flight = InFlight::new(settings.max_in_flight, metrics.rejected_busy.clone());
@@ -37,7 +49,7 @@ impl AppState {
             control: control.clone(),
             metrics: metrics.clone(),
             logs,
-            policy: Arc::new(crate::policy::Policy::default()),
+            policy: Arc::new(policy),
         });
         AppState { gateway, api, control, metrics, in_flight }
     }

@@ -70,9 +70,11 @@ impl TargetState {
         }
     }
 
-    /// The more restrictive of two states (the one available later); on a tie, `self`.
+    /// The more restrictive of two states: the one available later; on a tie, a half-open
+    /// state over an available one (its probe must still be claimed), else `self`.
     pub fn worst(self, other: TargetState) -> TargetState {
-        if other.available_at_ms() > self.available_at_ms() {
+        let rank = |s: TargetState| (s.available_at_ms(), u8::from(s != TargetState::Available));
+        if rank(other) > rank(self) {
             other
         } else {
             self
@@ -121,5 +123,12 @@ mod tests {
         assert_eq!(cooling.worst(open), open);
         assert_eq!(open.worst(cooling), open);
         assert_eq!(TargetState::Available.worst(cooling), cooling);
+    }
+
+    #[test]
+    fn a_half_open_state_is_worse_than_an_available_one() {
+        let half_open = TargetState::HalfOpen { probing_until_ms: None };
+        assert_eq!(TargetState::Available.worst(half_open), half_open);
+        assert_eq!(half_open.worst(TargetState::Available), half_open);
     }
 }

@@ -46,7 +46,7 @@ pub async fn execute(job: &Job<'_>, resolved: &Resolved) -> Response {
     let mut rec = recorder(job, resolved);
     let mut route = RouteInfo { trace_id: job.inbound.trace_id.clone(), ..RouteInfo::default() };
     let facts = RequestFacts { metadata: &job.inbound.metadata, params: job.body };
-    let snapshot = health::snapshot(job, &resolved.tree);
+    let snapshot = health::snapshot(job, &resolved.tree).await;
     let mut planner = Planner::new(&resolved.tree, facts, &snapshot, crate::support::ids::fast_rng());
     let mut attempt = match planner.first() {
         Ok(first) => first,
@@ -57,7 +57,7 @@ pub async fn execute(job: &Job<'_>, resolved: &Resolved) -> Response {
     };
     loop {
         let leaf = attempt.leaf;
-        if let Some(refused) = health::gate(job, &snapshot, leaf) {
+        if let Some(refused) = health::gate(job, &snapshot, leaf).await {
             match planner.skip(refused) {
                 Some(next) => attempt = next,
                 None => {

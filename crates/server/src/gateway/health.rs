@@ -12,7 +12,7 @@ use switchboard_core::planner::{Health, Planner};
 use crate::gateway::attempt::{FailReply, Failed, Job, Note, Success};
 use crate::observe::metrics::TransitionLabels;
 use crate::observe::Recorder;
-use crate::policy::health::Outcome;
+use crate::policy::health::{counts_against, Outcome};
 use crate::policy::snapshot::{RequestKeys, Snapshot};
 use crate::support::clock;
 
@@ -23,28 +23,43 @@ fn keys<'a>(job: &'a Job<'_>) -> RequestKeys<'a> {
     RequestKeys { client_key: job.inbound.api_key.as_ref(), body: job.body }
 }
 
-/// The request's view of its targets' health; nothing is looked up while nothing was ever
-/// reported.
-pub fn snapshot(job: &Job<'_>, tree: &RouteTree) -> Snapshot {
+/// The request's view of its targets' health. Without shared state, nothing is looked up
+/// while nothing was ever reported; with it, identities this instance has not seen yet are
+/// read from Redis first (once).
+pub async fn snapshot(job: &Job<'_>, tree: &RouteTree) -> Snapshot {
     let policy = &job.state.policy;
-    if policy.health.is_unused() {
+    if policy.health.is_unused() && policy.shared_health.is_none() {
         return Snapshot::empty();
     }
     let tokens = estimate_tokens(job.body, DEFAULT_OUTPUT_TOKENS);
-    Snapshot::take(&policy.health, tree, keys(job), (clock::now_ms(), tokens), &|_| None)
+    let take = || Snapshot::take(&policy.health, tree, keys(job), (clock::now_ms(), tokens), &|_| None);
+    let snapshot = take();
+    let Some(shared) = &policy.shared_health else { return snapshot };
+    let unknown = snapshot.unknown(&policy.health);
+    if unknown.is_empty() {
+        return snapshot;
+    }
+    shared.prefetch(&unknown).await;
+    take()
 }
 
-/// Before an attempt: a half-open target lets one probe through. `Some(state)` when this
-/// request may not go (another holds the probe).
-pub fn gate(job: &Job<'_>, snapshot: &Snapshot, leaf: &Leaf) -> Option<TargetState> {
+/// Before an attempt: a half-open target lets one probe through (one across instances with
+/// shared state). `Some(state)` when this request may not go (another holds the probe).
+pub async fn gate(job: &Job<'_>, snapshot: &Snapshot, leaf: &Leaf) -> Option<TargetState> {
     if snapshot.state(leaf) != (TargetState::HalfOpen { probing_until_ms: None }) {
         return None;
     }
     let id = snapshot.id(leaf)?;
     let now = clock::now_ms();
     let limits = &job.state.settings.limits;
-    let ttl = leaf.request_timeout_ms.or(job.inbound.request_timeout_ms).unwrap_or(limits.timeout.as_millis() as u64);
-    let passed = job.state.policy.health.try_pass(id, now, ttl);
+    let timeout = leaf.request_timeout_ms.or(job.inbound.request_timeout_ms);
+    let ttl = timeout.unwrap_or_else(|| u64::try_from(limits.timeout.as_millis()).unwrap_or(u64::MAX));
+    let policy = &job.state.policy;
+    let shared = match &policy.shared_health {
+        Some(shared) => shared.claim(id, ttl).await,
+        None => None,
+    };
+    let passed = shared.unwrap_or_else(|| policy.health.try_pass(id, now, ttl));
     (!passed).then_some(TargetState::HalfOpen { probing_until_ms: Some(now.saturating_add(ttl)) })
 }
 
@@ -66,7 +81,11 @@ pub fn report(job: &Job<'_>, snapshot: &Snapshot, leaf: &Leaf, note: &Note, outc
     };
     let mut label = snapshot.label(leaf, keys(job));
     provider.clone_into(&mut label.provider);
-    let transition = job.state.policy.health.report(&label, &outcome, leaf.breaker.as_deref(), clock::now_ms());
+    let (policy, cb) = (&job.state.policy, leaf.breaker.as_deref());
+    let transition = policy.health.report(&label, &outcome, cb, clock::now_ms());
+    if let Some(shared) = &policy.shared_health {
+        shared.report(label.id(), &outcome, counts_against(&outcome, cb), cb);
+    }
     let to = match transition {
         Transition::Opened { .. } => "open",
         Transition::Closed => "closed",

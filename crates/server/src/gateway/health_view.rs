@@ -25,7 +25,9 @@ pub async fn list(State(state): State<SharedGateway>, headers: HeaderMap) -> Res
     }
     let now = clock::now_ms();
     let targets: Vec<Value> = state.policy.health.view(now).iter().map(|t| target(t, now)).collect();
-    reply::json_value(200, &json!({"object": "list", "data": targets}))
+    let shared = state.policy.shared_health.as_ref();
+    let shared_state = json!({"redis": shared.is_some(), "degraded": shared.is_some_and(|s| s.is_degraded())});
+    reply::json_value(200, &json!({"object": "list", "shared_state": shared_state, "data": targets}))
 }
 
 fn target(t: &TargetView, now: u64) -> Value {

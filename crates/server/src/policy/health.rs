@@ -67,6 +67,28 @@ impl Outcome {
     }
 }
 
+/// What Redis says of one identity, on this instance's clock.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct SharedView {
+    pub open_until_ms: Option<u64>,
+    pub probe_until_ms: Option<u64>,
+    pub cool_until_ms: Option<u64>,
+    pub headroom: Headroom,
+}
+
+impl SharedView {
+    pub fn state(&self, now_ms: u64, tokens: u64) -> TargetState {
+        let breaker = match (self.open_until_ms, self.probe_until_ms) {
+            (Some(until_ms), _) if now_ms < until_ms => TargetState::Open { until_ms },
+            (Some(_), probing) => TargetState::HalfOpen { probing_until_ms: probing.filter(|p| *p > now_ms) },
+            (None, _) => TargetState::Available,
+        };
+        let cooling = self.cool_until_ms.filter(|u| *u > now_ms).map(|until_ms| TargetState::Cooling { until_ms });
+        let headroom = self.headroom.blocks(now_ms, tokens).map(|until_ms| TargetState::NoHeadroom { until_ms });
+        [cooling, headroom].into_iter().flatten().fold(breaker, TargetState::worst)
+    }
+}
+
 #[derive(Debug, Clone)]
 struct Entry {
     label: TargetLabel,
@@ -78,6 +100,8 @@ struct Entry {
     successes: u64,
     failures: u64,
     touched_ms: u64,
+    /// The shared state's mirror, with `--redis-url`.
+    shared: Option<SharedView>,
 }
 
 impl Entry {
@@ -92,6 +116,7 @@ impl Entry {
             successes: 0,
             failures: 0,
             touched_ms: 0,
+            shared: None,
         }
     }
 
@@ -103,7 +128,8 @@ impl Entry {
         };
         let cooling = (self.cool_until_ms > now_ms).then_some(TargetState::Cooling { until_ms: self.cool_until_ms });
         let headroom = self.headroom.blocks(now_ms, tokens).map(|until_ms| TargetState::NoHeadroom { until_ms });
-        [cooling, headroom].into_iter().flatten().fold(breaker, TargetState::worst)
+        let shared = self.shared.map(|s| s.state(now_ms, tokens));
+        [cooling, headroom, shared].into_iter().flatten().fold(breaker, TargetState::worst)
     }
 }
 
@@ -169,6 +195,40 @@ impl HealthTable {
         apply(entry, outcome, cb, now_ms)
     }
 
+    /// Whether the table has an entry for `id`.
+    pub fn knows(&self, id: &TargetId) -> bool {
+        self.shard(id).contains_key(id)
+    }
+
+    /// Every identity the table holds.
+    pub fn ids(&self) -> Vec<TargetId> {
+        let mut out = Vec::new();
+        for shard in &self.shards {
+            out.extend(shard.lock().unwrap_or_else(std::sync::PoisonError::into_inner).keys().cloned());
+        }
+        out
+    }
+
+    /// Updates an entry's mirror of the shared state (an entry evicted since is not revived).
+    pub fn set_shared(&self, id: &TargetId, view: SharedView) {
+        if let Some(entry) = self.shard(id).get_mut(id) {
+            entry.shared = Some(view);
+        }
+    }
+
+    /// Adds an identity first seen in the shared state (or known to be clean there).
+    pub fn mirror(&self, label: &TargetLabel, view: SharedView, now_ms: u64) {
+        let id = label.id();
+        self.used.store(true, Ordering::Relaxed);
+        let mut shard = self.shard(&id);
+        if !shard.contains_key(&id) && shard.len() >= MAX_IDENTITIES / SHARDS {
+            evict_oldest(&mut shard);
+        }
+        let entry = shard.entry(id).or_insert_with(|| Entry::new(label.clone()));
+        entry.shared = Some(view);
+        entry.touched_ms = entry.touched_ms.max(now_ms);
+    }
+
     /// Every known identity, for the health view and the metrics.
     pub fn view(&self, now_ms: u64) -> Vec<TargetView> {
         let mut out = Vec::new();
@@ -190,11 +250,7 @@ fn apply(entry: &mut Entry, outcome: &Outcome, cb: Option<&CbConfig>, now_ms: u6
     if let Some(until) = cooldown_until(now_ms, outcome.status, outcome.retry_after_ms) {
         entry.cool_until_ms = entry.cool_until_ms.max(until);
     }
-    let counts_as_failure = match cb {
-        Some(cb) => outcome.failed() && cb.is_failure(outcome.status, outcome.transport),
-        // With no config of its own, a half-open probe is judged by the default rule.
-        None => outcome.failed() && (outcome.transport || outcome.status >= 500),
-    };
+    let counts_as_failure = counts_against(outcome, cb);
     if outcome.failed() {
         entry.failures += 1;
         entry.last_class = outcome.class;
@@ -202,6 +258,16 @@ fn apply(entry: &mut Entry, outcome: &Outcome, cb: Option<&CbConfig>, now_ms: u6
         entry.successes += 1;
     }
     entry.breaker.record(now_ms, counts_as_failure, cb)
+}
+
+/// Whether an outcome counts against its target's breaker: by the config's
+/// `failure_status_codes`, else (a config without a breaker, judging a half-open probe) any
+/// status ≥ 500 and any transport failure.
+pub fn counts_against(outcome: &Outcome, cb: Option<&CbConfig>) -> bool {
+    match cb {
+        Some(cb) => outcome.failed() && cb.is_failure(outcome.status, outcome.transport),
+        None => outcome.failed() && (outcome.transport || outcome.status >= 500),
+    }
 }
 
 fn view(entry: &Entry, now_ms: u64) -> TargetView {

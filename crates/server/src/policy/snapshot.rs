@@ -23,6 +23,9 @@ pub struct RequestKeys<'a> {
     pub body: &'a Map<String, Value>,
 }
 
+/// Characters of the model kept in an identity.
+const MAX_MODEL_CHARS: usize = 128;
+
 /// The identity of the target `leaf` calls for this request.
 pub fn label(leaf: &Leaf, keys: RequestKeys<'_>) -> TargetLabel {
     let credential = match (&leaf.virtual_key, &leaf.api_key, keys.client_key) {
@@ -31,6 +34,8 @@ pub fn label(leaf: &Leaf, keys: RequestKeys<'_>) -> TargetLabel {
         (None, None, None) => "none".to_string(),
     };
     let model = leaf.override_params.get("model").or_else(|| keys.body.get("model")).and_then(Value::as_str);
+    // A client's model string is part of a key in Redis and a metric label: keep it short.
+    let model = model.map(|m| switchboard_core::text::cut(m, MAX_MODEL_CHARS));
     TargetLabel {
         provider: leaf.provider.clone().unwrap_or_else(|| "virtual-key".to_string()),
         credential,
@@ -90,6 +95,11 @@ impl Snapshot {
 
     fn find(&self, leaf: &Leaf) -> Option<&Looked> {
         self.states.iter().find(|l| l.address == address(leaf))
+    }
+
+    /// The labels of identities `table` has no entry for.
+    pub fn unknown(&self, table: &HealthTable) -> Vec<TargetLabel> {
+        self.states.iter().filter(|l| !table.knows(&l.id)).map(|l| l.label.clone()).collect()
     }
 
     /// The identity the snapshot computed for `leaf`, if it looked it up.

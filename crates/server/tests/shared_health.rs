@@ -1,0 +1,182 @@
+//! Target health shared through Redis between gateway instances: a target tripped through
+//! one is skipped by the other (which never saw it fail), the half-open probe goes from one
+//! instance only, and a Redis that stops mid-test leaves both serving on their own state and
+//! saying so, until it is back.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use common::*;
+use prometheus_client::metrics::gauge::Gauge;
+use serde_json::{json, Value};
+use switchboard::gateway::upstream::Upstream;
+use switchboard::observe::metrics::Metrics;
+use switchboard::observe::spawn_writer;
+use switchboard::policy::redis::Shared;
+use switchboard::policy::Policy;
+use switchboard::state::AppState;
+
+const MACHINE_REDIS: &str = "redis://127.0.0.1:6379";
+
+/// An instance sharing health through `url`, under `namespace` (each test its own).
+async fn instance(url: &str, namespace: &str) -> (Gateway, Gauge) {
+    let gauge = Gauge::default();
+    let shared = Shared::start(url, namespace, gauge.clone()).unwrap();
+    let control = Arc::new(control().await);
+    let (logs, writer) = spawn_writer(control.store.clone(), 1000, Arc::new(Metrics::default()));
+    let upstream = Upstream::new(Duration::from_secs(2)).unwrap();
+    let state = AppState::with_policy(settings(), upstream, control, logs, Policy::shared(shared));
+    (serve(Arc::new(state), Some(writer)).await, gauge)
+}
+
+fn namespace() -> String {
+    format!("test-{}:", uuid::Uuid::new_v4().simple())
+}
+
+fn breaker_config(primary: Value, secondary: Value) -> Value {
+    json!({"strategy": {"mode": "fallback", "cb_config": {"failure_threshold": 2, "cooldown_interval": 1000}},
+           "targets": [primary, secondary]})
+}
+
+fn served_by(answer: &Answer) -> String {
+    answer.json()["choices"][0]["message"]["content"].as_str().unwrap_or_default().to_string()
+}
+
+#[tokio::test]
+async fn a_target_tripped_through_one_instance_is_skipped_by_the_other() {
+    let ns = namespace();
+    let ((a, _), (b, _)) = (instance(MACHINE_REDIS, &ns).await, instance(MACHINE_REDIS, &ns).await);
+    let (primary, secondary) = (mock("primary").await, mock("secondary").await);
+    primary.script(Script { status: Some(503), count: -1, ..Script::default() });
+    let cfg = breaker_config(target("openai", &primary), target("openai", &secondary));
+    for _ in 0..2 {
+        assert_eq!(a.chat(&cfg, &chat_body()).await.status, 200);
+    }
+    assert_eq!(primary.hits().len(), 2);
+    // The reports are applied in the background; the open state is shared within moments.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let mut hits_before = primary.hits().len();
+    loop {
+        let answer = b.chat(&cfg, &chat_body()).await;
+        assert!(served_by(&answer).contains("secondary"), "{}", answer.text);
+        if primary.hits().len() == hits_before || Instant::now() > deadline {
+            break;
+        }
+        hits_before = primary.hits().len();
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    for _ in 0..10 {
+        assert!(served_by(&b.chat(&cfg, &chat_body()).await).contains("secondary"));
+    }
+    assert_eq!(primary.hits().len(), 2, "instance b never called the tripped primary");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn after_the_cooldown_one_instance_probes() {
+    let ns = namespace();
+    let ((a, _), (b, _)) = (instance(MACHINE_REDIS, &ns).await, instance(MACHINE_REDIS, &ns).await);
+    let (primary, secondary) = (mock("primary").await, mock("secondary").await);
+    primary.script(Script { status: Some(503), count: -1, delay_ms: 200, ..Script::default() });
+    let cfg = breaker_config(target("openai", &primary), target("openai", &secondary));
+    for _ in 0..2 {
+        a.chat(&cfg, &chat_body()).await;
+    }
+    b.chat(&cfg, &chat_body()).await; // b learns the identity (open) before the cooldown ends
+    tokio::time::sleep(Duration::from_millis(1_200)).await;
+    let hits = primary.hits().len();
+    let body = chat_body();
+    let sends = (0..6).map(|i| if i % 2 == 0 { a.chat(&cfg, &body) } else { b.chat(&cfg, &body) });
+    let answers = futures_util::future::join_all(sends).await;
+    assert!(answers.iter().all(|a| a.status == 200));
+    assert_eq!(primary.hits().len() - hits, 1, "one probe across both instances");
+}
+
+/// A `redis-server` of the test's own on a free port, killed when dropped.
+struct OwnRedis {
+    child: Child,
+    port: u16,
+}
+
+impl OwnRedis {
+    fn start(port: u16) -> OwnRedis {
+        let child = Command::new("redis-server")
+            .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("redis-server must be installed for this test (Debian's redis-server package)");
+        OwnRedis { child, port }
+    }
+
+    fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}", self.port)
+    }
+
+    async fn ready(&self) {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while tokio::net::TcpStream::connect(("127.0.0.1", self.port)).await.is_err() {
+            assert!(Instant::now() < deadline, "redis-server did not start");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+}
+
+impl Drop for OwnRedis {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+async fn degraded(gw: &Gateway) -> bool {
+    let view = gw.get("/v1/health/targets", &[("x-portkey-api-key", ADMIN_KEY.to_string())]).await;
+    view.json()["shared_state"]["degraded"] == true
+}
+
+async fn until(what: &str, mut check: impl AsyncFnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !check().await {
+        assert!(Instant::now() < deadline, "timed out waiting until {what}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test]
+async fn with_redis_gone_both_instances_keep_serving_and_say_so() {
+    let redis = OwnRedis::start(free_port());
+    redis.ready().await;
+    let ns = namespace();
+    let ((a, gauge_a), (b, gauge_b)) = (instance(&redis.url(), &ns).await, instance(&redis.url(), &ns).await);
+    let (primary, secondary) = (mock("primary").await, mock("secondary").await);
+    let cfg = breaker_config(target("openai", &primary), target("openai", &secondary));
+    assert_eq!(a.chat(&cfg, &chat_body()).await.status, 200);
+    assert_eq!(b.chat(&cfg, &chat_body()).await.status, 200);
+    assert!(!degraded(&a).await && !degraded(&b).await);
+    let port = redis.port;
+    drop(redis);
+    for gw in [&a, &b] {
+        for _ in 0..5 {
+            assert_eq!(gw.chat(&cfg, &chat_body()).await.status, 200, "serving on local state");
+        }
+        until("the instance reports degraded", || degraded(gw)).await;
+    }
+    assert_eq!((gauge_a.get(), gauge_b.get()), (1, 1), "switchboard_shared_state_degraded");
+    // Local breakers still count while Redis is gone.
+    primary.script(Script { status: Some(503), count: -1, ..Script::default() });
+    for _ in 0..5 {
+        assert_eq!(a.chat(&cfg, &chat_body()).await.status, 200);
+    }
+    assert_eq!(primary.hits().len(), 2 + 10 + 2, "instance a's own breaker opened after 2 failures");
+    let back = OwnRedis::start(port);
+    back.ready().await;
+    until("instance a is healthy again", async || !degraded(&a).await).await;
+    assert_eq!(gauge_a.get(), 0);
+}
