@@ -43,6 +43,22 @@ fn breaker_config(primary: Value, secondary: Value) -> Value {
            "targets": [primary, secondary]})
 }
 
+/// Waits until `gw`'s explainer says `path` is in `state` for `cfg`.
+async fn explained(gw: &Gateway, cfg: &Value, path: &str, state: &str) {
+    let body = json!({"config": cfg, "request": {"model": "gpt-3.5-turbo"}}).to_string();
+    let headers = [("x-portkey-api-key", ADMIN_KEY.to_string())];
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let order = gw.post("/v1/route/explain", &headers, body.clone()).await.json()["order"].clone();
+        let now = order.as_array().unwrap().iter().find(|e| e["target_path"] == path).map(|e| e["state"].clone());
+        if now.as_ref().and_then(Value::as_str) == Some(state) {
+            return;
+        }
+        assert!(Instant::now() < deadline, "{path} never became {state}: {order}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
 fn served_by(answer: &Answer) -> String {
     answer.json()["choices"][0]["message"]["content"].as_str().unwrap_or_default().to_string()
 }
@@ -58,22 +74,28 @@ async fn a_target_tripped_through_one_instance_is_skipped_by_the_other() {
         assert_eq!(a.chat(&cfg, &chat_body()).await.status, 200);
     }
     assert_eq!(primary.hits().len(), 2);
-    // The reports are applied in the background; the open state is shared within moments.
-    let deadline = Instant::now() + Duration::from_secs(5);
-    let mut hits_before = primary.hits().len();
-    loop {
-        let answer = b.chat(&cfg, &chat_body()).await;
-        assert!(served_by(&answer).contains("secondary"), "{}", answer.text);
-        if primary.hits().len() == hits_before || Instant::now() > deadline {
-            break;
-        }
-        hits_before = primary.hits().len();
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    // Reports are applied in the background: instance b sees the open state within moments.
+    explained(&b, &cfg, "config.targets[0]", "open").await;
     for _ in 0..10 {
         assert!(served_by(&b.chat(&cfg, &chat_body()).await).contains("secondary"));
     }
     assert_eq!(primary.hits().len(), 2, "instance b never called the tripped primary");
+}
+
+#[tokio::test]
+async fn a_retry_after_seen_by_one_instance_cools_the_target_for_the_other() {
+    let ns = namespace();
+    let ((a, _), (b, _)) = (instance(MACHINE_REDIS, &ns).await, instance(MACHINE_REDIS, &ns).await);
+    let (primary, secondary) = (mock("primary").await, mock("secondary").await);
+    primary.script(Script { status: Some(429), count: -1, retry_after: Some(30), ..Script::default() });
+    let cfg = json!({"strategy": {"mode": "fallback"}, "targets": [target("openai", &primary), target("openai", &secondary)]});
+    assert_eq!(a.chat(&cfg, &chat_body()).await.status, 200);
+    assert_eq!(primary.hits().len(), 1);
+    explained(&b, &cfg, "config.targets[0]", "cooling").await;
+    for _ in 0..5 {
+        assert!(served_by(&b.chat(&cfg, &chat_body()).await).contains("secondary"));
+    }
+    assert_eq!(primary.hits().len(), 1, "instance b kept away from the cooling primary");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -86,7 +108,7 @@ async fn after_the_cooldown_one_instance_probes() {
     for _ in 0..2 {
         a.chat(&cfg, &chat_body()).await;
     }
-    b.chat(&cfg, &chat_body()).await; // b learns the identity (open) before the cooldown ends
+    explained(&b, &cfg, "config.targets[0]", "open").await;
     tokio::time::sleep(Duration::from_millis(1_200)).await;
     let hits = primary.hits().len();
     let body = chat_body();

@@ -12,16 +12,15 @@ use axum::response::Response;
 use http::HeaderMap;
 use serde_json::{json, Map, Value};
 use switchboard_core::config::{validate_config, RequestFacts, RouteTree};
-use switchboard_core::health::headroom::estimate_tokens;
 use switchboard_core::planner::{explain, Entry, Explained};
 
 use crate::control::auth::Principal;
-use crate::gateway::health::DEFAULT_OUTPUT_TOKENS;
+use crate::gateway::health;
 use crate::gateway::{admit, GatewayState, SharedGateway};
 use crate::http::body::read_object;
 use crate::http::error::GatewayError;
 use crate::http::reply::{self, RouteInfo};
-use crate::policy::snapshot::{RequestKeys, Snapshot};
+use crate::policy::snapshot::RequestKeys;
 use crate::support::clock;
 
 pub async fn handle(State(state): State<SharedGateway>, headers: HeaderMap, body: Body) -> Response {
@@ -55,8 +54,7 @@ async fn run(
         Some(_) => return Err(GatewayError::InvalidRequest("request.metadata: expected an object".into())),
     };
     let keys = RequestKeys { client_key, body: &request };
-    let tokens = estimate_tokens(&request, DEFAULT_OUTPUT_TOKENS);
-    let snapshot = Snapshot::take(&state.policy.health, &tree, keys, (clock::now_ms(), tokens), &|_| None);
+    let snapshot = health::snapshot_for(&state.policy, &tree, keys).await;
     let explained = explain(&tree, RequestFacts { metadata: &metadata, params: &request }, &snapshot);
     Ok(render(&tree, config_id.as_deref(), &explained, &request))
 }

@@ -14,6 +14,7 @@ use crate::observe::metrics::TransitionLabels;
 use crate::observe::Recorder;
 use crate::policy::health::{counts_against, Outcome};
 use crate::policy::snapshot::{RequestKeys, Snapshot};
+use crate::policy::Policy;
 use crate::support::clock;
 
 /// Output tokens assumed for a request that sets no `max_tokens`.
@@ -27,12 +28,16 @@ fn keys<'a>(job: &'a Job<'_>) -> RequestKeys<'a> {
 /// while nothing was ever reported; with it, identities this instance has not seen yet are
 /// read from Redis first (once).
 pub async fn snapshot(job: &Job<'_>, tree: &RouteTree) -> Snapshot {
-    let policy = &job.state.policy;
+    snapshot_for(&job.state.policy, tree, keys(job)).await
+}
+
+/// [`snapshot`] for a request described by `keys` (the explainer's too).
+pub async fn snapshot_for(policy: &Policy, tree: &RouteTree, keys: RequestKeys<'_>) -> Snapshot {
     if policy.health.is_unused() && policy.shared_health.is_none() {
         return Snapshot::empty();
     }
-    let tokens = estimate_tokens(job.body, DEFAULT_OUTPUT_TOKENS);
-    let take = || Snapshot::take(&policy.health, tree, keys(job), (clock::now_ms(), tokens), &|_| None);
+    let tokens = estimate_tokens(keys.body, DEFAULT_OUTPUT_TOKENS);
+    let take = || Snapshot::take(&policy.health, tree, keys, (clock::now_ms(), tokens), &|_| None);
     let snapshot = take();
     let Some(shared) = &policy.shared_health else { return snapshot };
     let unknown = snapshot.unknown(&policy.health);
