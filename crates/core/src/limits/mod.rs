@@ -30,7 +30,7 @@ pub mod window;
 
 pub use admit::{admit, settle, Amounts, Bucket, Hold, Refusal, Settled, Tally};
 pub use budget::{crossed, Budget};
-pub use parse::{parse_key_limits, parse_rate_limits, parse_usage_limits};
+pub use parse::{from_options, parse_key_limits, parse_rate_limits, parse_usage_limits, LIMIT_KEYS};
 pub use period::{period, Period};
 pub use window::{Window, SLOTS};
 

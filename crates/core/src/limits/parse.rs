@@ -11,6 +11,14 @@ use serde_json::{Map, Value};
 use super::{BudgetKind, KeyLimits, Measure, RateLimit, Reset, Unit, UsageLimit};
 use crate::problem::{check_keys, got, join, kind, Problems};
 
+/// The keys a virtual key's stored options hold its limits under, beside its provider options.
+pub const LIMIT_KEYS: [&str; 2] = ["rate_limits", "usage_limits"];
+
+/// The limits kept in a key's options (`rate_limits`, `usage_limits`), checked, under `at`.
+pub fn from_options(options: &Map<String, Value>, at: &str) -> Result<KeyLimits, Problems> {
+    parse_key_limits(options.get("rate_limits"), options.get("usage_limits"), at)
+}
+
 const RATE_KEYS: [&str; 3] = ["type", "unit", "value"];
 const USAGE_KEYS: [&str; 5] = ["credit_limit", "type", "alert_threshold", "periodic_reset", "periodic_reset_days"];
 
