@@ -45,6 +45,10 @@ pub fn gateway_error(err: &GatewayError, route: &RouteInfo) -> Response {
     }
     let mut response = json_value(err.status(), &err.to_json(&route.trace_id));
     response.headers_mut().insert(GATEWAY_EXCEPTION, HeaderValue::from_static("true"));
+    if let Some(after) = err.retry_after() {
+        let seconds = crate::http::error::whole_seconds(u64::try_from(after.as_millis()).unwrap_or(u64::MAX));
+        response.headers_mut().insert(http::header::RETRY_AFTER, HeaderValue::from(seconds));
+    }
     stamp(&mut response, route);
     response
 }
