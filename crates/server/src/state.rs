@@ -11,6 +11,7 @@ use crate::gateway::GatewayState;
 use crate::http::layers::InFlight;
 use crate::observe::metrics::Metrics;
 use crate::observe::LogSink;
+use crate::policy::limits::Limiter;
 use crate::settings::Settings;
 
 pub struct AppState {
@@ -25,11 +26,24 @@ pub struct AppState {
 pub type SharedState = Arc<AppState>;
 
 impl AppState {
+    /// With key limits counted in this process only.
     pub fn new(settings: Settings, upstream: Upstream, control: Arc<Control>, logs: LogSink) -> Self {
+        let limits = Arc::new(Limiter::local(logs.metrics_handle().limits.clone()));
+        AppState::with_limiter(settings, upstream, control, logs, limits)
+    }
+
+    /// With the given key limiter (shared through Redis, see [`Limiter::from_settings`]).
+    pub fn with_limiter(
+        settings: Settings,
+        upstream: Upstream,
+        control: Arc<Control>,
+        logs: LogSink,
+        limits: Arc<Limiter>,
+    ) -> Self {
         let settings = Arc::new(settings);
         let metrics = logs.metrics_handle();
         let in_flight = InFlight::new(settings.max_in_flight, metrics.rejected_busy.clone());
-        let api = Arc::new(ApiState { settings: settings.clone(), control: control.clone() });
+        let api = Arc::new(ApiState { settings: settings.clone(), control: control.clone(), limits: limits.clone() });
         let gateway = Arc::new(GatewayState {
             settings: settings.clone(),
             upstream,
@@ -37,6 +51,7 @@ impl AppState {
             control: control.clone(),
             metrics: metrics.clone(),
             logs,
+            limits,
         });
         AppState { gateway, api, control, metrics, in_flight }
     }

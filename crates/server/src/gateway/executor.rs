@@ -14,6 +14,7 @@ use crate::gateway::relay;
 use crate::gateway::route::Resolved;
 use crate::http::reply::{self, RouteInfo};
 use crate::observe::{AttemptNote, BodyPolicy, Identity, Recorder};
+use crate::policy::limits::Reservation;
 
 impl Failed {
     fn into_response(self, route: &RouteInfo, mut rec: Recorder) -> Response {
@@ -40,8 +41,9 @@ impl Failed {
 }
 
 /// Routes the request through its tree and answers it, logging what happened.
-pub async fn execute(job: &Job<'_>, resolved: &Resolved) -> Response {
+pub async fn execute(job: &Job<'_>, resolved: &Resolved, held: Option<Reservation>) -> Response {
     let mut rec = recorder(job, resolved);
+    held.into_iter().for_each(|reservation| rec.hold(reservation));
     let mut route = RouteInfo { trace_id: job.inbound.trace_id.clone(), ..RouteInfo::default() };
     let facts = RequestFacts { metadata: &job.inbound.metadata, params: job.body };
     let mut planner = Planner::new(&resolved.tree, facts, crate::support::ids::fast_rng());
@@ -63,6 +65,7 @@ pub async fn execute(job: &Job<'_>, resolved: &Resolved) -> Response {
         let began = rec.elapsed_ms();
         let mut note = Note::default();
         let outcome = attempt::run(job, leaf, &mut note).await;
+        hold_or_settle(&mut rec, note.reservation.take(), outcome.is_ok());
         if let Some(provider) = note.provider {
             route.provider = Some(provider);
             rec.target(&leaf.path, provider, leaf.virtual_key.as_deref(), leaf.pricing);
@@ -96,6 +99,16 @@ pub async fn execute(job: &Job<'_>, resolved: &Resolved) -> Response {
             }
             None => return failed.into_response(&route, rec),
         }
+    }
+}
+
+/// What an attempt reserved on its virtual key's limits: held until the request ends when the
+/// attempt succeeded; settled now, as having used no tokens, when it failed.
+fn hold_or_settle(rec: &mut Recorder, reservation: Option<Reservation>, succeeded: bool) {
+    match reservation {
+        Some(reservation) if succeeded => rec.hold(reservation),
+        Some(reservation) => reservation.settle(Some(0), Some(0.0)),
+        None => {}
     }
 }
 

@@ -2,6 +2,7 @@
 //! headers (`admit`), read the body, resolve the route (`route`: inline or saved config,
 //! virtual keys, what the caller may use), then the executor walks the planner's attempts
 //! (`executor`), each of which builds its target (`target`: provider, credentials, options),
+//! reserves on its virtual key's limits (`key_limits`, which also holds the API key's),
 //! is sent within its deadline (`attempt`) through the one upstream client (`upstream`,
 //! behind the `egress` policy), and whose answer is relayed (`relay`). `/v1/models` takes the same route to its first target
 //! (`models`). Decisions come from `switchboard-core`; this folder does the I/O around them.
@@ -9,6 +10,7 @@
 mod attempt;
 pub mod egress;
 mod executor;
+mod key_limits;
 mod models;
 mod relay;
 mod route;
@@ -35,6 +37,7 @@ use crate::http::headers::{self, Inbound};
 use crate::http::reply::{self, RouteInfo};
 use crate::observe::metrics::Metrics;
 use crate::observe::LogSink;
+use crate::policy::limits::Limiter;
 use crate::settings::Settings;
 use attempt::Job;
 use upstream::Upstream;
@@ -50,6 +53,8 @@ pub struct GatewayState {
     pub metrics: Arc<Metrics>,
     /// Where finished request records go (metrics, and the log writer when logging is on).
     pub logs: LogSink,
+    /// Virtual keys' and API keys' limits.
+    pub limits: Arc<Limiter>,
 }
 
 pub type SharedGateway = Arc<GatewayState>;
@@ -103,6 +108,13 @@ async fn proxy(state: SharedGateway, mut headers: HeaderMap, body: Body, endpoin
             return reply::gateway_error(&err, &route_info);
         }
     };
+    let held = match key_limits::for_api_key(&state, &principal, &body, &resolved.tree).await {
+        Ok(held) => held,
+        Err(err) => {
+            crate::observe::log_refusal(&state.logs, &inbound.trace_id, &err);
+            return reply::gateway_error(&err, &route_info);
+        }
+    };
     let stream = body.get("stream") == Some(&Value::Bool(true));
     let job = Job {
         state: &state,
@@ -114,7 +126,7 @@ async fn proxy(state: SharedGateway, mut headers: HeaderMap, body: Body, endpoin
         raw,
         stream,
     };
-    executor::execute(&job, &resolved).await
+    executor::execute(&job, &resolved, held).await
 }
 
 async fn prepare(
