@@ -168,3 +168,29 @@ async fn invalid_limits_are_refused_with_their_path() {
         answer.text
     );
 }
+
+#[tokio::test]
+async fn a_stream_settles_with_what_it_used_when_it_ends() {
+    let (gw, mock) = (gateway().await, mock("stream").await);
+    // One request's estimate (its prompt and 256 output tokens) is over the limit; what it uses is not.
+    let limits = json!({"rate_limits": [{"type": "tokens", "unit": "rph", "value": 200}]});
+    let config = json!({"virtual_key": limited_key(&gw, &mock, limits).await});
+    let mut body = chat_body();
+    body["stream"] = json!(true);
+    body["stream_options"] = json!({"include_usage": true});
+    let first = gw.chat(&config, &body).await;
+    assert_eq!(first.status, 200, "{}", first.text);
+    let usage: Value = serde_json::from_str(first.events().iter().rev().nth(1).unwrap()).unwrap();
+    let used = usage["usage"]["total_tokens"].as_u64().unwrap();
+    assert!(used < 100, "the mock's answer is short: {used}");
+    // Had the estimate stood, the window would be full; the settle at the stream's end gave it back.
+    let mut second = gw.chat(&config, &chat_body()).await;
+    for _ in 0..100 {
+        if second.status == 200 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        second = gw.chat(&config, &chat_body()).await;
+    }
+    assert_eq!(second.status, 200, "{}", second.text);
+}

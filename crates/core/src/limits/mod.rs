@@ -13,11 +13,12 @@
 //! budget period where it was reserved; if that slot has left the window or the period has
 //! ended, nothing changes.
 //!
-//! Overshoot bound: a bucket admits while it is below its limit, so it can end above it by
-//! what the requests admitted last really use beyond the room left — at most one request's
-//! actual use past the limit for each request in flight when the limit was reached (for a
-//! request limit: none, each request counts exactly 1). With estimates that are at least
-//! right, each in-flight request overshoots by at most its own estimate error.
+//! Overshoot bound: the last request admitted saw spent + reserved below the limit, so once
+//! everything settles the bucket is below `limit + its own use + Σ (actual − estimate)` over
+//! the requests that were in flight with it. A request limit therefore never overshoots (each
+//! request is exactly 1); a token or cost bucket overshoots by at most one request's use plus
+//! one estimate error per in-flight request — which is how far a stream whose output outgrew
+//! its estimate can take it.
 //!
 //! Amounts are integers: requests, tokens, and cost in nano-USD ([`NANO_USD_PER_USD`]), so
 //! both backends add and compare exactly.
