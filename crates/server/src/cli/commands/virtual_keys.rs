@@ -76,6 +76,9 @@ fn flag(field: &str) -> String {
         "slug" => "--slug (default: from --name)".to_owned(),
         "deployment_id" => "--deployment".to_owned(),
         other if other.starts_with("deployment_config") => format!("--deployment-config{}", &other[17..]),
+        other if other.starts_with("rate_limits") || other.starts_with("usage_limits") => {
+            format!("--{}", other.replacen('_', "-", 1))
+        }
         other => format!("--{}", other.replace('_', "-")),
     }
 }

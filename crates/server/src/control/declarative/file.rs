@@ -315,6 +315,18 @@ configs:
     }
 
     #[test]
+    fn a_keys_limits_are_read_and_checked_like_everywhere_else() {
+        let text =
+            "virtual_keys:\n  - slug: a\n    provider: openai\n    key: k\n    rate_limits: [{type: requests, unit: rpm, value: 5}]\n";
+        let declared = parse(text, &env).unwrap();
+        assert_eq!(declared.virtual_keys[0].stored_options()["rate_limits"][0]["value"], 5);
+        assert_eq!(
+            invalid(&text.replace("rpm", "rps")),
+            ["virtual_keys[0].rate_limits[0].unit: unknown unit \"rps\" (expected rpm, rph, rpd)"]
+        );
+    }
+
+    #[test]
     fn unknown_keys_are_refused_with_where_they_are() {
         let text = "virtual_keys:\n  - slug: a\n    provider: openai\n    key: k\n    kye: x\n    region: eu\n";
         let expected = "virtual_keys[0].region: unknown key (expected one of slug, name, provider, key, note, \
