@@ -194,3 +194,19 @@ async fn a_stream_settles_with_what_it_used_when_it_ends() {
     }
     assert_eq!(second.status, 200, "{}", second.text);
 }
+
+#[tokio::test]
+async fn an_api_key_with_a_spent_token_budget_is_refused_and_shown_exhausted() {
+    let (gw, mock) = (gateway().await, mock("api-budget").await);
+    let body = json!({"name": "app", "scopes": ["gateway"], "usage_limits": {"credit_limit": 10, "type": "tokens"}});
+    let (id, key) = create_api_key(&gw, body).await;
+    let config =
+        json!({"provider": "openai", "api_key": "sk-upstream", "custom_host": format!("{}/v1", mock.base_url())});
+    assert_eq!(chat_as(&gw, &key, &config.to_string()).await.status, 200, "admitted: 0 of 10 spent");
+    let refused = chat_as(&gw, &key, &config.to_string()).await;
+    // A budget that never resets gives no Retry-After.
+    assert_refused(&refused, "insufficient_quota", None);
+    let view = admin(&gw, "GET", &format!("/v1/api-keys/{id}"), None).await.json();
+    assert_eq!(view["status"], "exhausted");
+    assert_eq!(view["usage_limits"], json!({"credit_limit": 10, "type": "tokens"}));
+}

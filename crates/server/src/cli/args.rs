@@ -437,6 +437,15 @@ mod tests {
     }
 
     #[test]
+    fn limits_are_shared_only_when_asked_and_fail_open_by_default() {
+        let shared = serve(&[]).map(|a| a.shared).map_err(|e| e.to_string());
+        let Ok(shared) = shared else { return assert!(shared.is_ok(), "{shared:?}") };
+        assert!(shared.redis_url.is_none() && !shared.limits_fail_closed && shared.redis_namespace.is_empty());
+        let closed = serve(&["--redis-url", "redis://127.0.0.1:6379", "--limits-fail-closed"]).map(|a| a.shared);
+        assert!(matches!(closed, Ok(s) if s.limits_fail_closed && s.redis_url.is_some()));
+    }
+
+    #[test]
     fn secrets_on_the_command_line_stay_out_of_debug() {
         let cli = Cli::try_parse_from([
             "switchboard",
@@ -445,9 +454,12 @@ mod tests {
             "sb-admin-0123456789abcdef",
             "--database-url",
             "postgres://app:hunter2-password@db/switchboard",
+            "--redis-url",
+            "redis://:swordfish-redis@cache:6379",
         ]);
         let printed = format!("{cli:?}");
         assert!(cli.is_ok(), "{printed}");
         assert!(!printed.contains("0123456789abcdef") && !printed.contains("hunter2"), "{printed}");
+        assert!(!printed.contains("swordfish"), "{printed}");
     }
 }
