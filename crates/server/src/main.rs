@@ -18,7 +18,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let format = cli.log_format;
     match cli.command {
-        Command::Serve(args) => serve(format, args),
+        Command::Serve(args) => serve(format, *args),
         Command::VirtualKeys(args) => command(format, commands::virtual_keys::run(args)),
         Command::Configs(args) => command(format, commands::configs::run(args)),
         Command::ApiKeys(args) => command(format, commands::api_keys::run(args)),

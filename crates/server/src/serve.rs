@@ -22,7 +22,7 @@ use crate::gateway::upstream::Upstream;
 use crate::http::listen::ListenOptions;
 use crate::observe::metrics::Metrics;
 use crate::observe::{spawn_writer, LogSink, WriterHandle};
-use crate::settings::{LogSettings, Settings, UpstreamLimits};
+use crate::settings::{LogSettings, Settings, SharedSettings, UpstreamLimits};
 use crate::state::AppState;
 use crate::support::tasks;
 
@@ -49,6 +49,8 @@ pub enum StartError {
     Declarative(#[from] crate::control::declarative::DeclarativeError),
     #[error(transparent)]
     Otlp(#[from] crate::observe::otlp::OtlpError),
+    #[error(transparent)]
+    Shared(#[from] crate::policy::redis::SharedError),
 }
 
 pub async fn run(args: ServeArgs) -> Result<(), StartError> {
@@ -78,7 +80,8 @@ pub async fn run(args: ServeArgs) -> Result<(), StartError> {
         crate::control::declarative::start(path, control.clone()).await?;
     }
     let (logs, drains) = log_sink(&args.logs, &control)?;
-    let state = Arc::new(AppState::new(settings, upstream, control, logs));
+    let (policy, limits) = crate::policy::from_settings(&settings.shared, logs.metrics_handle().limits.clone())?;
+    let state = Arc::new(AppState::with_policy(settings, upstream, control, logs, policy, limits));
     let addr = SocketAddr::new(args.host, args.port);
     let listener = TcpListener::bind(addr).await.map_err(|source| StartError::Bind { addr, source })?;
     let local = listener.local_addr().map_err(|source| StartError::Bind { addr, source })?;
@@ -109,6 +112,11 @@ fn settings(args: &ServeArgs, admin_key: Option<Secret>) -> Settings {
             max_event_bytes: limits.max_sse_event_bytes,
         },
         max_in_flight: limits.in_flight(),
+        shared: SharedSettings {
+            redis_url: args.shared.redis_url.clone(),
+            redis_namespace: args.shared.redis_namespace.clone(),
+            limits_fail_closed: args.shared.limits_fail_closed,
+        },
     }
 }
 

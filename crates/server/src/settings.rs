@@ -17,6 +17,19 @@ pub struct Settings {
     pub limits: UpstreamLimits,
     /// Requests handled at once (`--max-in-flight`); past it, 503 at once.
     pub max_in_flight: usize,
+    pub shared: SharedSettings,
+}
+
+/// State shared across instances (key limits): where, and what to do while it is unreachable.
+#[derive(Debug, Clone, Default)]
+pub struct SharedSettings {
+    /// `--redis-url`; `None`: every instance counts on its own.
+    pub redis_url: Option<Secret>,
+    /// Put before every key (`--redis-namespace`): empty in production; tests give each run its own.
+    pub redis_namespace: String,
+    /// `--limits-fail-closed`: while Redis is unreachable, refuse limited keys' requests (503)
+    /// instead of counting them on this instance alone.
+    pub limits_fail_closed: bool,
 }
 
 impl Default for Settings {
@@ -28,6 +41,7 @@ impl Default for Settings {
             logs: LogSettings::default(),
             limits: UpstreamLimits::default(),
             max_in_flight: 1024,
+            shared: SharedSettings::default(),
         }
     }
 }

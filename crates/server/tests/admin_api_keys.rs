@@ -80,6 +80,7 @@ async fn api_key_is_shown_once_and_listed_by_its_hint() {
     item["created_at"] = json!("<time>");
     let expected = json!({"id": id, "name": "app", "scope": "gateway", "scopes": ["gateway"], "masked_api_key": hint,
         "allowed_configs": [], "allowed_virtual_keys": [], "default_config": null, "defaults": null,
+        "rate_limits": null, "usage_limits": null,
         "status": "active", "created_at": "<time>", "revoked_at": null, "object": "api-key"});
     assert_eq!(item, expected);
     let retrieved = admin(&gw, "GET", &format!("/v1/api-keys/{id}"), None).await;

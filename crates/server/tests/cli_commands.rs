@@ -361,3 +361,24 @@ fn every_provider_option_has_a_flag_checked_by_the_same_rule_as_the_admin_api() 
     assert_eq!(not_json.code, Some(2), "{not_json:?}");
     assert_no_secret(&[&azure, &claude, &refused, &not_json]);
 }
+
+#[test]
+fn key_limits_have_flags_checked_by_the_same_rule_as_the_admin_api() {
+    let dir = TempDir::new("sb-cli-limits");
+    let bad = r#"[{"type": "requests", "unit": "rps", "value": 1}]"#;
+    let vk = run_env(&dir.data(), &add_with("n", "openai", &["--rate-limits", bad]), &[("K", OPENAI_SECRET)]);
+    assert_eq!(vk.code, Some(1), "{vk:?}");
+    assert!(vk.stderr.contains("--rate-limits[0].unit: unknown unit \"rps\" (expected rpm, rph, rpd)"), "{vk:?}");
+    let budget = ["--usage-limits", r#"{"credit_limit": 5}"#, "--json"];
+    let good = run_env(&dir.data(), &add_with("m", "openai", &budget), &[("K", OPENAI_SECRET)]);
+    assert_eq!(good.ok().json()["options"]["usage_limits"], json!({"credit_limit": 5}));
+    let daily = r#"{"credit_limit": 5, "periodic_reset": "daily"}"#;
+    let key = run(&dir.data(), &["api-keys", "create", "--name", "k", "--scope", "gateway", "--usage-limits", daily]);
+    assert_eq!(key.code, Some(1), "{key:?}");
+    assert!(key.stderr.contains("--usage-limits.periodic_reset: unknown reset \"daily\""), "{key:?}");
+    let rpm = r#"[{"type": "requests", "unit": "rpm", "value": 5}]"#;
+    let created =
+        run(&dir.data(), &["api-keys", "create", "--name", "k", "--scope", "gateway", "--rate-limits", rpm, "--json"]);
+    assert_eq!(created.ok().json()["rate_limits"], json!([{"type": "requests", "unit": "rpm", "value": 5}]));
+    assert_no_secret(&[&vk, &good]);
+}

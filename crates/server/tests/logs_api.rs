@@ -453,6 +453,8 @@ async fn api_key(gw: &Gateway, key: &str, scope: ApiKeyScope) {
         allowed_configs: vec![],
         allowed_virtual_keys: vec![],
         default_config: None,
+        rate_limits: None,
+        usage_limits: None,
     };
     gw.state.control.store.create_api_key(&new).await.unwrap();
 }

@@ -1,6 +1,9 @@
 //! Several gateway instances on one PostgreSQL database: a virtual key created or changed
 //! through one instance is used by another without a restart (its cache is dropped when the
-//! store's generation moves), and both write their request logs to the shared store.
+//! store's generation moves), and both write their request logs to the shared store. With
+//! `--redis-url` they count key limits together (the machine's Redis, 127.0.0.1:6379 or
+//! SWITCHBOARD_TEST_REDIS_URL, under a namespace per test), and keep serving, degraded, on
+//! their own state when a Redis of the test's own is killed.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stderr)]
 
@@ -16,6 +19,8 @@ use switchboard::control::Control;
 use switchboard::gateway::upstream::Upstream;
 use switchboard::observe::metrics::Metrics;
 use switchboard::observe::spawn_writer;
+use switchboard::policy::limits::Limiter;
+use switchboard::settings::{Settings, SharedSettings};
 use switchboard::state::AppState;
 use switchboard_store::{LogQuery, NewVirtualKey, StoreLocation, Vault, VirtualKeyUpdate};
 
@@ -36,6 +41,11 @@ async fn postgres_schema() -> Option<String> {
 }
 
 async fn instance(url: &str) -> Gateway {
+    instance_sharing(url, SharedSettings::default()).await
+}
+
+/// An instance on the database at `url` whose key limits are `shared` as given.
+async fn instance_sharing(url: &str, shared: SharedSettings) -> Gateway {
     let store = switchboard_store::open(&StoreLocation::Postgres(url.to_string())).await.unwrap();
     let vault = Vault::from_master_key([9; 32]);
     store.check_vault(&vault).await.unwrap();
@@ -43,7 +53,9 @@ async fn instance(url: &str) -> Gateway {
     switchboard::support::tasks::spawn(control.clone().watch());
     let (logs, writer) = spawn_writer(control.store.clone(), 1000, Arc::new(Metrics::default()));
     let upstream = Upstream::new(Duration::from_secs(2)).unwrap();
-    serve(Arc::new(AppState::new(settings(), upstream, control, logs)), Some(writer)).await
+    let limits = Arc::new(Limiter::from_settings(&shared, logs.metrics_handle().limits.clone()).unwrap());
+    let settings = Settings { shared, ..settings() };
+    serve(Arc::new(AppState::with_limiter(settings, upstream, control, logs, limits)), Some(writer)).await
 }
 
 /// Sends through `gw` until `check` holds for the answer, for at most 10 s.
@@ -106,4 +118,161 @@ async fn drop_schema(url: &str) {
     let (base, schema) = url.split_once("?options=-c%20search_path%3D").unwrap();
     let mut conn = sqlx::PgConnection::connect(base).await.unwrap();
     sqlx::query(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE")).execute(&mut conn).await.unwrap();
+}
+
+/// Key limits counted through `redis_url` under a namespace of this test's own; failing
+/// closed, so a Redis that does not answer fails the test instead of counting locally.
+fn shared_through(redis_url: &str, fail_closed: bool) -> SharedSettings {
+    SharedSettings {
+        redis_url: Some(switchboard_core::secret::Secret::new(redis_url)),
+        redis_namespace: format!("test-{}:", uuid::Uuid::new_v4().simple()),
+        limits_fail_closed: fail_closed,
+    }
+}
+
+fn machine_redis() -> String {
+    std::env::var("SWITCHBOARD_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".to_string())
+}
+
+/// Two instances on one database and one Redis namespace, and a virtual key on `provider`
+/// with `limits` (stored options) created through the store.
+async fn two_limited_instances(
+    url: &str,
+    shared: SharedSettings,
+    provider: &MockProvider,
+    limits: serde_json::Value,
+) -> (Gateway, Gateway) {
+    let (a, b) = (instance_sharing(url, shared.clone()).await, instance_sharing(url, shared).await);
+    let mut options: Map<String, serde_json::Value> =
+        [("custom_host".to_string(), json!(format!("{}/v1", provider.base_url())))].into_iter().collect();
+    options.extend(limits.as_object().unwrap().clone());
+    let vault = &a.state.control.vault;
+    let key = NewVirtualKey {
+        slug: "limited".into(),
+        name: "Limited".into(),
+        provider: "openai".into(),
+        secret: vault.seal("sk-limited").unwrap(),
+        options,
+        note: None,
+    };
+    a.state.control.store.create_virtual_key(&key).await.unwrap();
+    (a, b)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_5_rpm_virtual_key_serves_5_requests_in_total_across_two_instances() {
+    let Some(url) = postgres_schema().await else { return };
+    let provider = mock("rpm").await;
+    let limits = json!({"rate_limits": [{"type": "requests", "unit": "rpm", "value": 5}]});
+    let (a, b) = two_limited_instances(&url, shared_through(&machine_redis(), true), &provider, limits).await;
+    let cfg = json!({"virtual_key": "limited"});
+    let mut statuses = Vec::new();
+    for i in 0..8 {
+        let gw = if i % 2 == 0 { &a } else { &b };
+        statuses.push(gw.chat(&cfg, &chat_body()).await.status);
+    }
+    assert_eq!(statuses, [200, 200, 200, 200, 200, 429, 429, 429], "five in total, wherever they arrive");
+    assert_eq!(provider.hits().len(), 5);
+    drop_schema(&url).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_token_budget_is_not_overspent_by_50_concurrent_requests_over_two_instances() {
+    let Some(url) = postgres_schema().await else { return };
+    let provider = mock("budget").await;
+    let limit = 600;
+    let limits = json!({"usage_limits": {"credit_limit": limit, "type": "tokens"}});
+    let (a, b) = two_limited_instances(&url, shared_through(&machine_redis(), true), &provider, limits).await;
+    let (a, b) = (Arc::new(a), Arc::new(b));
+    let cfg = json!({"virtual_key": "limited"});
+    let mut requests = tokio::task::JoinSet::new();
+    for i in 0..50 {
+        let gw = if i % 2 == 0 { a.clone() } else { b.clone() };
+        let cfg = cfg.clone();
+        requests.spawn(async move { gw.chat(&cfg, &chat_body()).await });
+    }
+    let (mut spent, mut largest, mut served, mut refused) = (0, 0, 0, 0);
+    while let Some(answer) = requests.join_next().await {
+        let answer = answer.unwrap();
+        match answer.status {
+            200 => {
+                let used = answer.json()["usage"]["total_tokens"].as_u64().unwrap();
+                (spent, largest, served) = (spent + used, largest.max(used), served + 1);
+            }
+            429 => {
+                assert_eq!(answer.json()["error"]["code"], "insufficient_quota", "{}", answer.text);
+                refused += 1;
+            }
+            other => panic!("{other}: {}", answer.text),
+        }
+    }
+    assert!(served >= 1 && refused >= 1, "{served} served, {refused} refused");
+    // Each request was admitted below the limit and used no more than it reserved.
+    assert!(spent <= limit + largest, "{spent} tokens spent of {limit} (one request: {largest})");
+    drop_schema(&url).await;
+}
+
+/// A `redis-server` of the test's own on `port`, killed when dropped.
+struct OwnRedis(std::process::Child);
+
+impl OwnRedis {
+    fn start(port: u16) -> OwnRedis {
+        let child = std::process::Command::new("redis-server")
+            .args(["--port", &port.to_string(), "--save", "", "--appendonly", "no", "--bind", "127.0.0.1"])
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("this test needs redis-server on the PATH (apt-get install redis-server): {e}"));
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "redis-server did not start on port {port}");
+            std::thread::yield_now();
+        }
+        OwnRedis(child)
+    }
+
+    fn stop(mut self) {
+        self.0.kill().unwrap();
+        self.0.wait().unwrap();
+    }
+}
+
+impl Drop for OwnRedis {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn degraded(gw: &Gateway) -> bool {
+    gw.state.metrics.render().lines().any(|l| l == "switchboard_shared_state_degraded 1")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn instances_whose_redis_dies_keep_serving_degraded_and_recover_when_it_returns() {
+    let Some(url) = postgres_schema().await else { return };
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let redis = OwnRedis::start(port);
+    let provider = mock("degraded").await;
+    let limits = json!({"rate_limits": [{"type": "requests", "unit": "rpm", "value": 1000}]});
+    let shared = shared_through(&format!("redis://127.0.0.1:{port}"), false);
+    let (a, b) = two_limited_instances(&url, shared, &provider, limits).await;
+    let cfg = json!({"virtual_key": "limited"});
+    for gw in [&a, &b] {
+        assert_eq!(gw.chat(&cfg, &chat_body()).await.status, 200);
+        assert!(!degraded(gw));
+    }
+    redis.stop();
+    for gw in [&a, &b] {
+        let answer = gw.chat(&cfg, &chat_body()).await;
+        assert_eq!(answer.status, 200, "fail open: {}", answer.text);
+        assert!(degraded(gw), "the gauge says so at once");
+    }
+    let _again = OwnRedis::start(port);
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while (degraded(&a) || degraded(&b)) && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(!degraded(&a) && !degraded(&b), "both recover once Redis answers again");
+    assert_eq!(a.chat(&cfg, &chat_body()).await.status, 200);
+    drop_schema(&url).await;
 }

@@ -17,6 +17,7 @@ use serde_json::{json, Value};
 use switchboard::gateway::upstream::Upstream;
 use switchboard::observe::metrics::Metrics;
 use switchboard::observe::spawn_writer;
+use switchboard::policy::limits::Limiter;
 use switchboard::policy::redis::Shared;
 use switchboard::policy::Policy;
 use switchboard::state::AppState;
@@ -30,7 +31,8 @@ async fn instance(url: &str, namespace: &str) -> (Gateway, Gauge) {
     let control = Arc::new(control().await);
     let (logs, writer) = spawn_writer(control.store.clone(), 1000, Arc::new(Metrics::default()));
     let upstream = Upstream::new(Duration::from_secs(2)).unwrap();
-    let state = AppState::with_policy(settings(), upstream, control, logs, Policy::shared(shared));
+    let limits = Arc::new(Limiter::local(logs.metrics_handle().limits.clone()));
+    let state = AppState::with_policy(settings(), upstream, control, logs, Policy::shared(shared), limits);
     (serve(Arc::new(state), Some(writer)).await, gauge)
 }
 

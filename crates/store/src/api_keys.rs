@@ -1,6 +1,7 @@
 //! Gateway API keys. The store never sees a key: only its SHA-256 ([`hash_api_key`]) and a display hint. Keys
 //! are looked up by hash on every request and revoked, never edited. The allow-lists are stored as given; what
-//! an empty list means is the server's rule.
+//! an empty list means is the server's rule. Limits (`rate_limits`, `usage_limits`) are kept as the JSON the
+//! admin API checked; what they mean, and what a key has used, is the server's.
 
 use std::fmt;
 use std::str::FromStr;
@@ -10,11 +11,11 @@ use sha2::{Digest as _, Sha256};
 
 use crate::db::{RowExt, Sql};
 use crate::error::StoreError;
-use crate::json_text::{json_column, to_json};
+use crate::json_text::{json_column, opt_json_column, opt_to_json, to_json};
 use crate::store::{now_ms, Store};
 
 const COLUMNS: &str = "id, name, key_hash, hint, scope, allowed_configs, allowed_virtual_keys, default_config, \
-     created_at, revoked_at";
+     created_at, revoked_at, rate_limits, usage_limits";
 
 /// The lowercase hex SHA-256 of a key: what [`Store::find_api_key_by_hash`] expects.
 pub fn hash_api_key(key: &str) -> String {
@@ -73,6 +74,10 @@ pub struct NewApiKey {
     pub allowed_configs: Vec<String>,
     pub allowed_virtual_keys: Vec<String>,
     pub default_config: Option<String>,
+    /// Portkey's `rate_limits` list, as checked by the server; `None`: no limit.
+    pub rate_limits: Option<serde_json::Value>,
+    /// Portkey's `usage_limits` object, as checked by the server; `None`: no budget.
+    pub usage_limits: Option<serde_json::Value>,
 }
 
 /// A stored API key. Serialises without its hash.
@@ -89,6 +94,8 @@ pub struct ApiKeyRecord {
     pub default_config: Option<String>,
     pub created_at: i64,
     pub revoked_at: Option<i64>,
+    pub rate_limits: Option<serde_json::Value>,
+    pub usage_limits: Option<serde_json::Value>,
 }
 
 impl ApiKeyRecord {
@@ -110,6 +117,8 @@ fn from_row(row: &dyn RowExt) -> Result<ApiKeyRecord, StoreError> {
         default_config: row.opt_text("default_config")?,
         created_at: row.int("created_at")?,
         revoked_at: row.opt_int("revoked_at")?,
+        rate_limits: opt_json_column(row, "rate_limits")?,
+        usage_limits: opt_json_column(row, "usage_limits")?,
     })
 }
 
@@ -127,6 +136,8 @@ impl Store {
             default_config: key.default_config.clone(),
             created_at: now_ms(),
             revoked_at: None,
+            rate_limits: key.rate_limits.clone(),
+            usage_limits: key.usage_limits.clone(),
         };
         let mut tx = self.control_write().await?;
         let mut sql = Sql::new(self.backend(), "");
@@ -141,6 +152,8 @@ impl Store {
             sql.arg(record.default_config.as_deref()),
             sql.arg(record.created_at),
             sql.arg(record.revoked_at),
+            sql.arg(opt_to_json(record.rate_limits.as_ref(), "rate_limits")?),
+            sql.arg(opt_to_json(record.usage_limits.as_ref(), "usage_limits")?),
         ];
         sql.push(&format!("INSERT INTO api_keys ({COLUMNS}) VALUES ({})", values.join(", ")));
         let work = tx.execute(&sql).await.map_err(|e| e.conflict_on_unique("API key", &record.hint));

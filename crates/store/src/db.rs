@@ -103,6 +103,12 @@ impl From<String> for Param<'_> {
     }
 }
 
+impl From<Option<String>> for Param<'_> {
+    fn from(value: Option<String>) -> Self {
+        Param::Text(value.map(Cow::Owned))
+    }
+}
+
 impl From<i64> for Param<'_> {
     fn from(value: i64) -> Self {
         Param::Int(Some(value))

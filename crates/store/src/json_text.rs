@@ -18,6 +18,21 @@ pub(crate) fn json_column<T: DeserializeOwned>(row: &dyn RowExt, column: &'stati
     serde_json::from_str(&row.text(column)?).map_err(|e| StoreError::corrupt(column, e))
 }
 
+/// Reads a nullable JSON column: `None` for NULL.
+pub(crate) fn opt_json_column<T: DeserializeOwned>(
+    row: &dyn RowExt,
+    column: &'static str,
+) -> Result<Option<T>, StoreError> {
+    row.opt_text(column)?
+        .map(|text| serde_json::from_str(&text).map_err(|e| StoreError::corrupt(column, e)))
+        .transpose()
+}
+
+/// Serialises an optional value for a nullable JSON column.
+pub(crate) fn opt_to_json<T: Serialize>(value: Option<&T>, what: &'static str) -> Result<Option<String>, StoreError> {
+    value.map(|v| to_json(v, what)).transpose()
+}
+
 /// Reads an integer column into a narrower type, reporting out-of-range values instead of truncating them.
 pub(crate) fn narrow<T: TryFrom<i64>>(row: &dyn RowExt, column: &'static str) -> Result<T, StoreError> {
     let value = row.int(column)?;

@@ -30,6 +30,8 @@ fn new_api_key(key: &str, scope: ApiKeyScope) -> NewApiKey {
         allowed_configs: vec!["cfg-a".to_owned()],
         allowed_virtual_keys: vec!["vk-a".to_owned(), "vk-b".to_owned()],
         default_config: Some("cfg-a".to_owned()),
+        rate_limits: Some(serde_json::json!([{"type": "requests", "unit": "rpm", "value": 5}])),
+        usage_limits: None,
     }
 }
 

@@ -262,12 +262,21 @@ impl Headroom {
 /// smaller of two limits the request states); either must be a non-negative integer to count.
 /// Token-id prompts (arrays of numbers) add nothing: only text is counted.
 pub fn estimate_tokens(body: &Map<String, Value>, default_output: u64) -> u64 {
+    let (prompt, output) = estimate_parts(body, default_output);
+    prompt.saturating_add(output)
+}
+
+/// Output tokens assumed for a request that does not say how many it wants.
+pub const DEFAULT_OUTPUT_TOKENS: u64 = 256;
+
+/// [`estimate_tokens`] in its two parts, prompt and output (a limit prices them apart).
+pub fn estimate_parts(body: &Map<String, Value>, default_output: u64) -> (u64, u64) {
     let messages = body.get("messages").and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default();
     let content = messages.iter().map(|message| message.get("content").map_or(0, content_chars));
     let others = ["prompt", "input", "system"].map(|field| body.get(field).map_or(0, content_chars));
     let chars = content.chain(others).fold(0u64, u64::saturating_add);
     let output = ["max_tokens", "max_completion_tokens"].iter().filter_map(|field| body.get(*field)?.as_u64()).max();
-    (chars / 4).saturating_add(output.unwrap_or(default_output))
+    (chars / 4, output.unwrap_or(default_output))
 }
 
 /// The characters of a content value: a string, or an array of strings and of parts with a

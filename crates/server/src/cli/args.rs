@@ -29,7 +29,7 @@ pub enum LogFormat {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the gateway.
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Manage virtual keys: provider credentials stored encrypted, used by slug in configs.
     VirtualKeys(VirtualKeysArgs),
     /// Manage saved configs (versioned): routing configs used by slug in `x-portkey-config`.
@@ -82,6 +82,8 @@ pub struct ServeArgs {
     pub limits: LimitArgs,
     #[command(flatten)]
     pub egress: EgressArgs,
+    #[command(flatten)]
+    pub shared: SharedArgs,
     /// Declarative file (YAML or JSON) of virtual keys and configs, applied at start, on
     /// SIGHUP and whenever the file changes; `${VAR}` in it is replaced by env var VAR.
     #[arg(long = "config", env = "SWITCHBOARD_CONFIG_FILE")]
@@ -123,6 +125,24 @@ impl LimitArgs {
             n => n,
         }
     }
+}
+
+/// State shared by several instances: key limits (`rate_limits`, `usage_limits`).
+#[derive(Debug, Clone, Args)]
+pub struct SharedArgs {
+    /// Redis URL (`redis://[:password@]host:port[/db]`) through which every instance counts
+    /// key limits together. Without it each instance counts on its own. While Redis is
+    /// unreachable, instances count locally and report it (metric
+    /// `switchboard_shared_state_degraded`, a log line), unless --limits-fail-closed.
+    #[arg(long, env = "SWITCHBOARD_REDIS_URL", hide_env_values = true, value_parser = secret)]
+    pub redis_url: Option<Secret>,
+    /// While Redis is unreachable, answer requests of keys with limits with 503
+    /// `shared_state_unavailable` instead of counting them on this instance alone.
+    #[arg(long, env = "SWITCHBOARD_LIMITS_FAIL_CLOSED")]
+    pub limits_fail_closed: bool,
+    /// Put before every Redis key (to share one Redis between separate gateways, and in tests).
+    #[arg(long, default_value = "", hide = true, env = "SWITCHBOARD_REDIS_NAMESPACE")]
+    pub redis_namespace: String,
 }
 
 /// Where the gateway may connect on a provider's behalf (checked after DNS resolution).
@@ -259,9 +279,24 @@ pub struct VirtualKeyAddArgs {
     /// Base URL replacing the provider's.
     #[arg(long)]
     pub custom_host: Option<String>,
+    #[command(flatten)]
+    pub limits: KeyLimitArgs,
     /// Free-text note.
     #[arg(long)]
     pub note: Option<String>,
+}
+
+/// A key's limits, in Portkey's shapes (as the admin API and the declarative file take them).
+#[derive(Debug, Clone, Args)]
+pub struct KeyLimitArgs {
+    /// Rate limits: a JSON list of `{"type": "requests"|"tokens", "unit": "rpm"|"rph"|"rpd",
+    /// "value": N}` (0 disables the key).
+    #[arg(long, value_name = "JSON", value_parser = json_value)]
+    pub rate_limits: Option<serde_json::Value>,
+    /// A budget: JSON `{"credit_limit": N, "type": "cost"|"tokens", "alert_threshold": N,
+    /// "periodic_reset": "monthly"|"weekly"}` (or `"periodic_reset_days": N`).
+    #[arg(long, value_name = "JSON", value_parser = json_value)]
+    pub usage_limits: Option<serde_json::Value>,
 }
 
 #[derive(Debug, Args)]
@@ -313,7 +348,7 @@ pub struct ApiKeysArgs {
 #[derive(Debug, Subcommand)]
 pub enum ApiKeysAction {
     /// Create an API key; the key is printed once and only its hash is stored.
-    Create(ApiKeyCreateArgs),
+    Create(Box<ApiKeyCreateArgs>),
     /// List API keys, revoked ones included.
     #[command(alias = "ls")]
     List,
@@ -349,6 +384,8 @@ pub struct ApiKeyCreateArgs {
     /// Saved config used when a request names none.
     #[arg(long, value_name = "SLUG")]
     pub default_config: Option<String>,
+    #[command(flatten)]
+    pub limits: KeyLimitArgs,
 }
 
 #[derive(Debug, Args)]
@@ -373,7 +410,7 @@ mod tests {
     fn serve(args: &[&str]) -> Result<ServeArgs, clap::Error> {
         let cli = Cli::try_parse_from(["switchboard", "serve"].iter().chain(args))?;
         match cli.command {
-            Command::Serve(serve) => Ok(serve),
+            Command::Serve(serve) => Ok(*serve),
             _ => unreachable!("parsed as serve"),
         }
     }
@@ -400,6 +437,15 @@ mod tests {
     }
 
     #[test]
+    fn limits_are_shared_only_when_asked_and_fail_open_by_default() {
+        let shared = serve(&[]).map(|a| a.shared).map_err(|e| e.to_string());
+        let Ok(shared) = shared else { return assert!(shared.is_ok(), "{shared:?}") };
+        assert!(shared.redis_url.is_none() && !shared.limits_fail_closed && shared.redis_namespace.is_empty());
+        let closed = serve(&["--redis-url", "redis://127.0.0.1:6379", "--limits-fail-closed"]).map(|a| a.shared);
+        assert!(matches!(closed, Ok(s) if s.limits_fail_closed && s.redis_url.is_some()));
+    }
+
+    #[test]
     fn secrets_on_the_command_line_stay_out_of_debug() {
         let cli = Cli::try_parse_from([
             "switchboard",
@@ -408,9 +454,12 @@ mod tests {
             "sb-admin-0123456789abcdef",
             "--database-url",
             "postgres://app:hunter2-password@db/switchboard",
+            "--redis-url",
+            "redis://:swordfish-redis@cache:6379",
         ]);
         let printed = format!("{cli:?}");
         assert!(cli.is_ok(), "{printed}");
         assert!(!printed.contains("0123456789abcdef") && !printed.contains("hunter2"), "{printed}");
+        assert!(!printed.contains("swordfish"), "{printed}");
     }
 }

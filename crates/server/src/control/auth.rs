@@ -170,6 +170,8 @@ mod tests {
             default_config: None,
             created_at: 0,
             revoked_at: None,
+            rate_limits: None,
+            usage_limits: None,
         }))
     }
 

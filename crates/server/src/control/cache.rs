@@ -19,6 +19,7 @@ use lru::LruCache;
 use crate::http::error::GatewayError;
 use serde_json::{Map, Value};
 use switchboard_core::config::{parse_config, RouteTree};
+use switchboard_core::limits::{from_options, KeyLimits, LIMIT_KEYS};
 use switchboard_core::problem::Problems;
 use switchboard_core::provider::{check_options, Elsewhere, ProviderOptions};
 use switchboard_store::{hash_api_key, ApiKeyRecord, Secret, Store, Vault};
@@ -30,6 +31,8 @@ pub struct ResolvedKey {
     pub api_key: Secret,
     pub options: ProviderOptions,
     pub custom_host: Option<String>,
+    /// Its `rate_limits` and `usage_limits`, checked (empty when it has none).
+    pub limits: Arc<KeyLimits>,
 }
 
 /// A saved config at its current version.
@@ -101,7 +104,20 @@ impl Control {
                 "{place}: virtual key \"{slug}\" is stored with provider options this gateway refuses ({problems})"
             ))
         })?;
-        let key = Arc::new(ResolvedKey { slug: record.slug, provider: record.provider, api_key, options, custom_host });
+        let limits = from_options(&record.options, "options").map_err(|problems| {
+            GatewayError::InvalidRequest(format!(
+                "{place}: virtual key \"{slug}\" is stored with limits this gateway refuses ({problems})"
+            ))
+        })?;
+        let limits = Arc::new(limits);
+        let key = Arc::new(ResolvedKey {
+            slug: record.slug,
+            provider: record.provider,
+            api_key,
+            options,
+            custom_host,
+            limits,
+        });
         self.fill(epoch, |c| {
             c.keys.insert(slug.to_string(), key.clone());
         });
@@ -214,16 +230,15 @@ impl Control {
 
 /// The provider options stored with a virtual key of `provider`, read back through the
 /// same check that let them in ([`check_options`]): what a call uses, and the key's
-/// `custom_host`. The admin API's own entries (`usage_limits`, `rate_limits`) are not
-/// provider options and are skipped.
+/// `custom_host`. The limits stored beside them ([`LIMIT_KEYS`]) are not provider options
+/// and are skipped (read by [`from_options`]).
 pub(crate) fn key_options(
     provider: &str,
     options: &Map<String, Value>,
 ) -> Result<(ProviderOptions, Option<String>), Problems> {
-    let admin_only = ["usage_limits", "rate_limits"];
     let provider_options: Map<String, Value> = options
         .iter()
-        .filter(|(k, _)| !admin_only.contains(&k.as_str()))
+        .filter(|(k, _)| !LIMIT_KEYS.contains(&k.as_str()))
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect();
     let checked = check_options(Some(provider), &provider_options, "options", Elsewhere::default())?;

@@ -15,13 +15,15 @@ use std::sync::Arc;
 pub use cache::{Control, ResolvedKey, SavedConfig};
 pub use inline::ConfigCache;
 
+use crate::policy::limits::Limiter;
 use crate::settings::Settings;
 
 /// What the admin and logs APIs read: settings (the admin key, the body cap, what logs
-/// keep) and the control plane.
+/// keep), the control plane, and the key limiter (whether a key's budget is spent).
 pub struct ApiState {
     pub settings: Arc<Settings>,
     pub control: Arc<Control>,
+    pub limits: Arc<Limiter>,
 }
 
 pub type SharedApi = Arc<ApiState>;

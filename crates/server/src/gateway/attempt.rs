@@ -23,11 +23,13 @@ use switchboard_core::provider::{self, anthropic, AnswerFacts, Call, CodecError,
 use switchboard_core::sse::{SseDecoder, SseEvent};
 
 use crate::control::auth::Principal;
+use crate::gateway::key_limits;
 use crate::gateway::relay::{self, Translate};
 use crate::gateway::target::resolve_target;
 use crate::gateway::upstream::{read_capped, read_error, send_error};
 use crate::gateway::GatewayState;
 use crate::http::headers::Inbound;
+use crate::policy::limits::Reservation;
 use crate::settings::UpstreamLimits;
 use crate::support::clock;
 
@@ -56,10 +58,30 @@ pub enum FailReply {
 }
 
 impl Failed {
+    /// A key limit refused the attempt (429, or 503 failing closed): the target may be skipped
+    /// like an unhealthy one, and the client is told when to come back.
+    pub fn limited(err: GatewayError) -> Self {
+        let failure = Failure { status: err.status(), retry_after: err.retry_after(), gateway: false };
+        Failed { failure, reply: FailReply::Gateway(err) }
+    }
+
     pub fn gateway(err: GatewayError) -> Self {
         let failure =
             if err.is_upstream_failure() { Failure::upstream(err.status()) } else { Failure::gateway(err.status()) };
         Failed { failure, reply: FailReply::Gateway(err) }
+    }
+
+    /// Until when a virtual key's own limits refuse (`u64::MAX`: no end the gateway knows),
+    /// when that is why this attempt failed.
+    pub fn limited_until(&self, now_ms: u64) -> Option<u64> {
+        match &self.reply {
+            FailReply::Gateway(err) if err.is_key_limit() => {
+                Some(err.retry_after().map_or(u64::MAX, |wait| {
+                    now_ms.saturating_add(u64::try_from(wait.as_millis()).unwrap_or(u64::MAX))
+                }))
+            }
+            _ => None,
+        }
     }
 
     /// The failure's class, for the log and metrics.
@@ -93,6 +115,8 @@ pub struct Note {
     pub model: Option<String>,
     /// What the answer's rate-limit headers said (any answer, successes included).
     pub headroom: Option<Headroom>,
+    /// What the attempt reserved on its virtual key's limits, for the recorder to hold.
+    pub reservation: Option<Reservation>,
 }
 
 /// One upstream call for `leaf`.
@@ -110,6 +134,7 @@ pub async fn run(job: &Job<'_>, leaf: &Leaf, note: &mut Note) -> Result<Success,
         (&merged, None)
     };
     note.model = body.get("model").and_then(Value::as_str).map(str::to_string);
+    note.reservation = key_limits::for_virtual_key(job.state, &target, leaf, body).await.map_err(Failed::limited)?;
     let call = Call {
         spec,
         endpoint: job.endpoint,

@@ -7,6 +7,7 @@ use crate::http::error::GatewayError;
 use axum::response::Response;
 use http::HeaderValue;
 use switchboard_core::config::RequestFacts;
+use switchboard_core::health::TargetState;
 use switchboard_core::planner::{Attempt, AttemptKind, Planner, Unroutable};
 
 use crate::gateway::attempt::{self, FailReply, Failed, Job, Note, Success};
@@ -15,6 +16,7 @@ use crate::gateway::relay;
 use crate::gateway::route::Resolved;
 use crate::http::reply::{self, RouteInfo};
 use crate::observe::{AttemptNote, BodyPolicy, Identity, Recorder};
+use crate::policy::limits::Reservation;
 use crate::support::clock;
 
 impl Failed {
@@ -42,8 +44,9 @@ impl Failed {
 }
 
 /// Routes the request through its tree and answers it, logging what happened.
-pub async fn execute(job: &Job<'_>, resolved: &Resolved) -> Response {
+pub async fn execute(job: &Job<'_>, resolved: &Resolved, held: Option<Reservation>) -> Response {
     let mut rec = recorder(job, resolved);
+    held.into_iter().for_each(|reservation| rec.hold(reservation));
     let mut route = RouteInfo { trace_id: job.inbound.trace_id.clone(), ..RouteInfo::default() };
     let facts = RequestFacts { metadata: &job.inbound.metadata, params: job.body };
     let snapshot = health::snapshot(job, &resolved.tree).await;
@@ -82,7 +85,11 @@ pub async fn execute(job: &Job<'_>, resolved: &Resolved) -> Response {
             }
             Err(failed) => failed,
         };
-        match planner.next(&failed.failure) {
+        let next = match failed.limited_until(clock::now_ms()) {
+            Some(until_ms) => planner.skip(TargetState::Limited { until_ms }),
+            None => planner.next(&failed.failure),
+        };
+        match next {
             Some(next) => {
                 tracing::debug!(trace_id = %route.trace_id, from = %leaf.path, to = %next.leaf.path,
                     status = failed.failure.status, kind = ?next.kind, "moving on");
@@ -107,6 +114,7 @@ async fn run_attempt(
     let began = rec.elapsed_ms();
     let mut note = Note::default();
     let outcome = attempt::run(job, leaf, &mut note).await;
+    hold_or_settle(rec, note.reservation.take(), outcome.is_ok());
     if let Some(provider) = note.provider {
         route.provider = Some(provider);
         rec.target(&leaf.path, provider, leaf.virtual_key.as_deref(), leaf.pricing);
@@ -146,6 +154,16 @@ fn unroutable_error(unroutable: &Unroutable) -> GatewayError {
 fn refuse(err: GatewayError, rec: Recorder, route: &RouteInfo) -> Response {
     rec.finish_error(err.status(), err.code(), &err.to_string());
     reply::gateway_error(&err, route)
+}
+
+/// What an attempt reserved on its virtual key's limits: held until the request ends when the
+/// attempt succeeded; settled now, as having used no tokens, when it failed.
+fn hold_or_settle(rec: &mut Recorder, reservation: Option<Reservation>, succeeded: bool) {
+    match reservation {
+        Some(reservation) if succeeded => rec.hold(reservation),
+        Some(reservation) => reservation.settle(Some(0), Some(0.0)),
+        None => {}
+    }
 }
 
 fn reason(kind: AttemptKind) -> &'static str {

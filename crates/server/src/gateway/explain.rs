@@ -54,7 +54,7 @@ async fn run(
         Some(_) => return Err(GatewayError::InvalidRequest("request.metadata: expected an object".into())),
     };
     let keys = RequestKeys { client_key, body: &request };
-    let snapshot = health::snapshot_for(&state.policy, &tree, keys).await;
+    let snapshot = health::snapshot_for(state, &tree, keys).await;
     let explained = explain(&tree, RequestFacts { metadata: &metadata, params: &request }, &snapshot);
     Ok(render(&tree, config_id.as_deref(), &explained, &request))
 }

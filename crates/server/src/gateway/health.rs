@@ -5,20 +5,17 @@
 
 use switchboard_core::config::{Leaf, RouteTree};
 use switchboard_core::health::breaker::Transition;
-use switchboard_core::health::headroom::estimate_tokens;
+use switchboard_core::health::headroom::{estimate_tokens, DEFAULT_OUTPUT_TOKENS};
 use switchboard_core::health::TargetState;
 use switchboard_core::planner::{Health, Planner};
 
 use crate::gateway::attempt::{FailReply, Failed, Job, Note, Success};
+use crate::gateway::GatewayState;
 use crate::observe::metrics::TransitionLabels;
 use crate::observe::Recorder;
 use crate::policy::health::{counts_against, Outcome};
 use crate::policy::snapshot::{RequestKeys, Snapshot};
-use crate::policy::Policy;
 use crate::support::clock;
-
-/// Output tokens assumed for a request that sets no `max_tokens`.
-pub const DEFAULT_OUTPUT_TOKENS: u64 = 256;
 
 fn keys<'a>(job: &'a Job<'_>) -> RequestKeys<'a> {
     RequestKeys { client_key: job.inbound.api_key.as_ref(), body: job.body }
@@ -28,16 +25,20 @@ fn keys<'a>(job: &'a Job<'_>) -> RequestKeys<'a> {
 /// while nothing was ever reported; with it, identities this instance has not seen yet are
 /// read from Redis first (once).
 pub async fn snapshot(job: &Job<'_>, tree: &RouteTree) -> Snapshot {
-    snapshot_for(&job.state.policy, tree, keys(job)).await
+    snapshot_for(job.state, tree, keys(job)).await
 }
 
-/// [`snapshot`] for a request described by `keys` (the explainer's too).
-pub async fn snapshot_for(policy: &Policy, tree: &RouteTree, keys: RequestKeys<'_>) -> Snapshot {
-    if policy.health.is_unused() && policy.shared_health.is_none() {
+/// [`snapshot`] for a request described by `keys` (the explainer's too). A virtual key
+/// whose own limits refused recently is `limited` in it.
+pub async fn snapshot_for(state: &GatewayState, tree: &RouteTree, keys: RequestKeys<'_>) -> Snapshot {
+    let policy = &state.policy;
+    if policy.health.is_unused() && policy.shared_health.is_none() && !state.limits.has_refused() {
         return Snapshot::empty();
     }
     let tokens = estimate_tokens(keys.body, DEFAULT_OUTPUT_TOKENS);
-    let take = || Snapshot::take(&policy.health, tree, keys, (clock::now_ms(), tokens), &|_| None);
+    let now = clock::now_ms();
+    let limited = |slug: &str| state.limits.limited_until(slug, now);
+    let take = || Snapshot::take(&policy.health, tree, keys, (now, tokens), &limited);
     let snapshot = take();
     let Some(shared) = &policy.shared_health else { return snapshot };
     let unknown = snapshot.unknown(&policy.health);
@@ -75,7 +76,8 @@ pub fn report(job: &Job<'_>, snapshot: &Snapshot, leaf: &Leaf, note: &Note, outc
     let outcome = match outcome {
         Ok(Success::Json { status, .. }) => Outcome { status: *status, headroom: note.headroom, ..Outcome::default() },
         Ok(Success::Stream { .. }) => Outcome { status: 200, headroom: note.headroom, ..Outcome::default() },
-        Err(failed) if failed.failure.gateway => return,
+        // The request's or the key's own trouble (a key's limits refused before any call).
+        Err(failed) if failed.failure.gateway || failed.limited_until(0).is_some() => return,
         Err(failed) => Outcome {
             status: failed.failure.status,
             transport: matches!(failed.reply, FailReply::Gateway(_)),

@@ -2,6 +2,7 @@
 //! headers (`admit`), read the body, resolve the route (`route`: inline or saved config,
 //! virtual keys, what the caller may use), then the executor walks the planner's attempts
 //! (`executor`), each of which builds its target (`target`: provider, credentials, options),
+//! reserves on its virtual key's limits (`key_limits`, which also holds the API key's),
 //! is sent within its deadline (`attempt`) through the one upstream client (`upstream`,
 //! behind the `egress` policy), and whose answer is relayed (`relay`). `/v1/models` takes the same route to its first target
 //! (`models`). Decisions come from `switchboard-core`; this folder does the I/O around them.
@@ -12,6 +13,7 @@ mod executor;
 mod explain;
 mod health;
 mod health_view;
+mod key_limits;
 mod models;
 mod relay;
 mod route;
@@ -38,6 +40,7 @@ use crate::http::headers::{self, Inbound};
 use crate::http::reply::{self, RouteInfo};
 use crate::observe::metrics::Metrics;
 use crate::observe::LogSink;
+use crate::policy::limits::Limiter;
 use crate::settings::Settings;
 use attempt::Job;
 use upstream::Upstream;
@@ -55,6 +58,8 @@ pub struct GatewayState {
     pub logs: LogSink,
     /// Target health and key limits.
     pub policy: Arc<crate::policy::Policy>,
+    /// Virtual keys' and API keys' limits.
+    pub limits: Arc<Limiter>,
 }
 
 pub type SharedGateway = Arc<GatewayState>;
@@ -110,6 +115,13 @@ async fn proxy(state: SharedGateway, mut headers: HeaderMap, body: Body, endpoin
             return reply::gateway_error(&err, &route_info);
         }
     };
+    let held = match key_limits::for_api_key(&state, &principal, &body, &resolved.tree).await {
+        Ok(held) => held,
+        Err(err) => {
+            crate::observe::log_refusal(&state.logs, &inbound.trace_id, &err);
+            return reply::gateway_error(&err, &route_info);
+        }
+    };
     let stream = body.get("stream") == Some(&Value::Bool(true));
     let job = Job {
         state: &state,
@@ -121,7 +133,7 @@ async fn proxy(state: SharedGateway, mut headers: HeaderMap, body: Body, endpoin
         raw,
         stream,
     };
-    executor::execute(&job, &resolved).await
+    executor::execute(&job, &resolved, held).await
 }
 
 async fn prepare(

@@ -8,7 +8,10 @@ use switchboard_core::config::{Leaf, ProviderOptions};
 use switchboard_core::provider::{self, ProviderSpec};
 use switchboard_core::secret::Secret;
 
+use std::sync::Arc;
+
 use crate::control::auth::Principal;
+use crate::control::ResolvedKey;
 use crate::gateway::GatewayState;
 use crate::http::error::GatewayError;
 use crate::http::headers::Inbound;
@@ -19,6 +22,8 @@ pub struct Target {
     pub api_key: Secret,
     pub options: ProviderOptions,
     pub custom_host: Option<String>,
+    /// The virtual key it calls with, if any (its limits apply).
+    pub virtual_key: Option<Arc<ResolvedKey>>,
 }
 
 /// The leaf's provider and credentials: its virtual key (from the vault), else its inline
@@ -37,7 +42,8 @@ pub async fn resolve_target(
         let from_headers = ProviderOptions { resource_name: None, ..inbound.options.clone() };
         let options = leaf.options.or(&key.options).or(&from_headers);
         let custom_host = leaf.custom_host.clone().or_else(|| key.custom_host.clone());
-        return Ok(Target { spec, api_key: key.api_key.clone(), options, custom_host });
+        let api_key = key.api_key.clone();
+        return Ok(Target { spec, api_key, options, custom_host, virtual_key: Some(key) });
     }
     let id = leaf.provider.as_deref().unwrap_or_default();
     let spec = lookup_provider(id, &format!("{}.provider", leaf.path))?;
@@ -48,7 +54,7 @@ pub async fn resolve_target(
         ))
     })?;
     let options = leaf.options.or(&inbound.options);
-    Ok(Target { spec, api_key, options, custom_host: leaf.custom_host.clone() })
+    Ok(Target { spec, api_key, options, custom_host: leaf.custom_host.clone(), virtual_key: None })
 }
 
 fn lookup_provider(id: &str, place: &str) -> Result<&'static ProviderSpec, GatewayError> {

@@ -56,9 +56,24 @@ pub enum GatewayError {
     #[error(
         "every target of this route is unavailable (circuit open, cooling down after a Retry-After, \
          out of rate-limit headroom, or its key's limits spent); the first is expected back in {} s",
-        wait_ms.div_ceil(1000)
+        whole_seconds(*wait_ms)
     )]
     TargetsUnavailable { wait_ms: u64 },
+    /// A key's rolling window (`rate_limits`) is full; it has room again in `retry_after_ms`.
+    #[error("{who} is over its rate limit; retry in {} s", whole_seconds(*retry_after_ms))]
+    RateLimited { who: String, retry_after_ms: u64 },
+    /// A key's budget (`usage_limits`) is spent until its period ends (`None`: it never resets).
+    #[error("{who} has spent its budget ({})", match retry_after_ms {
+        Some(ms) => format!("it resets in {} s", whole_seconds(*ms)),
+        None => "it does not reset: an admin must raise or remove usage_limits".to_string(),
+    })]
+    QuotaExhausted { who: String, retry_after_ms: Option<u64> },
+    /// A rate limit of 0 disables a key.
+    #[error("{who} is disabled: one of its rate limits is 0")]
+    KeyDisabled { who: String },
+    /// `--limits-fail-closed` while the shared state (Redis) is unreachable.
+    #[error("{who} has limits shared through Redis, which is unreachable; the gateway refuses its requests (--limits-fail-closed) until Redis answers again")]
+    SharedStateUnavailable { who: String },
     /// The gateway's own failure: `what` it was doing and, when there is one, the cause.
     /// Both go to the log; the client sees [`GatewayError::client_message`].
     #[error("{what}")]
@@ -82,7 +97,12 @@ impl GatewayError {
             | GatewayError::BadUpstream { .. }
             | GatewayError::UpstreamTooLarge { .. }
             | GatewayError::UpstreamRedirect { .. } => 502,
-            GatewayError::Busy { .. } | GatewayError::TargetsUnavailable { .. } => 503,
+            GatewayError::Busy { .. }
+            | GatewayError::TargetsUnavailable { .. }
+            | GatewayError::SharedStateUnavailable { .. } => 503,
+            GatewayError::RateLimited { .. }
+            | GatewayError::QuotaExhausted { .. }
+            | GatewayError::KeyDisabled { .. } => 429,
             GatewayError::Internal { .. } => 500,
         }
     }
@@ -105,7 +125,11 @@ impl GatewayError {
             | GatewayError::UpstreamTooLarge { .. }
             | GatewayError::UpstreamRedirect { .. }
             | GatewayError::Busy { .. }
-            | GatewayError::TargetsUnavailable { .. } => "api_error",
+            | GatewayError::TargetsUnavailable { .. }
+            | GatewayError::SharedStateUnavailable { .. } => "api_error",
+            // OpenAI's types for its own 429s.
+            GatewayError::RateLimited { .. } | GatewayError::KeyDisabled { .. } => "requests",
+            GatewayError::QuotaExhausted { .. } => "insufficient_quota",
             GatewayError::Internal { .. } => "server_error",
         }
     }
@@ -128,8 +152,37 @@ impl GatewayError {
             GatewayError::UpstreamRedirect { .. } => "upstream_redirect",
             GatewayError::Busy { .. } => "overloaded",
             GatewayError::TargetsUnavailable { .. } => "targets_unavailable",
+            GatewayError::RateLimited { .. } | GatewayError::KeyDisabled { .. } => "rate_limit_exceeded",
+            GatewayError::QuotaExhausted { .. } => "insufficient_quota",
+            GatewayError::SharedStateUnavailable { .. } => "shared_state_unavailable",
             GatewayError::Internal { .. } => "internal",
         }
+    }
+
+    /// How long the client should wait before trying again, when the gateway knows: the
+    /// answer's `Retry-After`.
+    pub fn retry_after(&self) -> Option<std::time::Duration> {
+        let ms = match self {
+            GatewayError::RateLimited { retry_after_ms, .. } => Some(*retry_after_ms),
+            GatewayError::QuotaExhausted { retry_after_ms, .. } => *retry_after_ms,
+            GatewayError::TargetsUnavailable { wait_ms } => Some(*wait_ms),
+            // Redis is tried again every second.
+            GatewayError::SharedStateUnavailable { .. } => Some(1000),
+            _ => None,
+        };
+        ms.map(std::time::Duration::from_millis)
+    }
+
+    /// Whether this is a key's own limit refusing (a virtual key inside a config is then
+    /// passed over like an unhealthy target).
+    pub fn is_key_limit(&self) -> bool {
+        matches!(
+            self,
+            GatewayError::RateLimited { .. }
+                | GatewayError::QuotaExhausted { .. }
+                | GatewayError::KeyDisabled { .. }
+                | GatewayError::SharedStateUnavailable { .. }
+        )
     }
 
     /// Whether a fallback or retry may follow this error. Timeouts, network failures and
@@ -144,14 +197,6 @@ impl GatewayError {
                 | GatewayError::UpstreamTooLarge { .. }
                 | GatewayError::UpstreamRedirect { .. }
         )
-    }
-
-    /// How long the client should wait before trying again, when the error knows.
-    pub fn retry_after(&self) -> Option<std::time::Duration> {
-        match self {
-            GatewayError::TargetsUnavailable { wait_ms } => Some(std::time::Duration::from_millis(*wait_ms)),
-            _ => None,
-        }
     }
 
     /// An internal error with its cause.
@@ -185,6 +230,11 @@ impl GatewayError {
         json!({"error": {"message": self.client_message(trace_id), "type": self.error_type(), "param": null,
                          "code": self.code()}})
     }
+}
+
+/// Milliseconds as whole seconds, rounded up (at least 1): what `Retry-After` says.
+pub fn whole_seconds(ms: u64) -> u64 {
+    ms.div_ceil(1000).max(1)
 }
 
 /// An error and its chain of causes, `: `-joined: what the log shows of a failure.
@@ -225,10 +275,30 @@ mod tests {
             (GatewayError::Busy { limit: 1 }, 503, "api_error", "overloaded"),
             (GatewayError::Timeout { provider: "p".into(), timeout_ms: 1 }, 408, "timeout_error", "timeout"),
             (GatewayError::bug("x"), 500, "server_error", "internal"),
+            (GatewayError::RateLimited { who: "k".into(), retry_after_ms: 1 }, 429, "requests", "rate_limit_exceeded"),
+            (
+                GatewayError::QuotaExhausted { who: "k".into(), retry_after_ms: None },
+                429,
+                "insufficient_quota",
+                "insufficient_quota",
+            ),
+            (GatewayError::KeyDisabled { who: "k".into() }, 429, "requests", "rate_limit_exceeded"),
+            (GatewayError::SharedStateUnavailable { who: "k".into() }, 503, "api_error", "shared_state_unavailable"),
         ];
         for (err, status, kind, code) in cases {
             assert_eq!((err.status(), err.error_type(), err.code()), (status, kind, code), "{err:?}");
         }
+    }
+
+    #[test]
+    fn a_limit_refusal_says_when_to_retry_in_whole_seconds_rounded_up() {
+        let err = GatewayError::RateLimited { who: "virtual key \"vk\"".into(), retry_after_ms: 1_001 };
+        assert_eq!(err.to_string(), "virtual key \"vk\" is over its rate limit; retry in 2 s");
+        assert_eq!(err.retry_after(), Some(std::time::Duration::from_millis(1_001)));
+        assert_eq!(whole_seconds(1), 1);
+        assert_eq!(whole_seconds(0), 1, "never Retry-After: 0");
+        let spent = GatewayError::QuotaExhausted { who: "this API key".into(), retry_after_ms: Some(3_600_000) };
+        assert_eq!(spent.to_string(), "this API key has spent its budget (it resets in 3600 s)");
     }
 
     #[test]

@@ -45,17 +45,12 @@ pub fn gateway_error(err: &GatewayError, route: &RouteInfo) -> Response {
     }
     let mut response = json_value(err.status(), &err.to_json(&route.trace_id));
     response.headers_mut().insert(GATEWAY_EXCEPTION, HeaderValue::from_static("true"));
-    if let Some(wait) = err.retry_after() {
-        retry_after(&mut response, wait);
+    if let Some(after) = err.retry_after() {
+        let seconds = crate::http::error::whole_seconds(u64::try_from(after.as_millis()).unwrap_or(u64::MAX));
+        response.headers_mut().insert(http::header::RETRY_AFTER, HeaderValue::from(seconds));
     }
     stamp(&mut response, route);
     response
-}
-
-/// `Retry-After` in whole seconds, rounded up (clients' SDKs pace their retries by it).
-pub fn retry_after(response: &mut Response, wait: std::time::Duration) {
-    let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
-    response.headers_mut().insert(http::header::RETRY_AFTER, HeaderValue::from(seconds));
 }
 
 /// Adds the Portkey response headers.

@@ -10,6 +10,8 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
 
+use crate::policy::limits::LimitMetrics;
+
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct RequestLabels {
     pub provider: String,
@@ -66,6 +68,8 @@ pub struct Metrics {
     pub log_write_errors: Counter,
     pub log_queue: Gauge,
     pub otlp_errors: Counter,
+    /// The key limiter's series (budget alerts, shared state degraded).
+    pub limits: LimitMetrics,
 }
 
 fn latency_histogram() -> Histogram {
@@ -93,6 +97,7 @@ impl Default for Metrics {
             log_write_errors: Counter::default(),
             log_queue: Gauge::default(),
             otlp_errors: Counter::default(),
+            limits: LimitMetrics::default(),
             registry: Registry::default(),
         };
         registry.register("requests", "Requests answered, by final provider/model/target/status", m.requests.clone());
@@ -130,6 +135,16 @@ impl Default for Metrics {
             "circuit_transitions",
             "Circuit-breaker transitions, by the state entered (open, closed)",
             m.circuit_transitions.clone(),
+        );
+        registry.register(
+            "key_budget_alerts",
+            "Settlements that took a key's budget past its alert_threshold, by key kind and slug or API key id",
+            m.limits.budget_alerts.clone(),
+        );
+        registry.register(
+            "shared_state_degraded",
+            "1 while the shared state (Redis) is unreachable and limits are counted per instance",
+            m.limits.shared_state_degraded.clone(),
         );
         Metrics { registry, ..m }
     }

@@ -2,6 +2,8 @@
 //! metadata, config), each upstream attempt and why the router moved on, and the outcome
 //! (status, latency, time to first byte, served model, tokens, cost, capped bodies).
 //!
+//! It also holds the request's reservations on key limits and settles them when it finishes.
+//!
 //! Every request is logged once: a recorder dropped before it was finished — the client left
 //! and its request future was dropped, or the handler panicked — logs itself as it drops
 //! (499 `client_closed`, or 500 `internal` while unwinding).
@@ -15,6 +17,7 @@ use switchboard_core::usage::Usage;
 use switchboard_store::LogRecord;
 
 use super::LogSink;
+use crate::policy::limits::Reservation;
 use crate::support::clock;
 
 /// Entries of a record's `attempts` that are not upstream calls: what routing decided.
@@ -67,6 +70,8 @@ pub struct Recorder {
     stream_chars: usize,
     stream_usage: Option<Usage>,
     prompt_chars: usize,
+    /// Reservations on key limits, settled with the record's tokens and cost when it is finished.
+    held: Vec<Reservation>,
     /// Set once the record has been submitted.
     finished: bool,
 }
@@ -114,8 +119,16 @@ impl Recorder {
             stream_chars: 0,
             stream_usage: None,
             prompt_chars,
+            held: Vec::new(),
             finished: false,
         }
+    }
+
+    /// Holds a reservation on a key's limits until the request is finished: every finish
+    /// settles it with the record's tokens and cost (a record without usage used none);
+    /// a recorder dropped unfinished drops it, which charges its estimate.
+    pub fn hold(&mut self, reservation: Reservation) {
+        self.held.push(reservation);
     }
 
     /// Why the request failed, when it did (the last failure's class wins).
@@ -280,6 +293,11 @@ impl Recorder {
 
     fn submit(&mut self, status: u16) {
         self.finished = true;
+        let tokens = self.record.total_tokens.and_then(|t| u64::try_from(t).ok()).unwrap_or(0);
+        let cost = self.record.cost_usd.unwrap_or(0.0);
+        for reservation in self.held.drain(..) {
+            reservation.settle(Some(tokens), Some(cost));
+        }
         self.record.status = status;
         self.record.latency_ms = i64::try_from(self.elapsed_ms()).unwrap_or(i64::MAX);
         if status < 400 {
@@ -296,6 +314,8 @@ impl Drop for Recorder {
         if self.finished {
             return;
         }
+        // Nothing is known of what the request used: each reservation keeps its estimate.
+        self.held.clear();
         if std::thread::panicking() {
             tracing::error!(trace_id = self.record.trace_id.as_deref(), "request handler panicked");
             self.record.error = Some("the gateway failed while handling this request".into());

@@ -2,18 +2,36 @@
 //! limits on keys, kept locally and, with `--redis-url`, shared across instances.
 
 pub mod health;
+pub mod limits;
 pub mod redis;
 pub mod shared_health;
 pub mod snapshot;
 
 use std::sync::Arc;
 
-/// The policy state one gateway instance keeps, and what it shares.
+/// The target-health state one gateway instance keeps, and what it shares.
 #[derive(Default)]
 pub struct Policy {
     pub health: Arc<health::HealthTable>,
     /// With `--redis-url`: target health shared across instances.
     pub shared_health: Option<Arc<shared_health::SharedHealth>>,
+}
+
+/// The policy state the settings ask for: one Redis connection (with `--redis-url`) shared
+/// by target health and key limits, or both kept in this process.
+pub fn from_settings(
+    settings: &crate::settings::SharedSettings,
+    metrics: limits::LimitMetrics,
+) -> Result<(Policy, Arc<limits::Limiter>), redis::SharedError> {
+    let shared = match &settings.redis_url {
+        Some(url) => {
+            Some(redis::Shared::start(url.expose(), &settings.redis_namespace, metrics.shared_state_degraded.clone())?)
+        }
+        None => None,
+    };
+    let policy = shared.clone().map_or_else(Policy::default, Policy::shared);
+    let limiter = limits::Limiter::new(shared, settings.limits_fail_closed, metrics);
+    Ok((policy, Arc::new(limiter)))
 }
 
 impl Policy {

@@ -2,6 +2,8 @@
 //! the operating system; it is printed once and only its SHA-256 and hint are stored.
 
 use serde_json::{json, Value};
+use switchboard_core::limits::parse_key_limits;
+use switchboard_core::problem::{Problem, Problems};
 use switchboard_store::{hash_api_key, hint, ApiKeyRecord, ApiKeyScope, NewApiKey, Store};
 
 use super::output::{self, utc, Output};
@@ -12,7 +14,7 @@ pub async fn run(args: ApiKeysArgs) -> Result<(), CommandError> {
     let out = Output::new(args.common.json);
     let store = open_store(&args.common.store).await?;
     let result = match args.action {
-        ApiKeysAction::Create(create_args) => create(create_args, &store, out).await,
+        ApiKeysAction::Create(create_args) => create(*create_args, &store, out).await,
         ApiKeysAction::List => list(&store, out).await,
         ApiKeysAction::Revoke { id } => revoke(&id, &store, out).await,
     };
@@ -31,6 +33,7 @@ impl From<ScopeArg> for ApiKeyScope {
 
 async fn create(args: ApiKeyCreateArgs, store: &Store, out: Output) -> Result<(), CommandError> {
     check_limits(&args)?;
+    check_key_limits(&args)?;
     warn_unknown_references(&args, store).await?;
     let key = format!("sb-{}", uuid::Uuid::new_v4().simple());
     let new = NewApiKey {
@@ -41,6 +44,8 @@ async fn create(args: ApiKeyCreateArgs, store: &Store, out: Output) -> Result<()
         allowed_configs: args.allow_configs,
         allowed_virtual_keys: args.allow_virtual_keys,
         default_config: args.default_config,
+        rate_limits: args.limits.rate_limits,
+        usage_limits: args.limits.usage_limits,
     };
     let record = store.create_api_key(&new).await?;
     let mut shown = serde_json::to_value(&record).map_err(|e| CommandError::Output(e.into()))?;
@@ -72,6 +77,21 @@ fn check_limits(args: &ApiKeyCreateArgs) -> Result<(), CommandError> {
         }
         _ => Ok(()),
     }
+}
+
+/// `--rate-limits` and `--usage-limits` by core's one rule, problems named by flag.
+fn check_key_limits(args: &ApiKeyCreateArgs) -> Result<(), CommandError> {
+    let (rate, usage) = (args.limits.rate_limits.as_ref(), args.limits.usage_limits.as_ref());
+    parse_key_limits(rate, usage, "").map(|_| ()).map_err(|problems| CommandError::Problems {
+        what: "cannot create the API key".into(),
+        problems: Problems(
+            problems
+                .0
+                .into_iter()
+                .map(|p| Problem { path: format!("--{}", p.path.replacen('_', "-", 1)), ..p })
+                .collect(),
+        ),
+    })
 }
 
 /// A slug that names nothing yet is allowed (it may be created later) but probably a typo.

@@ -45,6 +45,8 @@ async fn add_key(
     if let Some(deployments) = args.deployment_config {
         options.insert("deployment_config".into(), deployments);
     }
+    let limits = [("rate_limits", args.limits.rate_limits), ("usage_limits", args.limits.usage_limits)];
+    options.extend(limits.into_iter().filter_map(|(key, value)| Some((key.to_owned(), value?))));
     let draft = KeyDraft {
         slug: args.slug.unwrap_or_else(|| slugify(&args.name)),
         name: args.name,
@@ -74,6 +76,9 @@ fn flag(field: &str) -> String {
         "slug" => "--slug (default: from --name)".to_owned(),
         "deployment_id" => "--deployment".to_owned(),
         other if other.starts_with("deployment_config") => format!("--deployment-config{}", &other[17..]),
+        other if other.starts_with("rate_limits") || other.starts_with("usage_limits") => {
+            format!("--{}", other.replacen('_', "-", 1))
+        }
         other => format!("--{}", other.replace('_', "-")),
     }
 }

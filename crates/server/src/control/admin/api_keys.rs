@@ -1,7 +1,9 @@
 //! Gateway API keys: `sb-` and 32 random hex digits, shown once when created. The store
 //! keeps only the key's SHA-256 and a hint; keys are revoked, never edited. A key's scope is
 //! `admin` (everything) or `gateway` (inference only, optionally limited to some saved
-//! configs and virtual keys, which must exist).
+//! configs and virtual keys, which must exist). A key may have Portkey's `rate_limits` and
+//! `usage_limits` (checked by core's one rule); one whose budget is spent shows
+//! `"status": "exhausted"` until its period resets.
 //!
 //! Routes: `POST /v1/api-keys` (and `/v1/api-keys/{type}/{sub-type}`, where the Portkey SDKs
 //! post), `GET /v1/api-keys`, `GET|DELETE /v1/api-keys/{id}`; `PUT` answers that keys
@@ -18,6 +20,8 @@ use super::fields::Fields;
 use super::{wire, Admin};
 use crate::control::api_error::ApiError;
 use crate::control::{ApiState, SharedApi};
+use crate::policy::limits::KeyRef;
+use switchboard_core::limits::parse_key_limits;
 use switchboard_core::problem::kind;
 
 const PREFIX: &str = "api_key.";
@@ -28,7 +32,7 @@ const KEY_RANDOM_BYTES: usize = 16;
 pub async fn create(_: Admin, State(state): State<SharedApi>, body: Body) -> Result<Response, ApiError> {
     let body = wire::read_object(&state, body).await?;
     let (record, key) = create_key(&state, body).await?;
-    let mut data = view_map(&record);
+    let mut data = view_map(&record, "active");
     data.insert("key".into(), Value::String(key));
     Ok(wire::envelope(data))
 }
@@ -46,13 +50,17 @@ pub async fn create_typed(
 
 pub async fn list(_: Admin, State(state): State<SharedApi>) -> Result<Response, ApiError> {
     let records = state.control.store.list_api_keys().await?;
-    Ok(wire::list(records.iter().map(|r| Value::Object(view_map(r))).collect()))
+    let mut views = Vec::with_capacity(records.len());
+    for record in &records {
+        views.push(Value::Object(view_map(record, status(&state, record).await)));
+    }
+    Ok(wire::list(views))
 }
 
 pub async fn retrieve(_: Admin, State(state): State<SharedApi>, Path(id): Path<String>) -> Result<Response, ApiError> {
     let records = state.control.store.list_api_keys().await?;
     let record = records.into_iter().find(|r| r.id == id).ok_or_else(|| not_found(&id))?;
-    Ok(wire::one(Value::Object(view_map(&record))))
+    Ok(wire::one(Value::Object(view_map(&record, status(&state, &record).await))))
 }
 
 pub async fn update(_: Admin, Path(id): Path<String>) -> Result<Response, ApiError> {
@@ -77,6 +85,9 @@ struct Draft {
     allowed_configs: Vec<String>,
     allowed_virtual_keys: Vec<String>,
     default_config: Option<String>,
+    /// Checked by core; `None` (or `null`): none.
+    rate_limits: Option<Value>,
+    usage_limits: Option<Value>,
 }
 
 fn read_draft(fields: &mut Fields) -> Draft {
@@ -86,10 +97,15 @@ fn read_draft(fields: &mut Fields) -> Draft {
         allowed_configs: fields.text_list(&["allowed_configs"]).unwrap_or_default(),
         allowed_virtual_keys: fields.text_list(&["allowed_virtual_keys"]).unwrap_or_default(),
         default_config: read_default_config(fields),
+        rate_limits: fields.take(&["rate_limits"]).filter(|v| !v.is_null()),
+        usage_limits: fields.take(&["usage_limits"]).filter(|v| !v.is_null()),
     };
+    if let Err(problems) = parse_key_limits(draft.rate_limits.as_ref(), draft.usage_limits.as_ref(), "api_key") {
+        fields.extend(problems);
+    }
     fields.ignore(&["workspace_id", "type", "sub-type"]);
     let why = "not supported by Switchboard's API keys yet; remove it";
-    fields.refuse(&["description", "user_id", "rate_limits", "usage_limits", "expires_at", "alert_emails"], why);
+    fields.refuse(&["description", "user_id", "expires_at", "alert_emails"], why);
     draft
 }
 
@@ -198,6 +214,8 @@ async fn create_key(state: &ApiState, body: Map<String, Value>) -> Result<(ApiKe
         allowed_configs: draft.allowed_configs,
         allowed_virtual_keys: draft.allowed_virtual_keys,
         default_config: draft.default_config,
+        rate_limits: draft.rate_limits,
+        usage_limits: draft.usage_limits,
     };
     let record = state.control.store.create_api_key(&new).await?;
     state.control.invalidate();
@@ -217,8 +235,21 @@ fn not_found(id: &str) -> ApiError {
     ApiError::NotFound(format!("API key \"{id}\" does not exist"))
 }
 
+/// `revoked`; `exhausted` while its budget is spent for the period; else `active`.
+async fn status(state: &ApiState, record: &ApiKeyRecord) -> &'static str {
+    if record.is_revoked() {
+        return "revoked";
+    }
+    let limits = parse_key_limits(record.rate_limits.as_ref(), record.usage_limits.as_ref(), "api_key");
+    if state.limits.exhausted(&KeyRef::api_key(&record.id), &limits.unwrap_or_default()).await {
+        "exhausted"
+    } else {
+        "active"
+    }
+}
+
 /// A key as the API shows it: never the key, never its hash.
-fn view_map(record: &ApiKeyRecord) -> Map<String, Value> {
+fn view_map(record: &ApiKeyRecord, status: &str) -> Map<String, Value> {
     let view = json!({
         "id": record.id,
         "name": record.name,
@@ -229,7 +260,9 @@ fn view_map(record: &ApiKeyRecord) -> Map<String, Value> {
         "allowed_virtual_keys": record.allowed_virtual_keys,
         "default_config": record.default_config,
         "defaults": record.default_config.as_ref().map(|slug| json!({"config_id": slug})),
-        "status": if record.is_revoked() { "revoked" } else { "active" },
+        "rate_limits": record.rate_limits,
+        "usage_limits": record.usage_limits,
+        "status": status,
         "created_at": wire::iso8601(record.created_at),
         "revoked_at": record.revoked_at.map(wire::iso8601),
         "object": "api-key",

@@ -1,28 +1,22 @@
 //! A virtual key's options, as the admin API reads them: the provider options (checked by
 //! core's [`check_options`], the rules every virtual key and config target meets) and the
-//! usage / rate limits, which are the admin API's own. This module only maps the spellings
+//! usage / rate limits (checked by core's [`from_options`], the rule API keys, the CLI and
+//! the declarative file meet too), stored beside them. This module only maps the spellings
 //! the Portkey SDKs send (camelCase, `deployment_name`, `base_url`) onto the option names and
-//! applies a body as a patch over the stored options; it checks nothing about providers.
+//! applies a body as a patch over the stored options; it checks nothing itself.
 
 use serde_json::{Map, Value};
+use switchboard_core::limits::{from_options, LIMIT_KEYS};
 use switchboard_core::problem::snake_case;
 use switchboard_core::provider::{check_options, provider_spec, Elsewhere, OPTION_KEYS};
 
 use super::fields::Fields;
-use switchboard_core::problem::kind;
 
 /// Where admin errors put the options (`virtual_key.api_version`).
 const AT: &str = "virtual_key";
 
 /// Other spellings the SDKs send for an option (each also in camelCase).
 const ALIASES: [(&str, &str); 2] = [("deployment_id", "deployment_name"), ("custom_host", "base_url")];
-
-/// A limit's name, the shape its value must have, and that shape in words.
-type Limit = (&'static str, fn(&Value) -> bool, &'static str);
-
-/// The admin API's own options, stored next to the provider options.
-const LIMITS: [Limit; 2] =
-    [("usage_limits", Value::is_object, "an object"), ("rate_limits", Value::is_array, "an array")];
 
 /// The options a body sets, as a patch over the stored ones: `null` removes an option.
 pub fn read(fields: &mut Fields) -> Map<String, Value> {
@@ -34,12 +28,10 @@ pub fn read(fields: &mut Fields) -> Map<String, Value> {
             patch.insert(key.to_string(), if key == "deployment_config" { snake_entries(value) } else { value });
         }
     }
-    for (key, ok, what) in LIMITS {
-        let Some(value) = fields.take(&[key]) else { continue };
-        if !value.is_null() && !ok(&value) {
-            fields.problem(key, format!("expected {what}, got {}", kind(&value)));
+    for key in LIMIT_KEYS {
+        if let Some(value) = fields.take(&[key]) {
+            patch.insert(key.to_string(), value);
         }
-        patch.insert(key.to_string(), value);
     }
     patch
 }
@@ -75,17 +67,19 @@ pub fn apply(mut options: Map<String, Value>, patch: Map<String, Value>) -> Map<
 }
 
 /// The options to store for a key of `provider`, checked by core: the provider exists, its
-/// options are its own and well-formed, and it has what it needs to be called. `None` when
-/// a problem was recorded.
+/// options are its own and well-formed, it has what it needs to be called, and its limits
+/// have Portkey's shapes. `None` when a problem was recorded.
 pub fn check_provider(fields: &mut Fields, provider: &str, options: Map<String, Value>) -> Option<Map<String, Value>> {
     if let Err(message) = provider_spec(provider) {
         fields.problem("provider", message);
         return None;
     }
     let (limits, provider_options): (Map<String, Value>, Map<String, Value>) =
-        options.into_iter().partition(|(key, _)| LIMITS.iter().any(|(limit, _, _)| limit == key));
+        options.into_iter().partition(|(key, _)| LIMIT_KEYS.contains(&key.as_str()));
+    let limits_ok = from_options(&limits, AT).map_err(|problems| fields.extend(problems)).is_ok();
     match check_options(Some(provider), &provider_options, AT, Elsewhere::default()) {
-        Ok(checked) => Some(checked.to_map().into_iter().chain(limits).collect()),
+        Ok(checked) if limits_ok => Some(checked.to_map().into_iter().chain(limits).collect()),
+        Ok(_) => None,
         Err(problems) => {
             fields.extend(problems);
             None
@@ -157,7 +151,15 @@ mod tests {
             json!({"custom_host": "http://mock/v1", "usage_limits": {"credit_limit": 10}})
         );
         let (_, result) = checked("openai", json!({"rate_limits": {}}));
-        assert_eq!(result, Err("virtual_key.rate_limits: expected an array, got an object".to_string()));
+        assert_eq!(
+            result,
+            Err("virtual_key.rate_limits: expected an array of {type, unit, value}, got an object".to_string())
+        );
+        let (_, result) = checked("openai", json!({"rate_limits": [{"type": "requests", "unit": "rps", "value": 1}]}));
+        assert_eq!(
+            result,
+            Err("virtual_key.rate_limits[0].unit: unknown unit \"rps\" (expected rpm, rph, rpd)".to_string())
+        );
     }
 
     #[test]

@@ -3,7 +3,8 @@
 //! no answer ever carries it or its ciphertext, only its hint (`masked_api_key`).
 //!
 //! Routes: `POST /v1/virtual-keys`, `GET /v1/virtual-keys`, `GET|PUT|DELETE
-//! /v1/virtual-keys/{slug}`, in the shapes of Portkey's API.
+//! /v1/virtual-keys/{slug}`, in the shapes of Portkey's API. A key whose budget is spent
+//! shows `"status": "exhausted"` until its period resets (the limiter says).
 
 use axum::body::Body;
 use axum::extract::{Path, State};
@@ -15,6 +16,8 @@ use super::fields::Fields;
 use super::{key_options, wire, Admin};
 use crate::control::api_error::ApiError;
 use crate::control::{ApiState, SharedApi};
+use crate::policy::limits::KeyRef;
+use switchboard_core::limits::from_options;
 use switchboard_core::problem::kind;
 
 const PREFIX: &str = "virtual_key.";
@@ -29,7 +32,11 @@ pub async fn create(_: Admin, State(state): State<SharedApi>, body: Body) -> Res
 
 pub async fn list(_: Admin, State(state): State<SharedApi>) -> Result<Response, ApiError> {
     let records = state.control.store.list_virtual_keys().await?;
-    Ok(wire::list(records.iter().map(view).collect()))
+    let mut views = Vec::with_capacity(records.len());
+    for record in &records {
+        views.push(view(record, status(&state, record).await));
+    }
+    Ok(wire::list(views))
 }
 
 pub async fn retrieve(
@@ -37,7 +44,8 @@ pub async fn retrieve(
     State(state): State<SharedApi>,
     Path(slug): Path<String>,
 ) -> Result<Response, ApiError> {
-    Ok(wire::one(view(&find(&state, &slug).await?)))
+    let record = find(&state, &slug).await?;
+    Ok(wire::one(view(&record, status(&state, &record).await)))
 }
 
 pub async fn update(
@@ -178,8 +186,19 @@ fn summary(slug: &str) -> Map<String, Value> {
     data
 }
 
+/// `exhausted` while the key's budget is spent for its period, else `active`.
+async fn status(state: &ApiState, record: &VirtualKeyRecord) -> &'static str {
+    // Stored limits that no longer read are the gateway's to refuse at request time.
+    let limits = from_options(&record.options, PREFIX).unwrap_or_default();
+    if state.limits.exhausted(&KeyRef::virtual_key(&record.slug), &limits).await {
+        "exhausted"
+    } else {
+        "active"
+    }
+}
+
 /// A key as `retrieve` and `list` show it: Portkey's fields, the hint for the secret.
-fn view(record: &VirtualKeyRecord) -> Value {
+fn view(record: &VirtualKeyRecord, status: &str) -> Value {
     let mut model_config = record.options.clone();
     let usage_limits = model_config.remove("usage_limits").unwrap_or(Value::Null);
     let rate_limits = model_config.remove("rate_limits").unwrap_or(Value::Null);
@@ -194,7 +213,7 @@ fn view(record: &VirtualKeyRecord) -> Value {
         "model_config": model_config,
         "usage_limits": usage_limits,
         "rate_limits": rate_limits,
-        "status": "active",
+        "status": status,
         "created_at": wire::iso8601(record.created_at),
         "last_updated_at": wire::iso8601(record.updated_at),
         "object": "virtual-key",

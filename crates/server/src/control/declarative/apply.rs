@@ -105,7 +105,7 @@ pub fn new_key(key: &KeySpec, vault: &Vault) -> Result<NewVirtualKey, VaultError
         name: key.name.clone(),
         provider: key.provider.clone(),
         secret: vault.seal(key.secret.expose())?,
-        options: key.options.to_map(),
+        options: key.stored_options(),
         note: key.note.clone(),
     })
 }
@@ -117,7 +117,7 @@ fn key_update(
     vault: &Vault,
 ) -> Result<Option<VirtualKeyUpdate>, VaultError> {
     let differs = |a: &str, b: &str| (a != b).then(|| a.to_owned());
-    let options: Map<String, Value> = key.options.to_map();
+    let options: Map<String, Value> = key.stored_options();
     let secret_changed = vault.decrypt(&existing.secret)? != key.secret;
     let update = VirtualKeyUpdate {
         name: differs(&key.name, &existing.name),

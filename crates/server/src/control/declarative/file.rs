@@ -7,6 +7,7 @@ use std::collections::HashMap;
 
 use serde::Deserialize;
 use serde_json::{Map, Value};
+use switchboard_core::limits::LIMIT_KEYS;
 use switchboard_core::problem::unknown_key;
 use switchboard_core::provider::OPTION_KEYS;
 use switchboard_store::Secret;
@@ -24,7 +25,7 @@ struct FileModel {
 }
 
 /// One virtual key as written. No `Debug`: `key` may hold a secret. Every other key is a
-/// provider option (core's [`OPTION_KEYS`]); serde cannot refuse unknown keys next to a
+/// provider option (core's [`OPTION_KEYS`]) or a limit ([`LIMIT_KEYS`]); serde cannot refuse unknown keys next to a
 /// flattened map, so [`key_draft`] does.
 #[derive(Deserialize)]
 struct KeyEntry {
@@ -106,10 +107,10 @@ type Subst<'a> = dyn FnMut(&str, &str) -> String + 'a;
 
 fn key_draft(entry: &KeyEntry, index: usize, subst: &mut Subst<'_>, problems: &mut Problems) -> KeyDraft {
     let at = |field: &str| format!("virtual_keys[{index}].{field}");
-    let allowed: Vec<&str> = ENTRY_KEYS.iter().chain(&OPTION_KEYS).copied().collect();
+    let allowed: Vec<&str> = ENTRY_KEYS.iter().chain(&OPTION_KEYS).chain(&LIMIT_KEYS).copied().collect();
     let mut options = Map::new();
     for (key, value) in &entry.options {
-        if !OPTION_KEYS.contains(&key.as_str()) {
+        if !OPTION_KEYS.contains(&key.as_str()) && !LIMIT_KEYS.contains(&key.as_str()) {
             problems.push(at(key), unknown_key(key, &allowed, &allowed));
             continue;
         }
@@ -314,11 +315,23 @@ configs:
     }
 
     #[test]
+    fn a_keys_limits_are_read_and_checked_like_everywhere_else() {
+        let text =
+            "virtual_keys:\n  - slug: a\n    provider: openai\n    key: k\n    rate_limits: [{type: requests, unit: rpm, value: 5}]\n";
+        let declared = parse(text, &env).unwrap();
+        assert_eq!(declared.virtual_keys[0].stored_options()["rate_limits"][0]["value"], 5);
+        assert_eq!(
+            invalid(&text.replace("rpm", "rps")),
+            ["virtual_keys[0].rate_limits[0].unit: unknown unit \"rps\" (expected rpm, rph, rpd)"]
+        );
+    }
+
+    #[test]
     fn unknown_keys_are_refused_with_where_they_are() {
         let text = "virtual_keys:\n  - slug: a\n    provider: openai\n    key: k\n    kye: x\n    region: eu\n";
         let expected = "virtual_keys[0].region: unknown key (expected one of slug, name, provider, key, note, \
                         custom_host, resource_name, deployment_id, api_version, deployment_config, anthropic_version, \
-                        anthropic_beta)";
+                        anthropic_beta, rate_limits, usage_limits)";
         assert_eq!(invalid(text), ["virtual_keys[0].kye: unknown key (did you mean \"key\"?)", expected]);
         assert!(syntax("virtual_key: []\n").contains("unknown field `virtual_key`"));
     }

@@ -1,11 +1,13 @@
 //! What a virtual key and a saved config must look like before they are stored, shared by the
 //! declarative file and the CLI: slug rules, known provider ids, and config validation with
 //! paths. A key's provider options are checked by core's [`check_options`] (the rules the
-//! admin API and inline configs also apply). Pure: no store, no environment, no I/O.
+//! admin API and inline configs also apply), its `rate_limits` / `usage_limits` by core's
+//! [`from_options`]. Pure: no store, no environment, no I/O.
 //! Problems name the field and never quote a secret.
 
 use serde_json::{Map, Value};
 use switchboard_core::config::validate_config;
+use switchboard_core::limits::{from_options, LIMIT_KEYS};
 use switchboard_core::problem::join;
 pub use switchboard_core::problem::{Problem, Problems};
 use switchboard_core::provider::{check_options, provider_spec, CheckedOptions, Elsewhere};
@@ -44,7 +46,8 @@ pub struct KeyDraft {
     pub name: String,
     pub provider: String,
     pub secret: Secret,
-    /// Provider options by name (`resource_name`, `custom_host`, …), unchecked.
+    /// Provider options by name (`resource_name`, `custom_host`, …) and the limits
+    /// (`rate_limits`, `usage_limits`), unchecked.
     pub options: Map<String, Value>,
     pub note: Option<String>,
 }
@@ -57,7 +60,16 @@ pub struct KeySpec {
     pub provider: String,
     pub secret: Secret,
     pub options: CheckedOptions,
+    /// `rate_limits` and `usage_limits`, checked, as written.
+    pub limits: Map<String, Value>,
     pub note: Option<String>,
+}
+
+impl KeySpec {
+    /// What the store keeps as the key's options: the provider options and the limits.
+    pub fn stored_options(&self) -> Map<String, Value> {
+        self.options.to_map().into_iter().chain(self.limits.clone()).collect()
+    }
 }
 
 impl KeyDraft {
@@ -77,12 +89,17 @@ impl KeyDraft {
         if let Err(message) = provider_spec(&self.provider) {
             problems.push(join(at, "provider"), message);
         }
-        let options = check_options(Some(&self.provider), &self.options, at, Elsewhere::default())
+        let (limits, provider_options): (Map<String, Value>, Map<String, Value>) =
+            self.options.clone().into_iter().partition(|(key, _)| LIMIT_KEYS.contains(&key.as_str()));
+        if let Err(found) = from_options(&limits, at) {
+            problems.extend(found);
+        }
+        let options = check_options(Some(&self.provider), &provider_options, at, Elsewhere::default())
             .map_err(|found| problems.extend(found))
             .ok();
         let KeyDraft { slug, name, provider, secret, note, .. } = self;
         match options {
-            Some(options) if problems.is_empty() => Ok(KeySpec { slug, name, provider, secret, options, note }),
+            Some(options) if problems.is_empty() => Ok(KeySpec { slug, name, provider, secret, options, limits, note }),
             _ => Err(problems),
         }
     }
@@ -158,6 +175,18 @@ mod tests {
         );
         let spec = draft("openai", json!({"custom_host": "http://h/"})).check(AT).unwrap();
         assert_eq!(Value::Object(spec.options.to_map()), json!({"custom_host": "http://h"}));
+    }
+
+    #[test]
+    fn limits_are_checked_by_the_one_rule_and_stored_beside_the_options() {
+        let limits = json!({"rate_limits": [{"type": "requests", "unit": "rps", "value": 1}]});
+        assert_eq!(paths(draft("openai", limits).check(AT)), ["virtual_keys[0].rate_limits[0].unit"]);
+        let good = json!({"custom_host": "http://h", "usage_limits": {"credit_limit": 5}});
+        let spec = draft("openai", good).check(AT).unwrap();
+        assert_eq!(
+            Value::Object(spec.stored_options()),
+            json!({"custom_host": "http://h", "usage_limits": {"credit_limit": 5}})
+        );
     }
 
     #[test]
