@@ -126,31 +126,36 @@ impl Default for Metrics {
         registry.register("log_write_errors", "Batches of request logs the store refused", m.log_write_errors.clone());
         registry.register("log_queue_depth", "Request logs waiting to be written", m.log_queue.clone());
         registry.register("otlp_export_errors", "OTLP trace batches that failed to export", m.otlp_errors.clone());
-        registry.register(
-            "target_state",
-            "Known target identities (provider, credential, destination, model) by health state",
-            m.target_state.clone(),
-        );
-        registry.register(
-            "circuit_transitions",
-            "Circuit-breaker transitions, by the state entered (open, closed)",
-            m.circuit_transitions.clone(),
-        );
-        registry.register(
-            "key_budget_alerts",
-            "Settlements that took a key's budget past its alert_threshold, by key kind and slug or API key id",
-            m.limits.budget_alerts.clone(),
-        );
-        registry.register(
-            "shared_state_degraded",
-            "1 while the shared state (Redis) is unreachable and limits are counted per instance",
-            m.limits.shared_state_degraded.clone(),
-        );
+        m.register_policy(&mut registry);
         Metrics { registry, ..m }
     }
 }
 
 impl Metrics {
+    /// The series of target health and key limits.
+    fn register_policy(&self, registry: &mut Registry) {
+        registry.register(
+            "target_state",
+            "Known target identities (provider, credential, destination, model) by health state",
+            self.target_state.clone(),
+        );
+        registry.register(
+            "circuit_transitions",
+            "Circuit-breaker transitions, by the state entered (open, closed)",
+            self.circuit_transitions.clone(),
+        );
+        registry.register(
+            "key_budget_alerts",
+            "Settlements that took a key's budget past its alert_threshold, by key kind and slug or API key id",
+            self.limits.budget_alerts.clone(),
+        );
+        registry.register(
+            "shared_state_degraded",
+            "1 while the shared state (Redis) is unreachable: health and limits are kept per instance",
+            self.limits.shared_state_degraded.clone(),
+        );
+    }
+
     /// Replaces the target-health gauges with `targets` (identity, state).
     pub fn set_target_states(&self, targets: impl Iterator<Item = (String, &'static str)>) {
         self.target_state.clear();
