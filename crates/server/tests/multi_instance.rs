@@ -12,33 +12,16 @@ mod common;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use common::services::*;
 use common::*;
 use serde_json::{json, Map};
-use sqlx::Connection as _;
 use switchboard::control::Control;
 use switchboard::gateway::upstream::Upstream;
 use switchboard::observe::metrics::Metrics;
 use switchboard::observe::spawn_writer;
-use switchboard::policy::limits::Limiter;
 use switchboard::settings::{Settings, SharedSettings};
 use switchboard::state::AppState;
 use switchboard_store::{LogQuery, NewVirtualKey, StoreLocation, Vault, VirtualKeyUpdate};
-
-/// A fresh schema in the test database; `None` with `SWITCHBOARD_SKIP_POSTGRES=1`.
-async fn postgres_schema() -> Option<String> {
-    if std::env::var("SWITCHBOARD_SKIP_POSTGRES").as_deref() == Ok("1") {
-        eprintln!("SWITCHBOARD_SKIP_POSTGRES=1: skipping");
-        return None;
-    }
-    let url = std::env::var("SWITCHBOARD_TEST_POSTGRES_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_string());
-    let schema = format!("gw_{}", uuid::Uuid::new_v4().simple());
-    let mut conn = sqlx::PgConnection::connect(&url)
-        .await
-        .unwrap_or_else(|e| panic!("PostgreSQL unreachable at {url}: {e} (SWITCHBOARD_SKIP_POSTGRES=1 skips)"));
-    sqlx::query(&format!("CREATE SCHEMA {schema}")).execute(&mut conn).await.unwrap();
-    Some(format!("{url}?options=-c%20search_path%3D{schema}"))
-}
 
 async fn instance(url: &str) -> Gateway {
     instance_sharing(url, SharedSettings::default()).await
@@ -53,9 +36,9 @@ async fn instance_sharing(url: &str, shared: SharedSettings) -> Gateway {
     switchboard::support::tasks::spawn(control.clone().watch());
     let (logs, writer) = spawn_writer(control.store.clone(), 1000, Arc::new(Metrics::default()));
     let upstream = Upstream::new(Duration::from_secs(2)).unwrap();
-    let limits = Arc::new(Limiter::from_settings(&shared, logs.metrics_handle().limits.clone()).unwrap());
+    let (policy, limits) = switchboard::policy::from_settings(&shared, logs.metrics_handle().limits.clone()).unwrap();
     let settings = Settings { shared, ..settings() };
-    serve(Arc::new(AppState::with_limiter(settings, upstream, control, logs, limits)), Some(writer)).await
+    serve(Arc::new(AppState::with_policy(settings, upstream, control, logs, policy, limits)), Some(writer)).await
 }
 
 /// Sends through `gw` until `check` holds for the answer, for at most 10 s.
@@ -114,24 +97,14 @@ async fn virtual_key_changes_reach_every_instance_through_postgres() {
     drop_schema(&url).await;
 }
 
-async fn drop_schema(url: &str) {
-    let (base, schema) = url.split_once("?options=-c%20search_path%3D").unwrap();
-    let mut conn = sqlx::PgConnection::connect(base).await.unwrap();
-    sqlx::query(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE")).execute(&mut conn).await.unwrap();
-}
-
 /// Key limits counted through `redis_url` under a namespace of this test's own; failing
 /// closed, so a Redis that does not answer fails the test instead of counting locally.
 fn shared_through(redis_url: &str, fail_closed: bool) -> SharedSettings {
     SharedSettings {
         redis_url: Some(switchboard_core::secret::Secret::new(redis_url)),
-        redis_namespace: format!("test-{}:", uuid::Uuid::new_v4().simple()),
+        redis_namespace: redis_namespace(),
         limits_fail_closed: fail_closed,
     }
-}
-
-fn machine_redis() -> String {
-    std::env::var("SWITCHBOARD_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".to_string())
 }
 
 /// Two instances on one database and one Redis namespace, and a virtual key on `provider`
@@ -212,37 +185,6 @@ async fn a_token_budget_is_not_overspent_by_50_concurrent_requests_over_two_inst
     drop_schema(&url).await;
 }
 
-/// A `redis-server` of the test's own on `port`, killed when dropped.
-struct OwnRedis(std::process::Child);
-
-impl OwnRedis {
-    fn start(port: u16) -> OwnRedis {
-        let child = std::process::Command::new("redis-server")
-            .args(["--port", &port.to_string(), "--save", "", "--appendonly", "no", "--bind", "127.0.0.1"])
-            .stdout(std::process::Stdio::null())
-            .spawn()
-            .unwrap_or_else(|e| panic!("this test needs redis-server on the PATH (apt-get install redis-server): {e}"));
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(Instant::now() < deadline, "redis-server did not start on port {port}");
-            std::thread::yield_now();
-        }
-        OwnRedis(child)
-    }
-
-    fn stop(mut self) {
-        self.0.kill().unwrap();
-        self.0.wait().unwrap();
-    }
-}
-
-impl Drop for OwnRedis {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 fn degraded(gw: &Gateway) -> bool {
     gw.state.metrics.render().lines().any(|l| l == "switchboard_shared_state_degraded 1")
 }
@@ -250,8 +192,8 @@ fn degraded(gw: &Gateway) -> bool {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn instances_whose_redis_dies_keep_serving_degraded_and_recover_when_it_returns() {
     let Some(url) = postgres_schema().await else { return };
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let redis = OwnRedis::start(port);
+    let port = free_port();
+    let redis = OwnRedis::start(port).await;
     let provider = mock("degraded").await;
     let limits = json!({"rate_limits": [{"type": "requests", "unit": "rpm", "value": 1000}]});
     let shared = shared_through(&format!("redis://127.0.0.1:{port}"), false);
@@ -267,7 +209,7 @@ async fn instances_whose_redis_dies_keep_serving_degraded_and_recover_when_it_re
         assert_eq!(answer.status, 200, "fail open: {}", answer.text);
         assert!(degraded(gw), "the gauge says so at once");
     }
-    let _again = OwnRedis::start(port);
+    let _again = OwnRedis::start(port).await;
     let deadline = Instant::now() + Duration::from_secs(15);
     while (degraded(&a) || degraded(&b)) && Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(100)).await;

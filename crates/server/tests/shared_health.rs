@@ -7,10 +7,10 @@
 
 mod common;
 
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use common::services::*;
 use common::*;
 use prometheus_client::metrics::gauge::Gauge;
 use serde_json::{json, Value};
@@ -22,8 +22,6 @@ use switchboard::policy::redis::Shared;
 use switchboard::policy::Policy;
 use switchboard::state::AppState;
 
-const MACHINE_REDIS: &str = "redis://127.0.0.1:6379";
-
 /// An instance sharing health through `url`, under `namespace` (each test its own).
 async fn instance(url: &str, namespace: &str) -> (Gateway, Gauge) {
     let gauge = Gauge::default();
@@ -34,10 +32,6 @@ async fn instance(url: &str, namespace: &str) -> (Gateway, Gauge) {
     let limits = Arc::new(Limiter::local(logs.metrics_handle().limits.clone()));
     let state = AppState::with_policy(settings(), upstream, control, logs, Policy::shared(shared), limits);
     (serve(Arc::new(state), Some(writer)).await, gauge)
-}
-
-fn namespace() -> String {
-    format!("test-{}:", uuid::Uuid::new_v4().simple())
 }
 
 fn breaker_config(primary: Value, secondary: Value) -> Value {
@@ -67,8 +61,8 @@ fn served_by(answer: &Answer) -> String {
 
 #[tokio::test]
 async fn a_target_tripped_through_one_instance_is_skipped_by_the_other() {
-    let ns = namespace();
-    let ((a, _), (b, _)) = (instance(MACHINE_REDIS, &ns).await, instance(MACHINE_REDIS, &ns).await);
+    let ns = redis_namespace();
+    let ((a, _), (b, _)) = (instance(&machine_redis(), &ns).await, instance(&machine_redis(), &ns).await);
     let (primary, secondary) = (mock("primary").await, mock("secondary").await);
     primary.script(Script { status: Some(503), count: -1, ..Script::default() });
     let cfg = breaker_config(target("openai", &primary), target("openai", &secondary));
@@ -86,8 +80,8 @@ async fn a_target_tripped_through_one_instance_is_skipped_by_the_other() {
 
 #[tokio::test]
 async fn a_retry_after_seen_by_one_instance_cools_the_target_for_the_other() {
-    let ns = namespace();
-    let ((a, _), (b, _)) = (instance(MACHINE_REDIS, &ns).await, instance(MACHINE_REDIS, &ns).await);
+    let ns = redis_namespace();
+    let ((a, _), (b, _)) = (instance(&machine_redis(), &ns).await, instance(&machine_redis(), &ns).await);
     let (primary, secondary) = (mock("primary").await, mock("secondary").await);
     primary.script(Script { status: Some(429), count: -1, retry_after: Some(30), ..Script::default() });
     let cfg = json!({"strategy": {"mode": "fallback"}, "targets": [target("openai", &primary), target("openai", &secondary)]});
@@ -102,8 +96,8 @@ async fn a_retry_after_seen_by_one_instance_cools_the_target_for_the_other() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn after_the_cooldown_one_instance_probes() {
-    let ns = namespace();
-    let ((a, _), (b, _)) = (instance(MACHINE_REDIS, &ns).await, instance(MACHINE_REDIS, &ns).await);
+    let ns = redis_namespace();
+    let ((a, _), (b, _)) = (instance(&machine_redis(), &ns).await, instance(&machine_redis(), &ns).await);
     let (primary, secondary) = (mock("primary").await, mock("secondary").await);
     primary.script(Script { status: Some(503), count: -1, delay_ms: 200, ..Script::default() });
     let cfg = breaker_config(target("openai", &primary), target("openai", &secondary));
@@ -118,46 +112,6 @@ async fn after_the_cooldown_one_instance_probes() {
     let answers = futures_util::future::join_all(sends).await;
     assert!(answers.iter().all(|a| a.status == 200));
     assert_eq!(primary.hits().len() - hits, 1, "one probe across both instances");
-}
-
-/// A `redis-server` of the test's own on a free port, killed when dropped.
-struct OwnRedis {
-    child: Child,
-    port: u16,
-}
-
-impl OwnRedis {
-    fn start(port: u16) -> OwnRedis {
-        let child = Command::new("redis-server")
-            .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
-            .stdout(Stdio::null())
-            .spawn()
-            .expect("redis-server must be installed for this test (Debian's redis-server package)");
-        OwnRedis { child, port }
-    }
-
-    fn url(&self) -> String {
-        format!("redis://127.0.0.1:{}", self.port)
-    }
-
-    async fn ready(&self) {
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while tokio::net::TcpStream::connect(("127.0.0.1", self.port)).await.is_err() {
-            assert!(Instant::now() < deadline, "redis-server did not start");
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-    }
-}
-
-impl Drop for OwnRedis {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
 async fn degraded(gw: &Gateway) -> bool {
@@ -175,17 +129,17 @@ async fn until(what: &str, mut check: impl AsyncFnMut() -> bool) {
 
 #[tokio::test]
 async fn with_redis_gone_both_instances_keep_serving_and_say_so() {
-    let redis = OwnRedis::start(free_port());
-    redis.ready().await;
-    let ns = namespace();
-    let ((a, gauge_a), (b, gauge_b)) = (instance(&redis.url(), &ns).await, instance(&redis.url(), &ns).await);
+    let port = free_port();
+    let redis = OwnRedis::start(port).await;
+    let redis_url = format!("redis://127.0.0.1:{port}");
+    let ns = redis_namespace();
+    let ((a, gauge_a), (b, gauge_b)) = (instance(&redis_url, &ns).await, instance(&redis_url, &ns).await);
     let (primary, secondary) = (mock("primary").await, mock("secondary").await);
     let cfg = breaker_config(target("openai", &primary), target("openai", &secondary));
     assert_eq!(a.chat(&cfg, &chat_body()).await.status, 200);
     assert_eq!(b.chat(&cfg, &chat_body()).await.status, 200);
     assert!(!degraded(&a).await && !degraded(&b).await);
-    let port = redis.port;
-    drop(redis);
+    redis.stop();
     for gw in [&a, &b] {
         for _ in 0..5 {
             assert_eq!(gw.chat(&cfg, &chat_body()).await.status, 200, "serving on local state");
@@ -199,8 +153,7 @@ async fn with_redis_gone_both_instances_keep_serving_and_say_so() {
         assert_eq!(a.chat(&cfg, &chat_body()).await.status, 200);
     }
     assert_eq!(primary.hits().len(), 2 + 10 + 2, "instance a's own breaker opened after 2 failures");
-    let back = OwnRedis::start(port);
-    back.ready().await;
+    let _back = OwnRedis::start(port).await;
     until("instance a is healthy again", async || !degraded(&a).await).await;
     assert_eq!(gauge_a.get(), 0);
 }

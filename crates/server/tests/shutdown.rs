@@ -5,13 +5,10 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 
 use common::*;
 use switchboard_store::{LogQuery, StoreLocation};
-
-const MASTER_KEY: &str = "0707070707070707070707070707070707070707070707070707070707070707";
 
 /// Starts `switchboard serve --port 0` on `dir`; returns the child and its base URL.
 fn start(dir: &std::path::Path) -> (Child, String) {
@@ -19,27 +16,7 @@ fn start(dir: &std::path::Path) -> (Child, String) {
 }
 
 fn start_with(dir: &std::path::Path, extra: &[&str]) -> (Child, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_switchboard"))
-        .args(["serve", "--port", "0", "--data-dir"])
-        .arg(dir)
-        .args(extra)
-        .env("SWITCHBOARD_ADMIN_KEY", ADMIN_KEY)
-        .env("SWITCHBOARD_MASTER_KEY", MASTER_KEY)
-        .env("RUST_LOG", "info")
-        .stderr(Stdio::piped())
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
-    let url = loop {
-        let line = lines.next().expect("the server exited before listening").unwrap();
-        if let Some(rest) = line.split("listening on ").nth(1) {
-            break rest.trim().to_string();
-        }
-    };
-    // Keep draining stderr so the child never blocks on a full pipe.
-    std::thread::spawn(move || lines.for_each(drop));
-    (child, url)
+    services::spawn_serve(dir, extra)
 }
 
 fn sigterm(child: &Child) {

@@ -127,13 +127,15 @@ impl LimitArgs {
     }
 }
 
-/// State shared by several instances: key limits (`rate_limits`, `usage_limits`).
+/// State shared by several instances: target health (breakers, cooldowns, rate-limit
+/// headroom) and key limits (`rate_limits`, `usage_limits`).
 #[derive(Debug, Clone, Args)]
 pub struct SharedArgs {
-    /// Redis URL (`redis://[:password@]host:port[/db]`) through which every instance counts
-    /// key limits together. Without it each instance counts on its own. While Redis is
-    /// unreachable, instances count locally and report it (metric
-    /// `switchboard_shared_state_degraded`, a log line), unless --limits-fail-closed.
+    /// Redis URL (`redis://[:password@]host:port[/db]`) through which every instance shares
+    /// target health and counts key limits together. Without it each instance keeps its own.
+    /// While Redis is unreachable, instances work on local state and report it (metric
+    /// `switchboard_shared_state_degraded`, a log line, the health view), and key limits hold
+    /// per instance unless --limits-fail-closed.
     #[arg(long, env = "SWITCHBOARD_REDIS_URL", hide_env_values = true, value_parser = secret)]
     pub redis_url: Option<Secret>,
     /// While Redis is unreachable, answer requests of keys with limits with 503

@@ -3,6 +3,8 @@
 
 #![allow(dead_code, unused_imports, clippy::unwrap_used, clippy::expect_used)]
 
+pub mod services;
+
 use std::sync::Arc;
 use std::time::Duration;
 
