@@ -331,3 +331,72 @@ proptest! {
         every_failure_leads_where_the_rules_say(&steps, &chains)?;
     }
 }
+
+/// Health by leaf path, for the health property below.
+struct PathHealth(HashMap<String, TargetState>);
+
+impl Health for PathHealth {
+    fn state(&self, leaf: &Leaf) -> TargetState {
+        self.0.get(&leaf.path).copied().unwrap_or(TargetState::Available)
+    }
+}
+
+/// What the executor does after an attempt: it succeeded, it failed, or its gate refused it.
+#[derive(Debug, Clone, Copy)]
+enum Turn {
+    Fail(Failure),
+    Refuse,
+}
+
+fn turn() -> impl Strategy<Value = Option<Turn>> {
+    prop_oneof![1 => Just(None), 1 => Just(Some(Turn::Refuse)), 6 => outcome().prop_map(|f| f.map(Turn::Fail))]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 256, failure_persistence: None, ..ProptestConfig::default() })]
+
+    /// Over random trees, random health and random outcomes (failures and gate refusals): the
+    /// request ends; an unavailable target is called only by a request that failed open, and
+    /// only the target it failed open to (its first, and that target's retries); a refused
+    /// target is never called again.
+    #[test]
+    fn unavailable_and_refused_targets_are_passed_over(
+        spec in spec(),
+        seed in any::<u64>(),
+        down in proptest::collection::vec(any::<bool>(), 1..16),
+        turns in proptest::collection::vec(turn(), 1..24),
+    ) {
+        let (metadata, params) = (Map::new(), Map::new());
+        let config = spec.to_json(&mut 0);
+        let tree = validate_config(&config).map_err(|e| TestCaseError::fail(format!("{e} in {config}")))?;
+        let mut paths: Vec<&str> = chains(&tree).keys().copied().collect();
+        paths.sort_unstable();
+        let health = PathHealth(paths.iter().zip(down.iter().cycle())
+            .filter(|(_, down)| **down)
+            .map(|(p, _)| (p.to_string(), TargetState::Open { until_ms: 1_000 }))
+            .collect());
+        let facts = RequestFacts { metadata: &metadata, params: &params };
+        let mut planner = Planner::new(&tree, facts, &health, StdRng::seed_from_u64(seed));
+        let bound = leaf_count(&tree.root) * 5;
+        let (mut made, mut refused) = (0usize, Vec::<String>::new());
+        let mut next = planner.first().ok();
+        let opened_to = next.map(|a| a.leaf.path.clone()).filter(|_| planner.failed_open());
+        while let Some(attempt) = next {
+            prop_assert!(made < bound, "more than {bound} attempts");
+            let path = attempt.leaf.path.clone();
+            prop_assert!(!refused.contains(&path), "{path} was called after its gate refused it");
+            if health.state(attempt.leaf) != TargetState::Available {
+                prop_assert!(opened_to.as_ref() == Some(&path), "unavailable {path} called at attempt {made}");
+            }
+            next = match turns[made % turns.len()] {
+                None => None,
+                Some(Turn::Fail(f)) => planner.next(&f),
+                Some(Turn::Refuse) => {
+                    refused.push(path);
+                    planner.skip(TargetState::Limited { until_ms: 5_000 })
+                }
+            };
+            made += 1;
+        }
+    }
+}
