@@ -349,13 +349,7 @@ impl<'t, 'h, R: Rng> Planner<'t, 'h, R> {
 
     fn pick_loadbalance(&mut self, group: &'t Group) -> Option<usize> {
         let open: Vec<bool> = group.targets.iter().map(|c| c.weight > 0.0 && self.available_or_skip(&c.node)).collect();
-        if let Some(key) = group.hash_key.as_ref().and_then(|k| k.lookup(&self.facts)).map(sticky_key) {
-            let seeds: Vec<(u64, f64)> = group
-                .targets
-                .iter()
-                .map(|c| (rendezvous::stable_hash(node_path(&c.node).as_bytes()), c.weight))
-                .collect();
-            let ranked = rendezvous::rank(key, &seeds);
+        if let Some(ranked) = sticky_ranking(group, &self.facts) {
             let chosen = ranked.iter().copied().find(|i| open[*i])?;
             let first_choice = ranked.first().copied().unwrap_or(chosen);
             self.sticky = Some(Sticky { group, first_choice, chosen });
@@ -462,6 +456,15 @@ fn no_route_path(node: &Node, facts: &RequestFacts) -> String {
             Node::Leaf(l) => return l.path.clone(),
         }
     }
+}
+
+/// A sticky loadbalance's children ranked for the request's `hash_key` value (weight-0
+/// children left out); `None` without a `hash_key` or without the value in the request.
+fn sticky_ranking(group: &Group, facts: &RequestFacts) -> Option<Vec<usize>> {
+    let key = group.hash_key.as_ref()?.lookup(facts).map(sticky_key)?;
+    let seeds: Vec<(u64, f64)> =
+        group.targets.iter().map(|c| (rendezvous::stable_hash(node_path(&c.node).as_bytes()), c.weight)).collect();
+    Some(rendezvous::rank(key, &seeds))
 }
 
 /// The hash of a sticky value: strings as their text, anything else as its JSON.

@@ -242,6 +242,13 @@ impl Headroom {
         requests.max(tokens)
     }
 
+    /// [`Headroom::blocks`] with the request's token estimate made only when a token quota
+    /// is known (the estimate walks the whole prompt).
+    pub fn blocks_with(&self, now_ms: u64, tokens: impl FnOnce() -> u64) -> Option<u64> {
+        let tokens = if self.tokens.is_some() { tokens() } else { 0 };
+        self.blocks(now_ms, tokens)
+    }
+
     /// Newer answer's hints over older ones, per quota (a quota the newer answer did not report
     /// keeps the old one unless it is stale at `now_ms`).
     pub fn update(&mut self, newer: Headroom, now_ms: u64) {

@@ -5,9 +5,9 @@
 //! condition; weight-0 targets come last, marked `weight_zero`.
 
 use crate::config::{Group, Leaf, Mode, Node, RequestFacts, RouteTree};
-use crate::health::{rendezvous, TargetState};
+use crate::health::TargetState;
 
-use super::{node_path, sticky_key, Health};
+use super::{sticky_ranking, Health};
 
 /// One target in the planned order.
 #[derive(Debug, Clone)]
@@ -101,15 +101,8 @@ impl<'t> Walk<'t, '_> {
         let zero = group.targets.iter().enumerate().filter(|(_, c)| c.weight <= 0.0).map(|(i, _)| i);
         let zero: Vec<(usize, String, bool)> =
             zero.map(|i| (i, format!("{}: weight 0, never picked", group.path), true)).collect();
-        let value = group.hash_key.as_ref().and_then(|k| k.lookup(&self.facts)).map(sticky_key);
-        let mut order = match value {
-            Some(key) => {
-                let seeds: Vec<(u64, f64)> = group
-                    .targets
-                    .iter()
-                    .map(|c| (rendezvous::stable_hash(node_path(&c.node).as_bytes()), c.weight))
-                    .collect();
-                let ranking = rendezvous::rank(key, &seeds);
+        let mut order = match sticky_ranking(group, &self.facts) {
+            Some(ranking) => {
                 self.out.sticky.push(StickyRank { group, ranking: ranking.clone() });
                 let reason = |n: usize| format!("{}: sticky choice {} for this hash_key value", group.path, n + 1);
                 ranking.into_iter().enumerate().map(|(n, i)| (i, reason(n), false)).collect::<Vec<_>>()

@@ -152,7 +152,7 @@ pub async fn run(job: &Job<'_>, leaf: &Leaf, note: &mut Note) -> Result<Success,
         .ok_or_else(|| clock.timed_out(spec))?
         .map_err(|e| Failed::gateway(send_error(spec.id, e)))?;
     let status = response.status().as_u16();
-    note.headroom = Some(read_headroom(spec, response.headers()));
+    note.headroom = read_headroom(spec, response.headers());
     let limits = &job.state.settings.limits;
     if !(200..300).contains(&status) {
         return Err(upstream_failure(spec, response, &clock, limits.max_body_bytes).await);
@@ -277,14 +277,19 @@ fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
     )
 }
 
-/// The provider's rate-limit headers, in its family's dialect.
-fn read_headroom(spec: &ProviderSpec, headers: &reqwest::header::HeaderMap) -> Headroom {
+/// The provider's rate-limit headers, in its family's dialect; `None` when the answer has
+/// none (one pass over its names instead of a lookup per header form).
+fn read_headroom(spec: &ProviderSpec, headers: &reqwest::header::HeaderMap) -> Option<Headroom> {
+    let has = |name: &str| name.starts_with("x-ratelimit-") || name.starts_with("anthropic-ratelimit-");
+    if !headers.keys().any(|name| has(name.as_str())) {
+        return None;
+    }
     let dialect = match spec.family {
         Family::OpenAi => Dialect::OpenAi,
         Family::Azure => Dialect::Azure,
         Family::Anthropic => Dialect::Anthropic,
     };
-    headroom::read(dialect, |name| headers.get(name).and_then(|v| v.to_str().ok()), clock::now_ms())
+    Some(headroom::read(dialect, |name| headers.get(name).and_then(|v| v.to_str().ok()), clock::now_ms()))
 }
 
 /// Reads a stream until its first real event and commits to it; everything read so far is

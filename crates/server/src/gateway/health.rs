@@ -5,7 +5,6 @@
 
 use switchboard_core::config::{Leaf, RouteTree};
 use switchboard_core::health::breaker::Transition;
-use switchboard_core::health::headroom::{estimate_tokens, DEFAULT_OUTPUT_TOKENS};
 use switchboard_core::health::TargetState;
 use switchboard_core::planner::{Health, Planner};
 
@@ -35,10 +34,9 @@ pub async fn snapshot_for(state: &GatewayState, tree: &RouteTree, keys: RequestK
     if policy.health.is_unused() && policy.shared_health.is_none() && !state.limits.has_refused() {
         return Snapshot::empty();
     }
-    let tokens = estimate_tokens(keys.body, DEFAULT_OUTPUT_TOKENS);
     let now = clock::now_ms();
     let limited = |slug: &str| state.limits.limited_until(slug, now);
-    let take = || Snapshot::take(&policy.health, tree, keys, (now, tokens), &limited);
+    let take = || Snapshot::take(&policy.health, tree, keys, now, &limited);
     let snapshot = take();
     let Some(shared) = &policy.shared_health else { return snapshot };
     let unknown = snapshot.unknown(&policy.health);
@@ -86,12 +84,14 @@ pub fn report(job: &Job<'_>, snapshot: &Snapshot, leaf: &Leaf, note: &Note, outc
             headroom: note.headroom,
         },
     };
-    let mut label = snapshot.label(leaf, keys(job));
-    provider.clone_into(&mut label.provider);
+    let (id, mut label) = snapshot.identity(leaf, keys(job));
+    if label.provider != provider {
+        provider.clone_into(&mut label.provider);
+    }
     let (policy, cb) = (&job.state.policy, leaf.breaker.as_deref());
-    let transition = policy.health.report(&label, &outcome, cb, clock::now_ms());
+    let transition = policy.health.report(&id, &label, &outcome, cb, clock::now_ms());
     if let Some(shared) = &policy.shared_health {
-        shared.report(label.id(), &outcome, counts_against(&outcome, cb), cb);
+        shared.report(id, &outcome, counts_against(&outcome, cb), cb);
     }
     let to = match transition {
         Transition::Opened { .. } => "open",

@@ -77,14 +77,14 @@ pub struct SharedView {
 }
 
 impl SharedView {
-    pub fn state(&self, now_ms: u64, tokens: u64) -> TargetState {
+    pub fn state(&self, now_ms: u64, tokens: &dyn Fn() -> u64) -> TargetState {
         let breaker = match (self.open_until_ms, self.probe_until_ms) {
             (Some(until_ms), _) if now_ms < until_ms => TargetState::Open { until_ms },
             (Some(_), probing) => TargetState::HalfOpen { probing_until_ms: probing.filter(|p| *p > now_ms) },
             (None, _) => TargetState::Available,
         };
         let cooling = self.cool_until_ms.filter(|u| *u > now_ms).map(|until_ms| TargetState::Cooling { until_ms });
-        let headroom = self.headroom.blocks(now_ms, tokens).map(|until_ms| TargetState::NoHeadroom { until_ms });
+        let headroom = self.headroom.blocks_with(now_ms, tokens).map(|until_ms| TargetState::NoHeadroom { until_ms });
         [cooling, headroom].into_iter().flatten().fold(breaker, TargetState::worst)
     }
 }
@@ -120,14 +120,14 @@ impl Entry {
         }
     }
 
-    fn state(&self, now_ms: u64, tokens: u64) -> TargetState {
+    fn state(&self, now_ms: u64, tokens: &dyn Fn() -> u64) -> TargetState {
         let breaker = match self.breaker.state(now_ms) {
             BreakerState::Closed => TargetState::Available,
             BreakerState::Open { until_ms } => TargetState::Open { until_ms },
             BreakerState::HalfOpen { probing_until_ms } => TargetState::HalfOpen { probing_until_ms },
         };
         let cooling = (self.cool_until_ms > now_ms).then_some(TargetState::Cooling { until_ms: self.cool_until_ms });
-        let headroom = self.headroom.blocks(now_ms, tokens).map(|until_ms| TargetState::NoHeadroom { until_ms });
+        let headroom = self.headroom.blocks_with(now_ms, tokens).map(|until_ms| TargetState::NoHeadroom { until_ms });
         let shared = self.shared.map(|s| s.state(now_ms, tokens));
         [cooling, headroom, shared].into_iter().flatten().fold(breaker, TargetState::worst)
     }
@@ -171,8 +171,9 @@ impl HealthTable {
         self.shards[index].lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    /// The identity's state for a request estimated at `tokens`.
-    pub fn state(&self, id: &TargetId, now_ms: u64, tokens: u64) -> TargetState {
+    /// The identity's state for a request whose token estimate `tokens` gives (asked only
+    /// when a token quota is known).
+    pub fn state(&self, id: &TargetId, now_ms: u64, tokens: &dyn Fn() -> u64) -> TargetState {
         self.shard(id).get(id).map_or(TargetState::Available, |e| e.state(now_ms, tokens))
     }
 
@@ -182,17 +183,24 @@ impl HealthTable {
         self.shard(id).get_mut(id).is_none_or(|e| e.breaker.try_pass(now_ms, probe_ttl_ms))
     }
 
-    /// Counts one attempt's outcome; `cb` is the reporting config's breaker, if any.
-    pub fn report(&self, label: &TargetLabel, outcome: &Outcome, cb: Option<&CbConfig>, now_ms: u64) -> Transition {
-        let id = label.id();
+    /// Counts one attempt's outcome for identity `id` (whose label is `label`; `provider`
+    /// names a virtual key's provider once resolved); `cb` is the reporting config's
+    /// breaker, if any.
+    pub fn report(
+        &self,
+        id: &TargetId,
+        label: &TargetLabel,
+        outcome: &Outcome,
+        cb: Option<&CbConfig>,
+        now_ms: u64,
+    ) -> Transition {
         self.used.store(true, Ordering::Relaxed);
-        let mut shard = self.shard(&id);
-        if !shard.contains_key(&id) && shard.len() >= MAX_IDENTITIES / SHARDS {
-            evict_oldest(&mut shard);
-        }
-        let entry = shard.entry(id).or_insert_with(|| Entry::new(label.clone()));
-        entry.label.provider.clone_from(&label.provider);
-        apply(entry, outcome, cb, now_ms)
+        with_entry(&mut self.shard(id), id, label, |entry| {
+            if entry.label.provider != label.provider {
+                entry.label.provider.clone_from(&label.provider);
+            }
+            apply(entry, outcome, cb, now_ms)
+        })
     }
 
     /// Whether the table has an entry for `id`.
@@ -220,13 +228,10 @@ impl HealthTable {
     pub fn mirror(&self, label: &TargetLabel, view: SharedView, now_ms: u64) {
         let id = label.id();
         self.used.store(true, Ordering::Relaxed);
-        let mut shard = self.shard(&id);
-        if !shard.contains_key(&id) && shard.len() >= MAX_IDENTITIES / SHARDS {
-            evict_oldest(&mut shard);
-        }
-        let entry = shard.entry(id).or_insert_with(|| Entry::new(label.clone()));
-        entry.shared = Some(view);
-        entry.touched_ms = entry.touched_ms.max(now_ms);
+        with_entry(&mut self.shard(&id), &id, label, |entry| {
+            entry.shared = Some(view);
+            entry.touched_ms = entry.touched_ms.max(now_ms);
+        });
     }
 
     /// Every known identity, for the health view and the metrics.
@@ -273,7 +278,7 @@ pub fn counts_against(outcome: &Outcome, cb: Option<&CbConfig>) -> bool {
 fn view(entry: &Entry, now_ms: u64) -> TargetView {
     TargetView {
         label: entry.label.clone(),
-        state: entry.state(now_ms, 0),
+        state: entry.state(now_ms, &|| 0),
         successes: entry.successes,
         failures: entry.failures,
         cool_until_ms: (entry.cool_until_ms > now_ms).then_some(entry.cool_until_ms),
@@ -281,6 +286,23 @@ fn view(entry: &Entry, now_ms: u64) -> TargetView {
         last_status: (entry.last_status != 0).then_some(entry.last_status),
         last_error: entry.last_class,
     }
+}
+
+/// Runs `f` on `id`'s entry in its shard, made (evicting the oldest of a full shard) if new;
+/// an existing entry costs no allocation.
+fn with_entry<R>(
+    shard: &mut HashMap<TargetId, Entry>,
+    id: &TargetId,
+    label: &TargetLabel,
+    f: impl FnOnce(&mut Entry) -> R,
+) -> R {
+    if let Some(entry) = shard.get_mut(id) {
+        return f(entry);
+    }
+    if shard.len() >= MAX_IDENTITIES / SHARDS {
+        evict_oldest(shard);
+    }
+    f(shard.entry(id.clone()).or_insert_with(|| Entry::new(label.clone())))
 }
 
 /// Makes room in a full shard: the entry touched longest ago goes.

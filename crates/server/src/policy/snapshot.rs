@@ -9,6 +9,7 @@
 
 use serde_json::{Map, Value};
 use switchboard_core::config::{Leaf, Node, RouteTree};
+use switchboard_core::health::headroom::{estimate_tokens, DEFAULT_OUTPUT_TOKENS};
 use switchboard_core::health::TargetState;
 use switchboard_core::planner::Health;
 use switchboard_core::secret::Secret;
@@ -44,9 +45,11 @@ pub fn label(leaf: &Leaf, keys: RequestKeys<'_>) -> TargetLabel {
     }
 }
 
+/// A key as its identity shows it: 64 bits of a stable hash, in hex. It tells keys apart
+/// and cannot be turned back into the key (as little as a SHA-256 prefix could), at a small
+/// fraction of SHA-256's cost on every request.
 fn key_credential(key: &Secret) -> String {
-    let hash = switchboard_store::hash_api_key(key.expose());
-    format!("key:{}", &hash[..12])
+    format!("key:{:016x}", switchboard_core::health::rendezvous::stable_hash(key.expose().as_bytes()))
 }
 
 /// Each leaf's state, by the leaf's address in the tree (stable for the request).
@@ -68,14 +71,17 @@ impl Snapshot {
     }
 
     /// Looks up every leaf of `tree`; `limited` says until when a virtual key's own limits
-    /// are spent. `tokens` is the request's estimate (for headroom).
+    /// are spent. The request's token estimate (for headroom) is made once, and only when
+    /// some target has a token quota.
     pub fn take(
         table: &HealthTable,
         tree: &RouteTree,
         keys: RequestKeys<'_>,
-        (now_ms, tokens): (u64, u64),
+        now_ms: u64,
         limited: &dyn Fn(&str) -> Option<u64>,
     ) -> Self {
+        let estimate = std::cell::OnceCell::new();
+        let tokens = || *estimate.get_or_init(|| estimate_tokens(keys.body, DEFAULT_OUTPUT_TOKENS));
         let mut leaves = Vec::new();
         collect(&tree.root, &mut leaves);
         let states = leaves
@@ -83,7 +89,7 @@ impl Snapshot {
             .map(|leaf| {
                 let label = label(leaf, keys);
                 let id = label.id();
-                let mut state = table.state(&id, now_ms, tokens);
+                let mut state = table.state(&id, now_ms, &tokens);
                 if let Some(until_ms) = leaf.virtual_key.as_deref().and_then(limited) {
                     state = state.worst(TargetState::Limited { until_ms });
                 }
@@ -107,9 +113,15 @@ impl Snapshot {
         self.find(leaf).map(|l| &l.id)
     }
 
-    /// The label the snapshot computed for `leaf`, else a fresh one.
-    pub fn label(&self, leaf: &Leaf, keys: RequestKeys<'_>) -> TargetLabel {
-        self.find(leaf).map_or_else(|| label(leaf, keys), |l| l.label.clone())
+    /// The identity and label the snapshot computed for `leaf`, else fresh ones.
+    pub fn identity(&self, leaf: &Leaf, keys: RequestKeys<'_>) -> (TargetId, TargetLabel) {
+        match self.find(leaf) {
+            Some(l) => (l.id.clone(), l.label.clone()),
+            None => {
+                let label = label(leaf, keys);
+                (label.id(), label)
+            }
+        }
     }
 }
 
@@ -167,7 +179,7 @@ mod tests {
         let body = Map::new();
         let keys = RequestKeys { client_key: None, body: &body };
         let limited = |slug: &str| (slug == "capped").then_some(60_000);
-        let snapshot = Snapshot::take(&HealthTable::default(), &t, keys, (1_000, 10), &limited);
+        let snapshot = Snapshot::take(&HealthTable::default(), &t, keys, 1_000, &limited);
         let Node::Group(g) = &t.root else { panic!("a group") };
         let states: Vec<_> = g
             .targets

@@ -47,7 +47,7 @@ fn redis_instants_are_moved_onto_this_instances_clock() {
 fn a_closed_identity_has_no_open_instant() {
     let view = report_view(&[0, 0, -1, -1, -1, -1, -1, 1_000, 2], 1_000).unwrap_or_default();
     assert_eq!(view, SharedView::default());
-    assert_eq!(view.state(1_000, 0), TargetState::Available);
+    assert_eq!(view.state(1_000, &|| 0), TargetState::Available);
 }
 
 #[test]
@@ -61,10 +61,10 @@ fn read_answers_of_the_wrong_length_are_refused() {
 #[test]
 fn a_shared_view_gives_the_planners_states() {
     let open = SharedView { open_until_ms: Some(2_000), ..SharedView::default() };
-    assert_eq!(open.state(1_000, 0), TargetState::Open { until_ms: 2_000 });
-    assert_eq!(open.state(2_000, 0), TargetState::HalfOpen { probing_until_ms: None });
+    assert_eq!(open.state(1_000, &|| 0), TargetState::Open { until_ms: 2_000 });
+    assert_eq!(open.state(2_000, &|| 0), TargetState::HalfOpen { probing_until_ms: None });
     let probing = SharedView { probe_until_ms: Some(2_500), ..open };
-    assert_eq!(probing.state(2_100, 0), TargetState::HalfOpen { probing_until_ms: Some(2_500) });
+    assert_eq!(probing.state(2_100, &|| 0), TargetState::HalfOpen { probing_until_ms: Some(2_500) });
     let cooling = SharedView { cool_until_ms: Some(3_000), ..SharedView::default() };
-    assert_eq!(cooling.state(1_000, 0), TargetState::Cooling { until_ms: 3_000 });
+    assert_eq!(cooling.state(1_000, &|| 0), TargetState::Cooling { until_ms: 3_000 });
 }
