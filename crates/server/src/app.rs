@@ -44,7 +44,7 @@ async fn health() -> Response {
 /// The metrics, with the target-health gauges read from the policy table at scrape time.
 async fn metrics(State((metrics, policy)): State<(Arc<Metrics>, Arc<Policy>)>) -> Response {
     let targets = policy.health.view(crate::support::clock::now_ms());
-    metrics.set_target_states(targets.iter().map(|t| (t.label.id().0, t.state.as_str())));
+    metrics.set_target_states(targets.iter().map(|t| (t.label.text(), t.state.as_str())));
     let mut response = Response::new(Body::from(metrics.render()));
     response.headers_mut().insert(
         http::header::CONTENT_TYPE,

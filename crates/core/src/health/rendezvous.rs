@@ -19,9 +19,43 @@ pub fn stable_hash(bytes: &[u8]) -> u64 {
     fmix64(fnv1a(bytes))
 }
 
-/// FNV-1a, 64-bit: offset basis 0xcbf29ce484222325, prime 0x100000001b3.
+/// FNV-1a, 64-bit, from scratch.
 fn fnv1a(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |hash, &byte| (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3))
+    let mut hasher = StableHasher::new();
+    hasher.write(bytes);
+    hasher.0
+}
+
+/// [`stable_hash`] over several parts without joining them first: `part` writes a part and
+/// a separator byte (0xff, which UTF-8 text never holds), so `("ab", "c")` and `("a", "bc")`
+/// hash apart.
+#[derive(Debug, Clone, Copy)]
+pub struct StableHasher(u64);
+
+impl Default for StableHasher {
+    fn default() -> Self {
+        StableHasher::new()
+    }
+}
+
+impl StableHasher {
+    pub fn new() -> Self {
+        StableHasher(0xcbf2_9ce4_8422_2325)
+    }
+
+    /// FNV-1a, 64-bit: offset basis 0xcbf29ce484222325, prime 0x100000001b3.
+    pub fn write(&mut self, bytes: &[u8]) {
+        self.0 = bytes.iter().fold(self.0, |hash, &byte| (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3));
+    }
+
+    pub fn part(&mut self, bytes: &[u8]) {
+        self.write(bytes);
+        self.write(&[0xff]);
+    }
+
+    pub fn finish(self) -> u64 {
+        fmix64(self.0)
+    }
 }
 
 /// MurmurHash3's 64-bit finaliser: a bijection in which every input bit flips about half the
@@ -71,6 +105,25 @@ fn mix(key: u64, seed: u64) -> u64 {
 fn open_unit(x: u64) -> f64 {
     const SCALE: f64 = (1u64 << 52) as f64;
     ((x >> 12) as f64 + 0.5) / SCALE
+}
+
+#[cfg(test)]
+mod hasher_tests {
+    use super::*;
+
+    #[test]
+    fn parts_are_separated() {
+        let hash = |parts: &[&str]| {
+            let mut h = StableHasher::new();
+            parts.iter().for_each(|p| h.part(p.as_bytes()));
+            h.finish()
+        };
+        assert_ne!(hash(&["ab", "c"]), hash(&["a", "bc"]));
+        assert_eq!(hash(&["ab", "c"]), hash(&["ab", "c"]));
+        let mut whole = StableHasher::new();
+        whole.write(b"abc");
+        assert_eq!(whole.finish(), stable_hash(b"abc"));
+    }
 }
 
 #[cfg(test)]

@@ -13,7 +13,7 @@ use crate::gateway::GatewayState;
 use crate::observe::metrics::TransitionLabels;
 use crate::observe::Recorder;
 use crate::policy::health::{counts_against, Outcome};
-use crate::policy::snapshot::{RequestKeys, Snapshot};
+use crate::policy::snapshot::{label, RequestKeys, Snapshot};
 use crate::support::clock;
 
 fn keys<'a>(job: &'a Job<'_>) -> RequestKeys<'a> {
@@ -23,13 +23,13 @@ fn keys<'a>(job: &'a Job<'_>) -> RequestKeys<'a> {
 /// The request's view of its targets' health. Without shared state, nothing is looked up
 /// while nothing was ever reported; with it, identities this instance has not seen yet are
 /// read from Redis first (once).
-pub async fn snapshot(job: &Job<'_>, tree: &RouteTree) -> Snapshot {
+pub async fn snapshot<'t>(job: &Job<'_>, tree: &'t RouteTree) -> Snapshot<'t> {
     snapshot_for(job.state, tree, keys(job)).await
 }
 
 /// [`snapshot`] for a request described by `keys` (the explainer's too). A virtual key
 /// whose own limits refused recently is `limited` in it.
-pub async fn snapshot_for(state: &GatewayState, tree: &RouteTree, keys: RequestKeys<'_>) -> Snapshot {
+pub async fn snapshot_for<'t>(state: &GatewayState, tree: &'t RouteTree, keys: RequestKeys<'_>) -> Snapshot<'t> {
     let policy = &state.policy;
     if policy.health.is_unused() && policy.shared_health.is_none() && !state.limits.has_refused() {
         return Snapshot::empty();
@@ -39,7 +39,7 @@ pub async fn snapshot_for(state: &GatewayState, tree: &RouteTree, keys: RequestK
     let take = || Snapshot::take(&policy.health, tree, keys, now, &limited);
     let snapshot = take();
     let Some(shared) = &policy.shared_health else { return snapshot };
-    let unknown = snapshot.unknown(&policy.health);
+    let unknown = snapshot.unknown(&policy.health, keys);
     if unknown.is_empty() {
         return snapshot;
     }
@@ -49,7 +49,7 @@ pub async fn snapshot_for(state: &GatewayState, tree: &RouteTree, keys: RequestK
 
 /// Before an attempt: a half-open target lets one probe through (one across instances with
 /// shared state). `Some(state)` when this request may not go (another holds the probe).
-pub async fn gate(job: &Job<'_>, snapshot: &Snapshot, leaf: &Leaf) -> Option<TargetState> {
+pub async fn gate(job: &Job<'_>, snapshot: &Snapshot<'_>, leaf: &Leaf) -> Option<TargetState> {
     if snapshot.state(leaf) != (TargetState::HalfOpen { probing_until_ms: None }) {
         return None;
     }
@@ -60,16 +60,16 @@ pub async fn gate(job: &Job<'_>, snapshot: &Snapshot, leaf: &Leaf) -> Option<Tar
     let ttl = timeout.unwrap_or_else(|| u64::try_from(limits.timeout.as_millis()).unwrap_or(u64::MAX));
     let policy = &job.state.policy;
     let shared = match &policy.shared_health {
-        Some(shared) => shared.claim(id, ttl).await,
+        Some(shared) => shared.claim(&id, ttl).await,
         None => None,
     };
-    let passed = shared.unwrap_or_else(|| policy.health.try_pass(id, now, ttl));
+    let passed = shared.unwrap_or_else(|| policy.health.try_pass(&id, now, ttl));
     (!passed).then_some(TargetState::HalfOpen { probing_until_ms: Some(now.saturating_add(ttl)) })
 }
 
 /// After an attempt: what its answer says about the target. Failures of the request or
 /// the config (a bad body, missing credentials) say nothing about the target.
-pub fn report(job: &Job<'_>, snapshot: &Snapshot, leaf: &Leaf, note: &Note, outcome: &Result<Success, Failed>) {
+pub fn report(job: &Job<'_>, snapshot: &Snapshot<'_>, leaf: &Leaf, note: &Note, outcome: &Result<Success, Failed>) {
     let Some(provider) = note.provider else { return };
     let outcome = match outcome {
         Ok(Success::Json { status, .. }) => Outcome { status: *status, headroom: note.headroom, ..Outcome::default() },
@@ -84,12 +84,10 @@ pub fn report(job: &Job<'_>, snapshot: &Snapshot, leaf: &Leaf, note: &Note, outc
             headroom: note.headroom,
         },
     };
-    let (id, mut label) = snapshot.identity(leaf, keys(job));
-    if label.provider != provider {
-        provider.clone_into(&mut label.provider);
-    }
+    let id = snapshot.identity(leaf, keys(job));
     let (policy, cb) = (&job.state.policy, leaf.breaker.as_deref());
-    let transition = policy.health.report(&id, &label, &outcome, cb, clock::now_ms());
+    let label = || label(leaf, keys(job));
+    let transition = policy.health.report(id, label, provider, &outcome, (cb, clock::now_ms()));
     if let Some(shared) = &policy.shared_health {
         shared.report(id, &outcome, counts_against(&outcome, cb), cb);
     }
@@ -101,12 +99,12 @@ pub fn report(job: &Job<'_>, snapshot: &Snapshot, leaf: &Leaf, note: &Note, outc
     job.state.metrics.circuit_transitions.get_or_create(&TransitionLabels { to }).inc();
     match transition {
         Transition::Opened { until_ms } => tracing::warn!(
-            trace_id = %job.inbound.trace_id, target = %leaf.path, provider, credential = %label.credential,
-            model = %label.model, reopens_in_ms = until_ms.saturating_sub(clock::now_ms()), "circuit opened"
+            trace_id = %job.inbound.trace_id, target = %leaf.path, provider, target_id = %id,
+            reopens_in_ms = until_ms.saturating_sub(clock::now_ms()), "circuit opened"
         ),
         Transition::Closed => tracing::info!(
-            trace_id = %job.inbound.trace_id, target = %leaf.path, provider, credential = %label.credential,
-            model = %label.model, "circuit closed: the probe succeeded"
+            trace_id = %job.inbound.trace_id, target = %leaf.path, provider, target_id = %id,
+            "circuit closed: the probe succeeded"
         ),
         Transition::None => {}
     }

@@ -33,7 +33,7 @@ pub async fn list(State(state): State<SharedGateway>, headers: HeaderMap) -> Res
 fn target(t: &TargetView, now: u64) -> Value {
     let until = t.state.available_at_ms();
     json!({
-        "id": t.label.id().0,
+        "id": t.label.id.to_string(),
         "provider": t.label.provider,
         "credential": t.label.credential,
         "destination": t.label.destination,

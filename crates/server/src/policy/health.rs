@@ -23,16 +23,26 @@ const SHARDS: usize = 16;
 /// Identities kept, at most.
 pub const MAX_IDENTITIES: usize = 4096;
 
-/// A target's identity: the key of its health. Never holds a secret: an inline key is
-/// represented by a prefix of its SHA-256.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct TargetId(pub String);
+/// A target's identity, the key of its health: a stable 64-bit hash of provider,
+/// credential, destination and model (see `snapshot::identity`), made without allocating on
+/// every request. Shown in hex. Two identities sharing a hash would share health; among the
+/// at most [`MAX_IDENTITIES`] kept, the odds are about 1 in 10^12.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct TargetId(pub u64);
 
-/// What the health view shows of an identity.
+impl std::fmt::Display for TargetId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:016x}", self.0)
+    }
+}
+
+/// What the health view shows of an identity. Never holds a secret: an inline key is shown
+/// by a hash of it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TargetLabel {
+    pub id: TargetId,
     pub provider: String,
-    /// `vk:SLUG` or `key:HASH-PREFIX`.
+    /// `vk:SLUG` or `key:HASH`.
     pub credential: String,
     /// The custom host, or `default` (the provider's own API, or the virtual key's).
     pub destination: String,
@@ -40,11 +50,9 @@ pub struct TargetLabel {
 }
 
 impl TargetLabel {
-    /// The key of the identity. A virtual key's slug already names its provider (the
-    /// label's `provider` is filled in once an attempt has resolved the key).
-    pub fn id(&self) -> TargetId {
-        let provider = if self.credential.starts_with("vk:") { "" } else { self.provider.as_str() };
-        TargetId(format!("{provider}|{}|{}|{}", self.credential, self.destination, self.model))
+    /// The identity as one line of text (a metric label).
+    pub fn text(&self) -> String {
+        format!("{}|{}|{}|{}", self.provider, self.credential, self.destination, self.model)
     }
 }
 
@@ -166,7 +174,7 @@ impl HealthTable {
     }
 
     fn shard(&self, id: &TargetId) -> std::sync::MutexGuard<'_, HashMap<TargetId, Entry>> {
-        let index = switchboard_core::health::rendezvous::stable_hash(id.0.as_bytes()) as usize % SHARDS;
+        let index = (id.0 % SHARDS as u64) as usize;
         // A poisoned shard only means a panic elsewhere mid-update; its data is still plain values.
         self.shards[index].lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
@@ -183,21 +191,21 @@ impl HealthTable {
         self.shard(id).get_mut(id).is_none_or(|e| e.breaker.try_pass(now_ms, probe_ttl_ms))
     }
 
-    /// Counts one attempt's outcome for identity `id` (whose label is `label`; `provider`
-    /// names a virtual key's provider once resolved); `cb` is the reporting config's
-    /// breaker, if any.
+    /// Counts one attempt's outcome for identity `id` (`label` makes its label, only for a
+    /// new entry; `provider` is the provider the attempt called, which names a virtual key's
+    /// once resolved); `cb` is the reporting config's breaker, if any.
     pub fn report(
         &self,
-        id: &TargetId,
-        label: &TargetLabel,
+        id: TargetId,
+        label: impl FnOnce() -> TargetLabel,
+        provider: &str,
         outcome: &Outcome,
-        cb: Option<&CbConfig>,
-        now_ms: u64,
+        (cb, now_ms): (Option<&CbConfig>, u64),
     ) -> Transition {
         self.used.store(true, Ordering::Relaxed);
-        with_entry(&mut self.shard(id), id, label, |entry| {
-            if entry.label.provider != label.provider {
-                entry.label.provider.clone_from(&label.provider);
+        with_entry(&mut self.shard(&id), id, label, |entry| {
+            if entry.label.provider != provider {
+                provider.clone_into(&mut entry.label.provider);
             }
             apply(entry, outcome, cb, now_ms)
         })
@@ -212,7 +220,7 @@ impl HealthTable {
     pub fn ids(&self) -> Vec<TargetId> {
         let mut out = Vec::new();
         for shard in &self.shards {
-            out.extend(shard.lock().unwrap_or_else(std::sync::PoisonError::into_inner).keys().cloned());
+            out.extend(shard.lock().unwrap_or_else(std::sync::PoisonError::into_inner).keys().copied());
         }
         out
     }
@@ -226,12 +234,16 @@ impl HealthTable {
 
     /// Adds an identity first seen in the shared state (or known to be clean there).
     pub fn mirror(&self, label: &TargetLabel, view: SharedView, now_ms: u64) {
-        let id = label.id();
         self.used.store(true, Ordering::Relaxed);
-        with_entry(&mut self.shard(&id), &id, label, |entry| {
-            entry.shared = Some(view);
-            entry.touched_ms = entry.touched_ms.max(now_ms);
-        });
+        with_entry(
+            &mut self.shard(&label.id),
+            label.id,
+            || label.clone(),
+            |entry| {
+                entry.shared = Some(view);
+                entry.touched_ms = entry.touched_ms.max(now_ms);
+            },
+        );
     }
 
     /// Every known identity, for the health view and the metrics.
@@ -241,7 +253,7 @@ impl HealthTable {
             let shard = shard.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
             out.extend(shard.values().map(|e| view(e, now_ms)));
         }
-        out.sort_by(|a, b| a.label.id().0.cmp(&b.label.id().0));
+        out.sort_by(|a, b| a.label.text().cmp(&b.label.text()));
         out
     }
 }
@@ -292,22 +304,22 @@ fn view(entry: &Entry, now_ms: u64) -> TargetView {
 /// an existing entry costs no allocation.
 fn with_entry<R>(
     shard: &mut HashMap<TargetId, Entry>,
-    id: &TargetId,
-    label: &TargetLabel,
+    id: TargetId,
+    label: impl FnOnce() -> TargetLabel,
     f: impl FnOnce(&mut Entry) -> R,
 ) -> R {
-    if let Some(entry) = shard.get_mut(id) {
+    if let Some(entry) = shard.get_mut(&id) {
         return f(entry);
     }
     if shard.len() >= MAX_IDENTITIES / SHARDS {
         evict_oldest(shard);
     }
-    f(shard.entry(id.clone()).or_insert_with(|| Entry::new(label.clone())))
+    f(shard.entry(id).or_insert_with(|| Entry::new(label())))
 }
 
 /// Makes room in a full shard: the entry touched longest ago goes.
 fn evict_oldest(shard: &mut HashMap<TargetId, Entry>) {
-    if let Some(oldest) = shard.iter().min_by_key(|(_, e)| e.touched_ms).map(|(id, _)| id.clone()) {
+    if let Some(oldest) = shard.iter().min_by_key(|(_, e)| e.touched_ms).map(|(id, _)| *id) {
         shard.remove(&oldest);
     }
 }

@@ -70,7 +70,7 @@ impl SharedHealth {
     }
 
     fn keys(&self, id: &TargetId) -> [String; 2] {
-        let hash = self.shared.key(&format!("health:{}", id.0));
+        let hash = self.shared.key(&format!("health:{id}"));
         let probe = format!("{hash}:probe");
         [hash, probe]
     }
@@ -93,11 +93,11 @@ impl SharedHealth {
 
     /// Reads the identities this instance has no entry for yet, before its first request.
     pub async fn prefetch(&self, labels: &[TargetLabel]) {
-        let unknown: Vec<&TargetLabel> = labels.iter().filter(|l| !self.table.knows(&l.id())).collect();
+        let unknown: Vec<&TargetLabel> = labels.iter().filter(|l| !self.table.knows(&l.id)).collect();
         if unknown.is_empty() || self.is_degraded() {
             return;
         }
-        let ids: Vec<TargetId> = unknown.iter().map(|l| l.id()).collect();
+        let ids: Vec<TargetId> = unknown.iter().map(|l| l.id).collect();
         if let Some(views) = self.read_views(&ids).await {
             for (label, view) in unknown.into_iter().zip(views) {
                 self.table.mirror(label, view, clock::now_ms());
@@ -120,7 +120,7 @@ impl SharedHealth {
         let Ok(values) = self.shared.run::<Vec<i64>>(&self.report, &keys, &pending.args).await else { return };
         let Some(view) = report_view(&values, clock::now_ms()) else { return };
         if values.get(8).copied() == Some(1) {
-            tracing::warn!(target_id = %pending.id.0, "circuit opened across instances");
+            tracing::warn!(target_id = %pending.id, "circuit opened across instances");
         }
         self.table.set_shared(&pending.id, view);
     }

@@ -2,6 +2,7 @@ use super::*;
 
 fn label(model: &str) -> TargetLabel {
     TargetLabel {
+        id: TargetId(switchboard_core::health::rendezvous::stable_hash(model.as_bytes())),
         provider: "openai".into(),
         credential: "vk:prod".into(),
         destination: "default".into(),
@@ -16,7 +17,7 @@ fn report(
     cb: Option<&CbConfig>,
     now_ms: u64,
 ) -> Transition {
-    table.report(&label.id(), label, outcome, cb, now_ms)
+    table.report(label.id, || label.clone(), &label.provider, outcome, (cb, now_ms))
 }
 
 fn failure(status: u16) -> Outcome {
@@ -37,8 +38,8 @@ fn cb(threshold: u32) -> CbConfig {
 #[test]
 fn an_unknown_identity_is_available_and_takes_no_entry() {
     let table = HealthTable::default();
-    assert_eq!(table.state(&label("m").id(), 0, &|| 0), TargetState::Available);
-    assert!(table.try_pass(&label("m").id(), 0, 1_000));
+    assert_eq!(table.state(&label("m").id, 0, &|| 0), TargetState::Available);
+    assert!(table.try_pass(&label("m").id, 0, 1_000));
     assert!(table.view(0).is_empty());
 }
 
@@ -47,8 +48,8 @@ fn the_breaker_opens_for_every_model_key_pair_separately() {
     let (table, cb) = (HealthTable::default(), cb(2));
     report(&table, &label("a"), &failure(500), Some(&cb), 1);
     assert_eq!(report(&table, &label("a"), &failure(502), Some(&cb), 2), Transition::Opened { until_ms: 30_002 });
-    assert_eq!(table.state(&label("a").id(), 3, &|| 0), TargetState::Open { until_ms: 30_002 });
-    assert_eq!(table.state(&label("b").id(), 3, &|| 0), TargetState::Available);
+    assert_eq!(table.state(&label("a").id, 3, &|| 0), TargetState::Open { until_ms: 30_002 });
+    assert_eq!(table.state(&label("b").id, 3, &|| 0), TargetState::Available);
 }
 
 #[test]
@@ -57,15 +58,15 @@ fn a_retry_after_cools_the_identity_even_without_a_breaker() {
     let limited =
         Outcome { status: 429, class: Some("rate_limit"), retry_after_ms: Some(30_000), ..Outcome::default() };
     report(&table, &label("a"), &limited, None, 1_000);
-    assert_eq!(table.state(&label("a").id(), 1_001, &|| 0), TargetState::Cooling { until_ms: 31_000 });
-    assert_eq!(table.state(&label("a").id(), 31_000, &|| 0), TargetState::Available);
+    assert_eq!(table.state(&label("a").id, 1_001, &|| 0), TargetState::Cooling { until_ms: 31_000 });
+    assert_eq!(table.state(&label("a").id, 31_000, &|| 0), TargetState::Available);
 }
 
 #[test]
 fn a_probe_is_claimed_once_and_its_success_closes_the_breaker() {
     let (table, cb) = (HealthTable::default(), cb(1));
     report(&table, &label("a"), &failure(500), Some(&cb), 0);
-    let id = label("a").id();
+    let id = label("a").id;
     assert_eq!(table.state(&id, 30_000, &|| 0), TargetState::HalfOpen { probing_until_ms: None });
     assert!(table.try_pass(&id, 30_000, 5_000));
     assert!(!table.try_pass(&id, 30_001, 5_000));
