@@ -253,7 +253,7 @@ impl HealthTable {
             let shard = shard.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
             out.extend(shard.values().map(|e| view(e, now_ms)));
         }
-        out.sort_by(|a, b| a.label.text().cmp(&b.label.text()));
+        out.sort_by_cached_key(|view| view.label.text());
         out
     }
 }
