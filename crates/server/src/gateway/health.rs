@@ -4,7 +4,7 @@
 //! failing open). Decisions are core's (`health`, `planner`); the table is `policy`'s.
 
 use switchboard_core::config::{Leaf, RouteTree};
-use switchboard_core::health::breaker::Transition;
+use switchboard_core::health::breaker::{CbConfig, Transition};
 use switchboard_core::health::TargetState;
 use switchboard_core::planner::{Health, Planner};
 
@@ -88,7 +88,7 @@ pub fn report(job: &Job<'_>, snapshot: &Snapshot<'_>, leaf: &Leaf, note: &Note, 
     let (policy, cb) = (&job.state.policy, leaf.breaker.as_deref());
     let label = || label(leaf, keys(job));
     let transition = policy.health.report(id, label, provider, &outcome, (cb, clock::now_ms()));
-    if let Some(shared) = &policy.shared_health {
+    if let Some(shared) = policy.shared_health.as_ref().filter(|_| worth_sharing(&outcome, cb, snapshot.state(leaf))) {
         shared.report(id, &outcome, counts_against(&outcome, cb), cb);
     }
     let to = match transition {
@@ -108,6 +108,15 @@ pub fn report(job: &Job<'_>, snapshot: &Snapshot<'_>, leaf: &Leaf, note: &Note, 
         ),
         Transition::None => {}
     }
+}
+
+/// Whether an outcome changes the shared state. A plain success of an available target
+/// does not — unless the breaker counts every request (a share of failures, or a minimum
+/// number of requests) or the answer carried rate-limit headers — so the common case costs
+/// Redis nothing.
+fn worth_sharing(outcome: &Outcome, cb: Option<&CbConfig>, state: TargetState) -> bool {
+    let counts_successes = cb.is_some_and(|cb| cb.failure_threshold_percentage.is_some() || cb.minimum_requests > 1);
+    outcome.failed() || outcome.headroom.is_some() || counts_successes || state != TargetState::Available
 }
 
 /// Puts what routing passed over into the log record.
