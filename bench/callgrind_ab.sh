@@ -2,7 +2,7 @@
 # Instructions per request, A against B, with valgrind's callgrind: deterministic where the
 # wall clock is not, so it can tell a 1 % change on a shared two-core machine.
 #
-#   bench/callgrind_ab.sh OLD_BIN NEW_BIN [scenario=single|seed] [extra serve flags…]
+#   bench/callgrind_ab.sh OLD_BIN NEW_BIN [scenario=single|seed|vk|limited] [extra serve flags…]
 #
 # Each binary serves N requests (sequential, one keep-alive connection, bench/callgrind_drive.py)
 # twice, at 500 and at 2000, through the testkit mock (target/release/mock-provider); the

@@ -1,4 +1,7 @@
-"""Sequential chat requests over one keep-alive connection, for bench/callgrind_ab.sh."""
+"""Sequential chat requests over one keep-alive connection, for bench/callgrind_ab.sh.
+
+Scenarios: single (one inline target), seed (the cookbook's nested config), vk (a virtual key, created
+first through the admin API), limited (the same with rate and usage limits)."""
 import http.client, json, sys, time
 port, n, scenario, mock = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], sys.argv[4]
 host = f"http://127.0.0.1:{mock}/v1"
@@ -9,15 +12,29 @@ seed = {"strategy": {"mode": "loadbalance"}, "targets": [
     {"strategy": {"mode": "fallback"}, "weight": 0.5,
      "targets": [{"provider": "openai", "api_key": "sk-a", "custom_host": host},
                  {"provider": "openai", "api_key": "sk-b", "custom_host": host}]}]}
-cfg = json.dumps(single if scenario == "single" else seed)
+configs = {"single": single, "seed": seed}
 body = json.dumps({"model": "gpt-3.5-turbo", "messages": [{"role": "system", "content": "You are a very helpful assistant."},
     {"role": "user", "content": "What are 7 wonders in the world?"}]})
-hdrs = {"content-type": "application/json", "x-portkey-config": cfg}
+hdrs = {"content-type": "application/json"}
 for _ in range(600):
     try:
         c = http.client.HTTPConnection("127.0.0.1", port, timeout=30); c.request("GET", "/health"); c.getresponse().read(); break
     except Exception:
         time.sleep(0.5)
+if scenario in ("vk", "limited"):
+    key = {"name": "bench", "provider": "openai", "key": "sk-bench-limited", "custom_host": host}
+    if scenario == "limited":
+        # A request window, a token window and a cost budget, none of which the run reaches: every
+        # request reserves and settles in all three.
+        key["rate_limits"] = [{"type": "requests", "unit": "rpm", "value": 1000000000},
+                              {"type": "tokens", "unit": "rpd", "value": 1000000000000}]
+        key["usage_limits"] = {"credit_limit": 1000000, "type": "cost"}
+    c.request("POST", "/v1/virtual-keys", body=json.dumps(key), headers={"content-type": "application/json"})
+    r = c.getresponse(); created = json.loads(r.read())
+    assert r.status == 200, created
+    configs[scenario] = {"virtual_key": created["slug"]}
+cfg = json.dumps(configs[scenario])
+hdrs["x-portkey-config"] = cfg
 ok = 0
 for i in range(n):
     c.request("POST", "/v1/chat/completions", body=body, headers=hdrs)

@@ -14,6 +14,14 @@ pub enum Bucket {
     Usage(UsageLimit),
 }
 
+/// What a bucket's state is keyed by: what it counts and over what. A limit changed in
+/// value keeps its state; changed in kind or period, it gets a fresh one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum BucketKey {
+    Rate(Measure, super::Unit),
+    Usage(BudgetKind, super::Reset),
+}
+
 /// What a bucket holds (a window is 60 slots: boxed, so a budget stays small).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Tally {
@@ -99,6 +107,14 @@ impl Bucket {
             Bucket::Rate(RateLimit { measure: Measure::Tokens, .. })
             | Bucket::Usage(UsageLimit { kind: BudgetKind::Tokens, .. }) => amounts.tokens,
             Bucket::Usage(UsageLimit { kind: BudgetKind::Cost, .. }) => amounts.nano_usd,
+        }
+    }
+
+    /// Which state the bucket uses, as a value (what [`Bucket::name`] says in words).
+    pub fn key(&self) -> BucketKey {
+        match self {
+            Bucket::Rate(rate) => BucketKey::Rate(rate.measure, rate.unit),
+            Bucket::Usage(usage) => BucketKey::Usage(usage.kind, usage.reset),
         }
     }
 

@@ -29,7 +29,7 @@ pub mod parse;
 pub mod period;
 pub mod window;
 
-pub use admit::{admit, settle, Amounts, Bucket, Hold, Refusal, Settled, Tally};
+pub use admit::{admit, settle, Amounts, Bucket, BucketKey, Hold, Refusal, Settled, Tally};
 pub use budget::{crossed, Budget};
 pub use parse::{from_options, parse_key_limits, parse_rate_limits, parse_usage_limits, LIMIT_KEYS};
 pub use period::{period, Period};

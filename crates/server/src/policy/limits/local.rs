@@ -1,27 +1,56 @@
-//! The limiter's in-memory backend: each bucket's state in one map behind a mutex, updated
-//! only through core's [`admit`] and [`settle`] (the arithmetic the Redis scripts restate).
-//! Used alone without `--redis-url`, and as the fallback while Redis is unreachable.
+//! The limiter's in-memory backend: each key's bucket states, updated only through core's
+//! [`admit`] and [`settle`] (the arithmetic the Redis scripts restate). Used alone without
+//! `--redis-url`, and as the fallback while Redis is unreachable.
+//!
+//! Keys are spread over shards by a hash of the key, so requests of different keys do not
+//! wait on one lock; a key's states are found by value ([`BucketKey`]), with no name built
+//! per request.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
 
-use switchboard_core::limits::{self, admit, Amounts, Bucket, Hold, Refusal, Tally};
+use switchboard_core::health::rendezvous::stable_hash;
+use switchboard_core::limits::{self, admit, Amounts, Bucket, BucketKey, Hold, Refusal, Tally};
 
-#[derive(Default)]
+const SHARDS: usize = 16;
+
+/// One key's bucket states.
+type States = Vec<(BucketKey, Tally)>;
+
 pub struct Table {
-    tallies: Mutex<HashMap<String, Tally>>,
+    shards: Vec<Mutex<HashMap<String, States>>>,
 }
 
-fn name(owner: &str, bucket: &Bucket) -> String {
-    format!("{owner}:{}", bucket.name())
+impl Default for Table {
+    fn default() -> Self {
+        Table { shards: (0..SHARDS).map(|_| Mutex::new(HashMap::new())).collect() }
+    }
+}
+
+/// Takes `key`'s state out of `states`, if it has one.
+fn take(states: &mut States, key: BucketKey) -> Option<Tally> {
+    let at = states.iter().position(|(k, _)| *k == key)?;
+    Some(states.swap_remove(at).1)
+}
+
+fn find(states: &mut States, key: BucketKey) -> Option<&mut Tally> {
+    states.iter_mut().find(|(k, _)| *k == key).map(|(_, tally)| tally)
 }
 
 impl Table {
-    fn with<T>(&self, f: impl FnOnce(&mut HashMap<String, Tally>) -> T) -> T {
-        match self.tallies.lock() {
-            Ok(mut map) => f(&mut map),
-            Err(poisoned) => f(&mut poisoned.into_inner()),
+    /// Runs `f` on `owner`'s states (an owner seen for the first time is added after).
+    fn with<T>(&self, owner: &str, f: impl FnOnce(&mut States) -> T) -> T {
+        let shard = &self.shards[(stable_hash(owner.as_bytes()) % SHARDS as u64) as usize];
+        let mut map = shard.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(states) = map.get_mut(owner) {
+            return f(states);
         }
+        let mut states = States::new();
+        let out = f(&mut states);
+        if !states.is_empty() {
+            map.insert(owner.to_string(), states);
+        }
+        out
     }
 
     /// Reserves `estimate` in every bucket of `owner`, or in none.
@@ -32,23 +61,21 @@ impl Table {
         estimate: &Amounts,
         now_ms: u64,
     ) -> Result<Vec<Hold>, Refusal> {
-        self.with(|map| {
+        self.with(owner, |states| {
             let mut taken: Vec<Tally> =
-                buckets.iter().map(|b| map.remove(&name(owner, b)).unwrap_or_else(|| b.fresh())).collect();
+                buckets.iter().map(|b| take(states, b.key()).unwrap_or_else(|| b.fresh())).collect();
             let outcome = admit(buckets, &mut taken, estimate, now_ms);
-            for (bucket, tally) in buckets.iter().zip(taken) {
-                map.insert(name(owner, bucket), tally);
-            }
+            states.extend(buckets.iter().map(Bucket::key).zip(taken));
             outcome
         })
     }
 
     /// Settles holds; `true` when a budget crossed its alert threshold.
     pub fn settle(&self, owner: &str, buckets: &[Bucket], holds: &[Hold], actual: &Amounts, now_ms: u64) -> bool {
-        self.with(|map| {
+        self.with(owner, |states| {
             let mut alert = false;
             for (bucket, hold) in buckets.iter().zip(holds) {
-                if let Some(tally) = map.get_mut(&name(owner, bucket)) {
+                if let Some(tally) = find(states, bucket.key()) {
                     alert |= limits::settle(bucket, tally, *hold, actual, now_ms).alert;
                 }
             }
@@ -60,7 +87,7 @@ impl Table {
     pub fn spent(&self, owner: &str, bucket: &Bucket, now_ms: u64) -> u64 {
         let Bucket::Usage(usage) = bucket else { return 0 };
         let current = limits::period(usage.reset, now_ms).start_ms;
-        self.with(|map| match map.get(&name(owner, bucket)) {
+        self.with(owner, |states| match find(states, bucket.key()) {
             Some(Tally::Budget(b)) if b.period_start == current => b.spent,
             _ => 0,
         })
