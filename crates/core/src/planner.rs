@@ -162,6 +162,9 @@ pub struct Planner<'t, 'h, R> {
     /// Targets refused by the executor's gate ([`Planner::skip`]), and why: unavailable
     /// from then on.
     refused: Vec<(&'t Leaf, TargetState)>,
+    /// Targets already tried and moved on from: never chosen again by this request (a
+    /// loadbalance re-picking after a refusal does not go back to one that failed).
+    done: Vec<&'t Leaf>,
     skipped: Vec<Skipped<'t>>,
     sticky: Option<Sticky<'t>>,
     failed_open: bool,
@@ -177,6 +180,7 @@ impl<'t, 'h, R: Rng> Planner<'t, 'h, R> {
             rng,
             slept: Duration::ZERO,
             refused: Vec::new(),
+            done: Vec::new(),
             skipped: Vec::new(),
             sticky: None,
             failed_open: false,
@@ -269,7 +273,9 @@ impl<'t, 'h, R: Rng> Planner<'t, 'h, R> {
     /// a failure it moves on from, or — after a skip (`failure` is `None`) — a fallback or
     /// loadbalance group with another available child.
     fn fall_back(&mut self, failure: Option<&Failure>) -> Option<Attempt<'t>> {
-        self.stack.pop();
+        if let Some(Frame::Leaf { leaf, .. }) = self.stack.pop() {
+            self.done.push(leaf);
+        }
         while let Some(Frame::Group { group, index }) = self.stack.last() {
             let (group, index) = (*group, *index);
             let next = match (group.mode, failure) {
@@ -361,7 +367,7 @@ impl<'t, 'h, R: Rng> Planner<'t, 'h, R> {
     /// Whether anything below `node` is available now.
     fn available(&self, node: &Node) -> bool {
         match node {
-            Node::Leaf(leaf) => self.leaf_state(leaf).is_available(),
+            Node::Leaf(leaf) => !self.is_done(leaf) && self.leaf_state(leaf).is_available(),
             Node::Group(group) => match group.mode {
                 Mode::Single => self.available(&group.targets[0].node),
                 Mode::Conditional => crate::config::group_pick_conditional(group, &self.facts)
@@ -379,11 +385,16 @@ impl<'t, 'h, R: Rng> Planner<'t, 'h, R> {
         }
         let mut passed = Vec::new();
         self.reachable_leaves(node, &mut passed);
+        passed.retain(|l| !self.is_done(l));
         for leaf in passed {
             let state = self.leaf_state(leaf);
             self.note_skip(leaf, state);
         }
         false
+    }
+
+    fn is_done(&self, leaf: &Leaf) -> bool {
+        self.done.iter().any(|d| std::ptr::eq(*d, leaf))
     }
 
     fn leaf_state(&self, leaf: &Leaf) -> TargetState {

@@ -188,3 +188,25 @@ fn without_the_hash_value_the_split_is_random() {
     assert!(planner.first().is_ok());
     assert!(planner.sticky().is_none());
 }
+
+#[test]
+fn a_loadbalance_repicking_after_a_refusal_never_goes_back_to_a_failed_target() {
+    // Loadbalance over (fallback a → b) and c: a fails, b is refused, so the loadbalance
+    // re-picks — c, never a again.
+    let t = tree(json!({"strategy": {"mode": "loadbalance"}, "targets": [
+        {"strategy": {"mode": "fallback"}, "targets": [leaf("a"), leaf("b")], "weight": 1000},
+        {"provider": "openai", "api_key": "c", "weight": 1}]}));
+    for seed in 0..50 {
+        let (m, p) = (Map::new(), Map::new());
+        let mut planner =
+            Planner::new(&t, RequestFacts { metadata: &m, params: &p }, &AllAvailable, StdRng::seed_from_u64(seed));
+        let Ok(first) = planner.first() else { panic!("a first attempt") };
+        if first.leaf.path != "config.targets[0].targets[0]" {
+            continue;
+        }
+        let second = planner.next(&Failure::upstream(500)).map(|a| a.leaf.path.clone());
+        assert_eq!(second.as_deref(), Some("config.targets[0].targets[1]"));
+        let third = planner.skip(TargetState::Limited { until_ms: 9 }).map(|a| a.leaf.path.clone());
+        assert_eq!(third.as_deref(), Some("config.targets[1]"), "seed {seed}");
+    }
+}

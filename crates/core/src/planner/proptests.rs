@@ -358,7 +358,7 @@ proptest! {
     /// Over random trees, random health and random outcomes (failures and gate refusals): the
     /// request ends; an unavailable target is called only by a request that failed open, and
     /// only the target it failed open to (its first, and that target's retries); a refused
-    /// target is never called again.
+    /// target is never called again; a target moved on from is never gone back to.
     #[test]
     fn unavailable_and_refused_targets_are_passed_over(
         spec in spec(),
@@ -378,13 +378,14 @@ proptest! {
         let facts = RequestFacts { metadata: &metadata, params: &params };
         let mut planner = Planner::new(&tree, facts, &health, StdRng::seed_from_u64(seed));
         let bound = leaf_count(&tree.root) * 5;
-        let (mut made, mut refused) = (0usize, Vec::<String>::new());
+        let (mut made, mut refused, mut left) = (0usize, Vec::<String>::new(), Vec::<String>::new());
         let mut next = planner.first().ok();
         let opened_to = next.map(|a| a.leaf.path.clone()).filter(|_| planner.failed_open());
         while let Some(attempt) = next {
             prop_assert!(made < bound, "more than {bound} attempts");
             let path = attempt.leaf.path.clone();
             prop_assert!(!refused.contains(&path), "{path} was called after its gate refused it");
+            prop_assert!(!left.contains(&path), "{path} was gone back to after the planner moved on");
             if health.state(attempt.leaf) != TargetState::Available {
                 prop_assert!(opened_to.as_ref() == Some(&path), "unavailable {path} called at attempt {made}");
             }
@@ -392,10 +393,13 @@ proptest! {
                 None => None,
                 Some(Turn::Fail(f)) => planner.next(&f),
                 Some(Turn::Refuse) => {
-                    refused.push(path);
+                    refused.push(path.clone());
                     planner.skip(TargetState::Limited { until_ms: 5_000 })
                 }
             };
+            if next.as_ref().is_some_and(|n| n.leaf.path != path) {
+                left.push(path);
+            }
             made += 1;
         }
     }
