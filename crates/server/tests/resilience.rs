@@ -6,6 +6,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod admin_support;
 mod common;
 
 use std::time::Duration;
@@ -232,4 +233,20 @@ async fn the_health_view_needs_admin_scope() {
     let gw = gateway().await;
     let anonymous = gw.get("/v1/health/targets", &[]).await;
     assert_eq!(anonymous.status, 401, "{}", anonymous.text);
+}
+
+#[tokio::test]
+async fn a_caller_may_explain_only_routes_through_virtual_keys_it_may_use() {
+    let (gw, provider) = (gateway().await, mock("p").await);
+    let mine = admin_support::openai_key(&gw, &provider, "sk-mine").await;
+    let theirs = admin_support::openai_key(&gw, &provider, "sk-theirs").await;
+    let key = json!({"name": "app", "scopes": ["gateway"], "allowed_virtual_keys": [mine]});
+    let (_, app_key) = admin_support::create_api_key(&gw, key).await;
+    let headers = [("x-portkey-api-key", app_key)];
+    let explain = |slug: &str| json!({"config": {"virtual_key": slug}, "request": {"model": "m"}}).to_string();
+    let theirs = gw.post("/v1/route/explain", &headers, explain(&theirs)).await;
+    assert_eq!(theirs.status, 403, "{}", theirs.text);
+    let mine = gw.post("/v1/route/explain", &headers, explain(&mine)).await;
+    assert_eq!(mine.status, 200, "{}", mine.text);
+    assert_eq!(mine.json()["order"][0]["state"], "available");
 }

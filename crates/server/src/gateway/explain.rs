@@ -43,6 +43,7 @@ async fn run(
 ) -> Result<Value, GatewayError> {
     let mut body = read_object(body, state.settings.max_body_bytes).await?;
     let (tree, config_id) = tree(state, principal, &body).await?;
+    may_use_virtual_keys(principal, &tree.root)?;
     let mut request = match body.remove("request") {
         None => Map::new(),
         Some(Value::Object(request)) => request,
@@ -80,6 +81,20 @@ async fn tree(
         _ => Err(GatewayError::InvalidRequest(
             "send exactly one of \"config\" (a config object) and \"config_id\" (a saved config's ID)".into(),
         )),
+    }
+}
+
+/// A caller may explain only routes through virtual keys it may use (their health is the
+/// keys' business).
+fn may_use_virtual_keys(principal: &Principal, node: &switchboard_core::config::Node) -> Result<(), GatewayError> {
+    match node {
+        switchboard_core::config::Node::Leaf(leaf) => match &leaf.virtual_key {
+            Some(slug) => principal.may_use_virtual_key(slug),
+            None => Ok(()),
+        },
+        switchboard_core::config::Node::Group(group) => {
+            group.targets.iter().try_for_each(|c| may_use_virtual_keys(principal, &c.node))
+        }
     }
 }
 
