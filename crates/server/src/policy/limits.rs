@@ -166,12 +166,13 @@ impl Limiter {
         buckets: &[Bucket],
         estimate: &Amounts,
         now_ms: u64,
-    ) -> Result<(Result<Vec<Hold>, Refusal>, Option<String>), GatewayError> {
+    ) -> Result<(Result<Vec<Hold>, Refusal>, Option<(String, Vec<String>)>), GatewayError> {
         let owner = key.owner();
         if let Some(redis) = self.shared.as_ref().filter(|s| !s.is_degraded()) {
             let id = crate::support::ids::log_id();
-            match shared::reserve(redis, &owner, buckets, estimate, &id, self.expiry, now_ms).await {
-                Ok(Ok(holds)) => return Ok((Ok(holds), Some(id))),
+            let keys = shared::keys(redis, &owner, buckets);
+            match shared::reserve(redis, &keys, buckets, estimate, &id, self.expiry, now_ms).await {
+                Ok(Ok(holds)) => return Ok((Ok(holds), Some((id, keys)))),
                 Ok(Err(refusal)) => return Ok((Err(refusal), None)),
                 // Marked degraded by the call; this request goes on below.
                 Err(_) => {}
@@ -267,8 +268,8 @@ pub struct Reservation {
     buckets: Vec<Bucket>,
     holds: Vec<Hold>,
     estimate: Amounts,
-    /// Its id in Redis, when Redis admitted it.
-    shared_id: Option<String>,
+    /// Its id in Redis and the keys it reserved in, when Redis admitted it.
+    shared_id: Option<(String, Vec<String>)>,
     done: bool,
 }
 
@@ -301,7 +302,7 @@ impl Reservation {
         let limiter = self.limiter.clone();
         let (key, buckets, holds) =
             (self.key.clone(), std::mem::take(&mut self.buckets), std::mem::take(&mut self.holds));
-        let Some(id) = self.shared_id.take() else {
+        let Some((id, keys)) = self.shared_id.take() else {
             if limiter.local.settle(&key.owner(), &buckets, &holds, &actual, now_ms()) {
                 limiter.alert(&key);
             }
@@ -314,7 +315,7 @@ impl Reservation {
         }
         tasks::spawn(async move {
             // A failure leaves the reservation to expire; the call marked Redis degraded.
-            if let Ok(true) = shared::settle(&redis, &key.owner(), &buckets, &id, &holds, &actual).await {
+            if let Ok(true) = shared::settle(&redis, &keys, &buckets, &id, &holds, &actual).await {
                 limiter.alert(&key);
             }
         });

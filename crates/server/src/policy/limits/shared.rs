@@ -30,10 +30,20 @@ fn index_keys(shared: &Shared) -> [String; 2] {
     [shared.key("lim:res"), shared.key("lim:held")]
 }
 
-/// Each bucket's key, after the two index keys.
-fn keys(shared: &Shared, owner: &str, buckets: &[Bucket]) -> Vec<String> {
-    let buckets = buckets.iter().map(|b| shared.key(&format!("lim:{owner}:{}", b.name())));
-    index_keys(shared).into_iter().chain(buckets).collect()
+/// Each bucket's key, after the two index keys: made once per reservation, for its reserve
+/// and its settle.
+pub fn keys(shared: &Shared, owner: &str, buckets: &[Bucket]) -> Vec<String> {
+    let prefix = shared.key("lim:");
+    let bucket_key = |b: &Bucket| {
+        let name = b.name();
+        let mut key = String::with_capacity(prefix.len() + owner.len() + 1 + name.len());
+        key.push_str(&prefix);
+        key.push_str(owner);
+        key.push(':');
+        key.push_str(&name);
+        key
+    };
+    index_keys(shared).into_iter().chain(buckets.iter().map(bucket_key)).collect()
 }
 
 /// What the scripts call a bucket's time: a window's length, a budget's reset.
@@ -57,7 +67,7 @@ fn kind(bucket: &Bucket) -> &'static str {
 /// Reserves `estimate` in every bucket or none; `Ok(Err(_))` is a refusal.
 pub async fn reserve(
     shared: &Shared,
-    owner: &str,
+    keys: &[String],
     buckets: &[Bucket],
     estimate: &Amounts,
     id: &str,
@@ -69,7 +79,7 @@ pub async fn reserve(
         let amount = bucket.amount(estimate);
         args.extend([kind(bucket).to_string(), bucket.limit().to_string(), amount.to_string(), span(bucket)]);
     }
-    let reply: Vec<i64> = shared.run(&RESERVE, &keys(shared, owner, buckets), &args).await?;
+    let reply: Vec<i64> = shared.run(&RESERVE, keys, &args).await?;
     Ok(read_reserve(&reply, buckets, estimate, now_ms))
 }
 
@@ -93,7 +103,7 @@ fn read_reserve(reply: &[i64], buckets: &[Bucket], estimate: &Amounts, now_ms: u
 /// Settles a reservation; `true` when a budget crossed its alert threshold.
 pub async fn settle(
     shared: &Shared,
-    owner: &str,
+    keys: &[String],
     buckets: &[Bucket],
     id: &str,
     holds: &[Hold],
@@ -110,7 +120,7 @@ pub async fn settle(
         args.extend(amounts);
         args.push(extra);
     }
-    let alert: i64 = shared.run(&SETTLE, &keys(shared, owner, buckets), &args).await?;
+    let alert: i64 = shared.run(&SETTLE, keys, &args).await?;
     Ok(alert == 1)
 }
 
