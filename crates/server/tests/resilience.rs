@@ -250,3 +250,21 @@ async fn a_caller_may_explain_only_routes_through_virtual_keys_it_may_use() {
     assert_eq!(mine.status, 200, "{}", mine.text);
     assert_eq!(mine.json()["order"][0]["state"], "available");
 }
+
+#[tokio::test]
+async fn streams_that_break_after_committing_trip_the_breaker() {
+    let (gw, primary, secondary) = (gateway().await, mock("primary").await, mock("secondary").await);
+    primary.script(Script { cut_after: Some(2), ..Script::default() });
+    let cb = json!({"failure_threshold": 2, "cooldown_interval": 60000});
+    let cfg = fallback(target("openai", &primary), target("openai", &secondary), Some(cb));
+    let mut body = chat_body();
+    body["stream"] = json!(true);
+    for _ in 0..2 {
+        let broken = gw.chat(&cfg, &body).await;
+        assert_eq!(broken.status, 200, "committed before it broke");
+        assert!(broken.text.contains("error"), "the client is told the stream broke: {}", broken.text);
+    }
+    let next = gw.chat(&cfg, &body).await;
+    assert_eq!(next.header("x-portkey-last-used-option-index"), Some("config.targets[1]"), "{}", next.text);
+    assert_eq!(primary.hits().len(), 2, "two broken streams opened the breaker");
+}

@@ -77,7 +77,7 @@ pub async fn execute(job: &Job<'_>, resolved: &Resolved, held: Option<Reservatio
             tokio::time::sleep(attempt.backoff).await;
         }
         let (outcome, note) = run_attempt(job, &attempt, &mut rec, &mut route).await;
-        health::report(job, &snapshot, leaf, &note, &outcome);
+        health::report(job, &snapshot, leaf, (&note, &outcome), &mut rec);
         let failed = match outcome {
             Ok(success) => {
                 health::note_routing(&mut rec, &planner);

@@ -5,15 +5,18 @@
 
 use switchboard_core::config::{Leaf, RouteTree};
 use switchboard_core::health::breaker::{CbConfig, Transition};
+use switchboard_core::health::headroom::Headroom;
 use switchboard_core::health::TargetState;
 use switchboard_core::planner::{Health, Planner};
 
 use crate::gateway::attempt::{FailReply, Failed, Job, Note, Success};
 use crate::gateway::GatewayState;
+use crate::observe::metrics::Metrics;
 use crate::observe::metrics::TransitionLabels;
 use crate::observe::Recorder;
-use crate::policy::health::{counts_against, Outcome};
+use crate::policy::health::{counts_against, Outcome, TargetId, TargetLabel};
 use crate::policy::snapshot::{label, RequestKeys, Snapshot};
+use crate::policy::Policy;
 use crate::support::clock;
 
 fn keys<'a>(job: &'a Job<'_>) -> RequestKeys<'a> {
@@ -68,12 +71,20 @@ pub async fn gate(job: &Job<'_>, snapshot: &Snapshot<'_>, leaf: &Leaf) -> Option
 }
 
 /// After an attempt: what its answer says about the target. Failures of the request or
-/// the config (a bad body, missing credentials) say nothing about the target.
-pub fn report(job: &Job<'_>, snapshot: &Snapshot<'_>, leaf: &Leaf, note: &Note, outcome: &Result<Success, Failed>) {
+/// the config (a bad body, missing credentials) say nothing about the target. A stream is
+/// judged when it ends (a stream that breaks after its first event is a failure), through
+/// the recorder, which calls back when it finishes one.
+pub fn report(
+    job: &Job<'_>,
+    snapshot: &Snapshot<'_>,
+    leaf: &Leaf,
+    (note, outcome): (&Note, &Result<Success, Failed>),
+    rec: &mut Recorder,
+) {
     let Some(provider) = note.provider else { return };
     let outcome = match outcome {
         Ok(Success::Json { status, .. }) => Outcome { status: *status, headroom: note.headroom, ..Outcome::default() },
-        Ok(Success::Stream { .. }) => Outcome { status: 200, headroom: note.headroom, ..Outcome::default() },
+        Ok(Success::Stream { .. }) => return report_at_stream_end(job, snapshot, leaf, (provider, note.headroom), rec),
         // The request's or the key's own trouble (a key's limits refused before any call).
         Err(failed) if failed.failure.gateway || failed.limited_until(0).is_some() => return,
         Err(failed) => Outcome {
@@ -84,29 +95,85 @@ pub fn report(job: &Job<'_>, snapshot: &Snapshot<'_>, leaf: &Leaf, note: &Note, 
             headroom: note.headroom,
         },
     };
-    let id = snapshot.identity(leaf, keys(job));
-    let (policy, cb) = (&job.state.policy, leaf.breaker.as_deref());
-    let label = || label(leaf, keys(job));
-    let transition = policy.health.report(id, label, provider, &outcome, (cb, clock::now_ms()));
-    if let Some(shared) = policy.shared_health.as_ref().filter(|_| worth_sharing(&outcome, cb, snapshot.state(leaf))) {
-        shared.report(id, &outcome, counts_against(&outcome, cb), cb);
-    }
-    let to = match transition {
-        Transition::Opened { .. } => "open",
-        Transition::Closed => "closed",
-        Transition::None => return,
+    let report = Report {
+        policy: &job.state.policy,
+        metrics: &job.state.metrics,
+        id: snapshot.identity(leaf, keys(job)),
+        provider,
+        cb: leaf.breaker.as_deref(),
+        state: snapshot.state(leaf),
+        trace_id: &job.inbound.trace_id,
+        target: &leaf.path,
     };
-    job.state.metrics.circuit_transitions.get_or_create(&TransitionLabels { to }).inc();
-    match transition {
-        Transition::Opened { until_ms } => tracing::warn!(
-            trace_id = %job.inbound.trace_id, target = %leaf.path, provider, target_id = %id,
-            reopens_in_ms = until_ms.saturating_sub(clock::now_ms()), "circuit opened"
-        ),
-        Transition::Closed => tracing::info!(
-            trace_id = %job.inbound.trace_id, target = %leaf.path, provider, target_id = %id,
-            "circuit closed: the probe succeeded"
-        ),
-        Transition::None => {}
+    report.apply(&outcome, || label(leaf, keys(job)));
+}
+
+/// A committed stream's outcome, reported by the recorder when the stream ends: a success,
+/// or (broken, cut, gone quiet) a failure of class `stream_broken`.
+fn report_at_stream_end(
+    job: &Job<'_>,
+    snapshot: &Snapshot<'_>,
+    leaf: &Leaf,
+    (provider, headroom): (&'static str, Option<Headroom>),
+    rec: &mut Recorder,
+) {
+    let (policy, metrics) = (job.state.policy.clone(), job.state.metrics.clone());
+    let (id, state, cb) = (snapshot.identity(leaf, keys(job)), snapshot.state(leaf), leaf.breaker.clone());
+    let (label, trace_id, target) = (label(leaf, keys(job)), job.inbound.trace_id.clone(), leaf.path.clone());
+    rec.on_stream_end(Box::new(move |broken| {
+        let outcome = match broken {
+            true => {
+                Outcome { status: 502, transport: true, class: Some("stream_broken"), headroom, ..Outcome::default() }
+            }
+            false => Outcome { status: 200, headroom, ..Outcome::default() },
+        };
+        let report = Report {
+            policy: &policy,
+            metrics: &metrics,
+            id,
+            provider,
+            cb: cb.as_deref(),
+            state,
+            trace_id: &trace_id,
+            target: &target,
+        };
+        report.apply(&outcome, || label);
+    }));
+}
+
+/// One outcome to count against one identity, and where to say what it changed.
+struct Report<'a> {
+    policy: &'a Policy,
+    metrics: &'a Metrics,
+    id: TargetId,
+    provider: &'static str,
+    cb: Option<&'a CbConfig>,
+    /// The target's state when the request was routed.
+    state: TargetState,
+    trace_id: &'a str,
+    target: &'a str,
+}
+
+impl Report<'_> {
+    fn apply(&self, outcome: &Outcome, label: impl FnOnce() -> TargetLabel) {
+        let (policy, cb, id, provider) = (self.policy, self.cb, self.id, self.provider);
+        let transition = policy.health.report(id, label, provider, outcome, (cb, clock::now_ms()));
+        if let Some(shared) = policy.shared_health.as_ref().filter(|_| worth_sharing(outcome, cb, self.state)) {
+            shared.report(id, outcome, counts_against(outcome, cb), cb);
+        }
+        let (trace_id, target) = (self.trace_id, self.target);
+        match transition {
+            Transition::Opened { until_ms } => {
+                self.metrics.circuit_transitions.get_or_create(&TransitionLabels { to: "open" }).inc();
+                let reopens_in_ms = until_ms.saturating_sub(clock::now_ms());
+                tracing::warn!(trace_id, target, provider, target_id = %id, reopens_in_ms, "circuit opened");
+            }
+            Transition::Closed => {
+                self.metrics.circuit_transitions.get_or_create(&TransitionLabels { to: "closed" }).inc();
+                tracing::info!(trace_id, target, provider, target_id = %id, "circuit closed: the probe succeeded");
+            }
+            Transition::None => {}
+        }
     }
 }
 

@@ -74,6 +74,8 @@ pub struct Recorder {
     held: Vec<Reservation>,
     /// Set once the record has been submitted.
     finished: bool,
+    /// Called with whether a stream broke, when it ends (the target-health report).
+    stream_end: Option<Box<dyn FnOnce(bool) + Send>>,
 }
 
 /// The request's identity, known before routing starts.
@@ -121,6 +123,7 @@ impl Recorder {
             prompt_chars,
             held: Vec::new(),
             finished: false,
+            stream_end: None,
         }
     }
 
@@ -258,7 +261,16 @@ impl Recorder {
 
     /// The stream ended: completely, or with `error`. Tokens come from the provider's usage
     /// when it sent any, else are estimated from the text (about 4 characters a token).
+    /// Has `f` told, when the stream ends, whether it broke (`status` ≥ 500). A stream the
+    /// client left (499) says nothing about its provider, and is not told.
+    pub fn on_stream_end(&mut self, f: Box<dyn FnOnce(bool) + Send>) {
+        self.stream_end = Some(f);
+    }
+
     pub fn finish_stream(mut self, status: u16, error: Option<String>) {
+        if let Some(report) = self.stream_end.take().filter(|_| status != 499) {
+            report(status >= 500);
+        }
         let estimate = || Usage {
             prompt_tokens: (self.prompt_chars as u64).div_ceil(4),
             completion_tokens: (self.stream_chars as u64).div_ceil(4),
