@@ -447,13 +447,6 @@ fn contains(node: &Node, leaf: &Leaf) -> bool {
     }
 }
 
-fn node_path(node: &Node) -> &str {
-    match node {
-        Node::Leaf(l) => &l.path,
-        Node::Group(g) => &g.path,
-    }
-}
-
 /// The conditional group that matched nothing, for the "no route" error.
 fn no_route_path(node: &Node, facts: &RequestFacts) -> String {
     let mut node = node;
@@ -474,7 +467,7 @@ fn no_route_path(node: &Node, facts: &RequestFacts) -> String {
 fn sticky_ranking(group: &Group, facts: &RequestFacts) -> Option<Vec<usize>> {
     let key = group.hash_key.as_ref()?.lookup(facts).map(sticky_key)?;
     let seeds: Vec<(u64, f64)> =
-        group.targets.iter().map(|c| (rendezvous::stable_hash(node_path(&c.node).as_bytes()), c.weight)).collect();
+        group.targets.iter().map(|c| (rendezvous::stable_hash(c.node.path().as_bytes()), c.weight)).collect();
     Some(rendezvous::rank(key, &seeds))
 }
 

@@ -52,6 +52,16 @@ pub enum Node {
     Group(Box<Group>),
 }
 
+impl Node {
+    /// JSON path of this node (`config.targets[1]`).
+    pub fn path(&self) -> &str {
+        match self {
+            Node::Leaf(leaf) => &leaf.path,
+            Node::Group(group) => &group.path,
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct Group {
     /// JSON path of this group, e.g. `config` or `config.targets[1]`.

@@ -43,7 +43,9 @@ async fn run(
 ) -> Result<Value, GatewayError> {
     let mut body = read_object(body, state.settings.max_body_bytes).await?;
     let (tree, config_id) = tree(state, principal, &body).await?;
-    may_use_virtual_keys(principal, &tree.root)?;
+    tree.leaves()
+        .filter_map(|leaf| leaf.virtual_key.as_deref())
+        .try_for_each(|slug| principal.may_use_virtual_key(slug))?;
     let mut request = match body.remove("request") {
         None => Map::new(),
         Some(Value::Object(request)) => request,
@@ -84,20 +86,6 @@ async fn tree(
     }
 }
 
-/// A caller may explain only routes through virtual keys it may use (their health is the
-/// keys' business).
-fn may_use_virtual_keys(principal: &Principal, node: &switchboard_core::config::Node) -> Result<(), GatewayError> {
-    match node {
-        switchboard_core::config::Node::Leaf(leaf) => match &leaf.virtual_key {
-            Some(slug) => principal.may_use_virtual_key(slug),
-            None => Ok(()),
-        },
-        switchboard_core::config::Node::Group(group) => {
-            group.targets.iter().try_for_each(|c| may_use_virtual_keys(principal, &c.node))
-        }
-    }
-}
-
 fn render(tree: &RouteTree, config_id: Option<&str>, explained: &Explained<'_>, request: &Map<String, Value>) -> Value {
     let now = clock::now_ms();
     let order: Vec<Value> = explained.entries.iter().map(|e| entry(e, request, now)).collect();
@@ -105,7 +93,7 @@ fn render(tree: &RouteTree, config_id: Option<&str>, explained: &Explained<'_>, 
         .sticky
         .iter()
         .map(|s| {
-            let path = |i: &usize| child_path(s.group, *i);
+            let path = |i: &usize| s.group.targets[*i].node.path();
             json!({"group_path": s.group.path, "ranking": s.ranking.iter().map(path).collect::<Vec<_>>()})
         })
         .collect();
@@ -134,11 +122,4 @@ fn entry(e: &Entry<'_>, request: &Map<String, Value>, now: u64) -> Value {
         "until_ms": until,
         "reason": e.reason,
     })
-}
-
-fn child_path(group: &switchboard_core::config::Group, index: usize) -> String {
-    match &group.targets[index].node {
-        switchboard_core::config::Node::Leaf(l) => l.path.clone(),
-        switchboard_core::config::Node::Group(g) => g.path.clone(),
-    }
 }

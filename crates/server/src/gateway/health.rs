@@ -194,17 +194,10 @@ pub fn note_routing<R: rand::Rng>(rec: &mut Recorder, planner: &Planner<'_, '_, 
         rec.skipped(&skipped.leaf.path, skipped.state.as_str(), (until > now).then_some(until));
     }
     if let Some(sticky) = planner.sticky() {
-        let target = |i: usize| node_path(&sticky.group.targets[i].node);
+        let target = |i: usize| sticky.group.targets[i].node.path();
         rec.sticky(&sticky.group.path, target(sticky.first_choice), target(sticky.chosen));
     }
     if planner.failed_open() {
         rec.failed_open();
-    }
-}
-
-fn node_path(node: &switchboard_core::config::Node) -> &str {
-    match node {
-        switchboard_core::config::Node::Leaf(l) => &l.path,
-        switchboard_core::config::Node::Group(g) => &g.path,
     }
 }

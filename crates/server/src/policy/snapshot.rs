@@ -9,7 +9,7 @@
 //! the slug alone names it.
 
 use serde_json::{Map, Value};
-use switchboard_core::config::{Leaf, Node, RouteTree};
+use switchboard_core::config::{Leaf, RouteTree};
 use switchboard_core::health::headroom::{estimate_tokens, DEFAULT_OUTPUT_TOKENS};
 use switchboard_core::health::TargetState;
 use switchboard_core::planner::Health;
@@ -120,10 +120,8 @@ impl<'t> Snapshot<'t> {
     ) -> Self {
         let estimate = std::cell::OnceCell::new();
         let tokens = || *estimate.get_or_init(|| estimate_tokens(keys.body, DEFAULT_OUTPUT_TOKENS));
-        let mut leaves = Vec::new();
-        collect(&tree.root, &mut leaves);
-        let states = leaves
-            .into_iter()
+        let states = tree
+            .leaves()
             .map(|leaf| {
                 let id = identity(leaf, keys);
                 let mut state = table.state(&id, now_ms, &tokens);
@@ -162,18 +160,11 @@ impl Health for Snapshot<'_> {
     }
 }
 
-fn collect<'t>(node: &'t Node, out: &mut Vec<&'t Leaf>) {
-    match node {
-        Node::Leaf(leaf) => out.push(leaf),
-        Node::Group(group) => group.targets.iter().for_each(|c| collect(&c.node, out)),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;
-    use switchboard_core::config::validate_config;
+    use switchboard_core::config::{validate_config, Node};
 
     fn tree(v: Value) -> RouteTree {
         validate_config(&v).unwrap_or_else(|e| panic!("{e}"))
