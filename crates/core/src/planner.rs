@@ -366,16 +366,7 @@ impl<'t, 'h, R: Rng> Planner<'t, 'h, R> {
 
     /// Whether anything below `node` is available now.
     fn available(&self, node: &Node) -> bool {
-        match node {
-            Node::Leaf(leaf) => !self.is_done(leaf) && self.leaf_state(leaf).is_available(),
-            Node::Group(group) => match group.mode {
-                Mode::Single => self.available(&group.targets[0].node),
-                Mode::Conditional => crate::config::group_pick_conditional(group, &self.facts)
-                    .is_some_and(|i| self.available(&group.targets[i].node)),
-                Mode::Loadbalance => group.targets.iter().any(|c| c.weight > 0.0 && self.available(&c.node)),
-                Mode::Fallback => group.targets.iter().any(|c| self.available(&c.node)),
-            },
-        }
+        reaches(node, &self.facts, &|leaf| !self.is_done(leaf) && self.leaf_state(leaf).is_available())
     }
 
     /// [`Planner::available`], noting the unavailable targets passed over.
@@ -436,6 +427,22 @@ impl<'t, 'h, R: Rng> Planner<'t, 'h, R> {
         self.reachable_leaves(root, &mut leaves);
         let states = leaves.into_iter().map(|leaf| (leaf, self.leaf_state(leaf).available_at_ms()));
         states.min_by_key(|(_, at)| *at).ok_or_else(|| NoRoute { path: no_route_path(root, &self.facts) })
+    }
+}
+
+/// Whether a request could reach, below `node`, a leaf `usable` accepts: a single group's
+/// first target, a conditional's matching one, a loadbalance's weighted ones, any of a
+/// fallback's. The planner and the explainer judge availability by this one rule.
+pub(crate) fn reaches(node: &Node, facts: &RequestFacts, usable: &dyn Fn(&Leaf) -> bool) -> bool {
+    match node {
+        Node::Leaf(leaf) => usable(leaf),
+        Node::Group(group) => match group.mode {
+            Mode::Single => reaches(&group.targets[0].node, facts, usable),
+            Mode::Conditional => crate::config::group_pick_conditional(group, facts)
+                .is_some_and(|i| reaches(&group.targets[i].node, facts, usable)),
+            Mode::Loadbalance => group.targets.iter().any(|c| c.weight > 0.0 && reaches(&c.node, facts, usable)),
+            Mode::Fallback => group.targets.iter().any(|c| reaches(&c.node, facts, usable)),
+        },
     }
 }
 

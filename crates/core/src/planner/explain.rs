@@ -128,10 +128,7 @@ impl<'t> Walk<'t, '_> {
     }
 
     fn any_available(&self, node: &Node) -> bool {
-        match node {
-            Node::Leaf(leaf) => self.health.state(leaf).is_available(),
-            Node::Group(group) => group.targets.iter().any(|c| self.any_available(&c.node)),
-        }
+        super::reaches(node, &self.facts, &|leaf| self.health.state(leaf).is_available())
     }
 }
 
