@@ -27,7 +27,7 @@ pub use logs::query::{BadStatusFilter, DEFAULT_PAGE_SIZE, MAX_METADATA_FILTERS, 
 pub use logs::summary::UnknownGroupBy;
 pub use logs::{
     Feedback, FeedbackUpdate, GroupBy, LogPage, LogQuery, LogRecord, SeriesPoint, StatusFilter, SummaryRow, TailFrom,
-    TailRow, MAX_SERIES_BUCKETS,
+    TailPosition, TailRow, MAX_SERIES_BUCKETS, PG_OVERLAP_MS,
 };
 pub use store::{open, Store, StoreLocation, SQLITE_FILE};
 pub use ui_sessions::UiSession;

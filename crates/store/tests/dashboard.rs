@@ -8,6 +8,7 @@ use std::collections::BTreeSet;
 
 use switchboard_store::{
     hash_api_key, hint, ApiKeyScope, ApiKeyUpdate, GroupBy, LogQuery, NewApiKey, Store, StoreError, TailFrom,
+    TailPosition,
 };
 
 use common::log;
@@ -79,23 +80,28 @@ async fn api_key_update_changes_only_given_fields_of_live_keys(store: &Store) {
 }
 
 async fn tail_follows_the_write_order_and_resumes_after_a_position(store: &Store) {
-    // The second batch holds rows created earlier (long requests): the tail still sees them, after the first.
+    let start = store.tail_now().await.unwrap();
+    // The second batch holds a row created earlier (a long request): the tail still sees it, after the first.
     store.insert_logs(&[log(1, 5_000), log(2, 6_000)]).await.unwrap();
     store.insert_logs(&[log(3, 1_000)]).await.unwrap();
-    let all = store.tail_logs(&LogQuery::default(), &TailFrom::default(), 100).await.unwrap();
+    let all = store.tail_logs(&LogQuery::default(), &TailFrom::Resume(start.clone()), 100).await.unwrap();
     let order: Vec<&str> = all.iter().map(|r| r.record.id.as_str()).collect();
+    assert_eq!(order.len(), 3, "{order:?}");
     assert_eq!(order[2], "log-0000003", "{order:?}");
-    assert!(all.windows(2).all(|w| w[0].logged_at <= w[1].logged_at));
     assert!(all.iter().all(|r| r.record.request_body.is_none()), "no bodies in the tail");
 
-    let first = &all[0];
-    let from = TailFrom { since: first.logged_at, after_id: Some(first.record.id.clone()) };
-    let rest = store.tail_logs(&LogQuery::default(), &from, 100).await.unwrap();
+    // Continuing exactly after the first row gives the other two; a position round-trips through its text.
+    let text = all[0].position.to_string();
+    let first = TailPosition::parse(&text, store.backend()).unwrap();
+    let rest = store.tail_logs(&LogQuery::default(), &TailFrom::After(first), 100).await.unwrap();
     let rest: BTreeSet<_> = rest.into_iter().map(|r| r.record.id).collect();
     assert_eq!(rest, BTreeSet::from(["log-0000002".to_owned(), "log-0000003".to_owned()]));
+    let now = store.tail_now().await.unwrap();
+    let after_now = store.tail_logs(&LogQuery::default(), &TailFrom::After(now), 100).await.unwrap();
+    assert!(after_now.is_empty(), "nothing after the present: {after_now:?}");
 
     let filtered = LogQuery { trace_id: Some("trace-3".to_owned()), ..LogQuery::default() };
-    let only = store.tail_logs(&filtered, &TailFrom::default(), 100).await.unwrap();
+    let only = store.tail_logs(&filtered, &TailFrom::Resume(start), 100).await.unwrap();
     assert_eq!(only.len(), 1);
     assert_eq!(only[0].record.id, "log-0000003");
 }

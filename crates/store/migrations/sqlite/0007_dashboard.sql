@@ -9,7 +9,5 @@ CREATE TABLE ui_sessions (
 );
 CREATE INDEX ui_sessions_expires ON ui_sessions (expires_at);
 
--- When the writer stored the row (Unix ms). `created_at` is when the request started, so a long request's row is
--- written long after rows created later: the live tail follows `logged_at` instead. NULL on rows written before.
-ALTER TABLE request_logs ADD COLUMN logged_at BIGINT;
-CREATE INDEX request_logs_logged_at ON request_logs (logged_at);
+-- The live tail follows SQLite's rowid (one writer: rowid order is commit order), so no column or index is added
+-- to the log for it (PostgreSQL's migration adds `logged_at`).

@@ -43,10 +43,18 @@ const COLUMNS: [&str; 32] = [
     "error_class",
 ];
 
-/// Written by the writer after [`COLUMNS`] and read only by the live tail: when the row was stored.
+/// PostgreSQL only, written after [`COLUMNS`] and read only by the live tail: when the writer stored the row.
+/// (SQLite's tail follows the rowid.)
 const LOGGED_AT: &str = "logged_at";
-/// Parameters a row binds: [`COLUMNS`] and [`LOGGED_AT`].
-const PARAMS_PER_ROW: usize = COLUMNS.len() + 1;
+
+/// The columns an INSERT writes on `backend`.
+fn insert_columns(backend: Backend) -> &'static [&'static str] {
+    static WITH_LOGGED_AT: OnceLock<Vec<&'static str>> = OnceLock::new();
+    match backend {
+        Backend::Sqlite => &COLUMNS,
+        Backend::Postgres => WITH_LOGGED_AT.get_or_init(|| COLUMNS.iter().copied().chain([LOGGED_AT]).collect()),
+    }
+}
 
 /// Columns holding JSON (text on SQLite, JSONB on PostgreSQL): cast when written and read.
 const JSON_COLUMNS: [&str; 2] = ["metadata", "attempts"];
@@ -66,7 +74,9 @@ pub(crate) fn insert_sql(backend: Backend, records: &[LogRecord], logged_at: i64
     let mut sql = Sql::new(backend, insert_text(backend, records.len()));
     for record in records {
         bind_row(&mut sql, record)?;
-        sql.bind(logged_at);
+        if backend == Backend::Postgres {
+            sql.bind(logged_at);
+        }
     }
     Ok(sql)
 }
@@ -87,8 +97,9 @@ fn insert_text(backend: Backend, rows: usize) -> String {
 
 fn build_insert_text(backend: Backend, rows: usize) -> String {
     let tuple = |row: usize| {
-        let placeholders = COLUMNS.iter().chain([&LOGGED_AT]).enumerate().map(|(i, name)| {
-            let n = row * PARAMS_PER_ROW + i + 1;
+        let columns = insert_columns(backend);
+        let placeholders = columns.iter().enumerate().map(|(i, name)| {
+            let n = row * columns.len() + i + 1;
             if JSON_COLUMNS.contains(name) {
                 backend.json_placeholder(n)
             } else {
@@ -106,8 +117,8 @@ fn build_insert_text(backend: Backend, rows: usize) -> String {
         Backend::Postgres => ("INSERT", " ON CONFLICT (id) DO NOTHING"),
     };
     format!(
-        "{verb} INTO request_logs ({}, {LOGGED_AT}) VALUES {}{on_conflict}",
-        COLUMNS.join(", "),
+        "{verb} INTO request_logs ({}) VALUES {}{on_conflict}",
+        insert_columns(backend).join(", "),
         (0..rows).map(tuple).collect::<Vec<_>>().join(", ")
     )
 }
@@ -203,7 +214,8 @@ mod tests {
         let pg = build_insert_text(Backend::Postgres, 2);
         assert!(pg.contains("$33), ($34, $35,"), "{pg}");
         assert!(pg.contains("$40::jsonb") && pg.contains("$63::jsonb, $64, $65, $66) ON CONFLICT"), "{pg}");
-        assert_eq!(build_insert_text(Backend::Sqlite, 2).matches('?').count(), 2 * PARAMS_PER_ROW);
+        assert_eq!(build_insert_text(Backend::Sqlite, 2).matches('?').count(), 2 * COLUMNS.len());
+        assert!(!build_insert_text(Backend::Sqlite, 1).contains(LOGGED_AT), "SQLite's tail needs no column");
     }
 
     #[test]

@@ -18,7 +18,7 @@ use crate::store::Store;
 
 pub use query::{LogPage, LogQuery, StatusFilter};
 pub use summary::{GroupBy, SummaryRow};
-pub use tail::{TailFrom, TailRow};
+pub use tail::{TailFrom, TailPosition, TailRow, PG_OVERLAP_MS};
 pub use timeseries::{SeriesPoint, MAX_SERIES_BUCKETS};
 
 /// Rows per INSERT statement. Every batch is written as full statements of this many rows

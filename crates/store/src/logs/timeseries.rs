@@ -136,7 +136,7 @@ mod tests {
         let shape: Vec<_> = points.iter().map(|p| (p.start, p.totals.key.as_deref(), p.totals.requests)).collect();
         assert_eq!(shape, [(0, Some("a"), 4), (0, Some("b"), 1), (60_000, Some("a"), 1)]);
         let first = &points[0].totals;
-        assert_eq!((first.latency_p50_ms, first.latency_p99_ms, first.total_tokens, first.cost_usd), (20, 900, 8, 1.0));
+        assert_eq!((first.latency_p50_ms, first.latency_p99_ms, first.total_tokens, first.cost_usd), (20, 900, 4, 0.5));
     }
 
     #[test]

@@ -2,14 +2,15 @@
 //! second, so the tail sees every instance's requests and survives a restart (the browser's `EventSource`
 //! resumes from the last event id by itself).
 //!
-//! Rows follow the order the writers stored them (`logged_at`). Writers on several instances commit a little
-//! out of that order, so each poll reads again from [`OVERLAP_MS`] before the newest row seen and drops the
-//! ids it has already sent; a client resuming from an event id gets the overlap again and drops repeats by
-//! `id`. A tail that falls more than [`MAX_LAG_MS`] behind jumps to the present and says so (`event: gap`).
-//! Each stream ends after [`MAX_STREAM_MS`], so a long-open tab is authenticated again when it reconnects,
-//! and at most [`MAX_TAILS`] run at once.
+//! Rows come in the order they were stored, from the store's tail position (`switchboard_store::TailPosition`:
+//! SQLite's rowid, PostgreSQL's write time). Each poll resumes from the last position, which on PostgreSQL
+//! reads a few seconds again for rows other writers committed late; ids already sent are dropped here (the
+//! last [`SEEN`] of them), and a client resuming from an event id drops repeats by `id`. A tail that
+//! fills every page of a poll has fallen behind: it jumps to the present and says so (`event: gap`). Each
+//! stream ends after [`MAX_STREAM_MS`], so a long-open tab is authenticated again when it reconnects, and at
+//! most [`MAX_TAILS`] run at once.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashSet, VecDeque};
 use std::convert::Infallible;
 use std::time::Duration;
 
@@ -18,23 +19,20 @@ use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::IntoResponse;
 use futures_util::stream::{self, Stream};
 use http::{HeaderMap, Uri};
-use switchboard_store::{LogQuery, Store, TailFrom, TailRow};
+use switchboard_store::{LogQuery, Store, TailFrom, TailPosition, TailRow};
 use tokio::sync::Semaphore;
 
 use super::params::{Params, FILTERS};
 use super::{admin, Reply};
-use crate::control::api_error::ApiError;
 use crate::control::SharedApi;
 use crate::http::error::GatewayError;
 
-/// How far back each poll reads again, for rows another writer committed late.
-pub const OVERLAP_MS: i64 = 5_000;
-/// How far behind the present a tail may fall before it skips ahead.
-pub const MAX_LAG_MS: i64 = 30_000;
 /// How long one stream lasts before the client reconnects.
 pub const MAX_STREAM_MS: u64 = 10 * 60 * 1000;
 /// Tails open at once, per instance.
 pub const MAX_TAILS: usize = 64;
+/// Ids remembered to drop repeats.
+pub const SEEN: usize = 4096;
 const POLL: Duration = Duration::from_secs(1);
 const PAGE: u32 = 200;
 const PAGES_PER_POLL: usize = 5;
@@ -46,14 +44,14 @@ pub async fn tail(State(state): State<SharedApi>, headers: HeaderMap, uri: Uri) 
     let mut params = Params::from_uri(&uri, &[FILTERS, &["cursor"]].concat(), true)?;
     let resume = params.take("cursor").or_else(|| last_event_id(&headers));
     let query = params.log_query()?;
-    let since = match resume {
-        Some(text) => text.parse::<i64>().map_err(|_| {
-            ApiError::BadQuery(format!("cursor: expected an event id sent by this stream, got {text:?}"))
-        })?,
-        None => crate::support::clock::unix_ms(),
+    let store = &state.control.store;
+    let position = match resume {
+        Some(text) => TailPosition::parse(&text, store.backend())
+            .map_err(|_| GatewayError::InvalidRequest(format!("cursor: not an event id this tail sent: {text:?}")))?,
+        None => store.tail_now().await?,
     };
     let slot = Slot::take().ok_or(GatewayError::Busy { limit: MAX_TAILS })?;
-    let follower = Follower::new(state.control.store.clone(), query, since, slot);
+    let follower = Follower::new(store.clone(), query, position, slot);
     Ok(Sse::new(events(follower)).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))).into_response())
 }
 
@@ -77,24 +75,26 @@ impl Drop for Slot {
     }
 }
 
-/// One tail's position: the newest `logged_at` sent, the ids sent within the overlap, and events not yet sent.
+/// One tail: where it is, the ids it sent lately, and events not yet sent.
 struct Follower {
     store: Store,
     query: LogQuery,
-    since: i64,
-    seen: HashMap<String, i64>,
+    position: TailPosition,
+    seen: HashSet<String>,
+    seen_order: VecDeque<String>,
     pending: VecDeque<Event>,
     started: tokio::time::Instant,
     _slot: Slot,
 }
 
 impl Follower {
-    fn new(store: Store, query: LogQuery, since: i64, slot: Slot) -> Self {
+    fn new(store: Store, query: LogQuery, position: TailPosition, slot: Slot) -> Self {
         Follower {
             store,
             query,
-            since,
-            seen: HashMap::new(),
+            position,
+            seen: HashSet::new(),
+            seen_order: VecDeque::new(),
             pending: VecDeque::new(),
             started: tokio::time::Instant::now(),
             _slot: slot,
@@ -103,7 +103,7 @@ impl Follower {
 
     /// Reads what was stored since the last poll and queues its events.
     async fn poll(&mut self) {
-        let mut from = TailFrom { since: self.since - OVERLAP_MS, after_id: None };
+        let mut from = TailFrom::Resume(self.position.clone());
         for _ in 0..PAGES_PER_POLL {
             let rows = match self.store.tail_logs(&self.query, &from, PAGE).await {
                 Ok(rows) => rows,
@@ -113,35 +113,55 @@ impl Follower {
                 }
             };
             let full = rows.len() == PAGE as usize;
-            if let Some(last) = rows.last() {
-                from = TailFrom { since: last.logged_at, after_id: Some(last.record.id.clone()) };
-            }
+            let Some(last) = rows.last().map(|row| row.position.clone()) else { return self.rewind_if_emptied().await };
             rows.into_iter().for_each(|row| self.queue(row));
+            self.position = last.clone();
             if !full {
-                break;
+                return;
             }
+            from = TailFrom::After(last);
         }
-        self.skip_ahead_when_behind(crate::support::clock::unix_ms());
-        self.seen.retain(|_, logged_at| *logged_at >= self.since - OVERLAP_MS);
+        self.skip_to(self.store.tail_now().await.ok());
     }
 
     fn queue(&mut self, row: TailRow) {
-        if self.seen.contains_key(&row.record.id) {
+        if !self.remember(&row.record.id) {
             return;
         }
-        self.since = self.since.max(row.logged_at);
         let data = serde_json::to_string(&row.record).unwrap_or_default();
-        self.pending.push_back(Event::default().event("log").id(row.logged_at.to_string()).data(data));
-        self.seen.insert(row.record.id, row.logged_at);
+        self.pending.push_back(Event::default().event("log").id(row.position.to_string()).data(data));
     }
 
-    fn skip_ahead_when_behind(&mut self, now: i64) {
-        if self.pending.len() >= PAGE as usize * PAGES_PER_POLL && now - self.since > MAX_LAG_MS {
-            self.since = now;
-            self.seen.clear();
-            let data = format!("{{\"skipped\":null,\"resumed_at\":{now}}}");
-            self.pending.push_back(Event::default().event("gap").id(now.to_string()).data(data));
+    /// Whether `id` is new; remembers the last [`SEEN`] ids.
+    fn remember(&mut self, id: &str) -> bool {
+        if self.seen.contains(id) {
+            return false;
         }
+        if self.seen_order.len() == SEEN {
+            if let Some(oldest) = self.seen_order.pop_front() {
+                self.seen.remove(&oldest);
+            }
+        }
+        self.seen.insert(id.to_owned());
+        self.seen_order.push_back(id.to_owned());
+        true
+    }
+
+    /// SQLite numbers rows from 1 again once retention has emptied the log: a tail past the last row then
+    /// follows from the last row.
+    async fn rewind_if_emptied(&mut self) {
+        if let (TailPosition::Row(at), Ok(TailPosition::Row(last))) = (&self.position, self.store.tail_now().await) {
+            if last < *at {
+                self.position = TailPosition::Row(last);
+            }
+        }
+    }
+
+    /// Behind by more than a poll can read: on to the present, saying so.
+    fn skip_to(&mut self, now: Option<TailPosition>) {
+        let Some(now) = now else { return };
+        self.pending.push_back(Event::default().event("gap").id(now.to_string()).data("{\"skipped\":null}"));
+        self.position = now;
     }
 }
 
@@ -169,35 +189,58 @@ mod tests {
     async fn follower() -> (Follower, std::path::PathBuf) {
         let dir = std::env::temp_dir().join(format!("switchboard-tail-{}", uuid::Uuid::new_v4().simple()));
         let store = switchboard_store::open(&switchboard_store::StoreLocation::Sqlite(dir.clone())).await.unwrap();
-        (Follower::new(store, LogQuery::default(), 0, Slot::take().unwrap()), dir)
+        (Follower::new(store, LogQuery::default(), TailPosition::Row(0), Slot::take().unwrap()), dir)
     }
 
-    fn row(id: &str, logged_at: i64) -> TailRow {
-        TailRow { logged_at, record: LogRecord::new(id, 1, "openai", "gpt-4o") }
+    fn row(id: &str, rowid: i64) -> TailRow {
+        TailRow { position: TailPosition::Row(rowid), record: LogRecord::new(id, 1, "openai", "gpt-4o") }
     }
 
     #[tokio::test]
-    async fn rows_seen_in_the_overlap_are_sent_once() {
+    async fn rows_read_again_are_sent_once() {
         let (mut f, dir) = follower().await;
-        f.queue(row("a", 100));
-        f.queue(row("b", 200));
-        f.queue(row("a", 100));
+        f.queue(row("a", 1));
+        f.queue(row("b", 2));
+        f.queue(row("a", 1));
         assert_eq!(f.pending.len(), 2);
-        assert_eq!(f.since, 200);
         let _ = std::fs::remove_dir_all(dir);
     }
 
     #[tokio::test]
-    async fn a_tail_far_behind_skips_to_the_present_and_says_so() {
+    async fn the_ids_remembered_are_bounded() {
         let (mut f, dir) = follower().await;
-        for n in 0..(PAGE as usize * PAGES_PER_POLL) {
-            f.queue(row(&format!("r{n}"), 1_000));
+        for n in 0..(SEEN + 10) {
+            assert!(f.remember(&format!("id-{n}")));
         }
-        f.skip_ahead_when_behind(1_000 + MAX_LAG_MS - 1);
-        assert_eq!(f.since, 1_000, "not far enough behind yet");
-        f.skip_ahead_when_behind(1_000 + MAX_LAG_MS + 1);
-        assert_eq!(f.since, 1_000 + MAX_LAG_MS + 1);
-        assert!(f.seen.is_empty());
+        assert_eq!((f.seen.len(), f.seen_order.len()), (SEEN, SEEN));
+        assert!(f.remember("id-0"), "the oldest were forgotten");
+        assert!(!f.remember(&format!("id-{}", SEEN + 9)), "the newest are remembered");
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[tokio::test]
+    async fn a_tail_that_falls_behind_skips_to_the_present_and_says_so() {
+        let (mut f, dir) = follower().await;
+        let rows: Vec<LogRecord> = (0..PAGE as usize * PAGES_PER_POLL + 1)
+            .map(|n| LogRecord::new(format!("r{n:05}"), 1, "openai", "m"))
+            .collect();
+        f.store.insert_logs(&rows).await.unwrap();
+        f.poll().await;
+        let queued = f.pending.len();
+        assert_eq!(queued, PAGE as usize * PAGES_PER_POLL + 1, "every page's rows and one gap");
+        assert_eq!(f.position, f.store.tail_now().await.unwrap(), "on at the present");
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[tokio::test]
+    async fn a_position_past_an_emptied_log_follows_its_new_rows() {
+        let (mut f, dir) = follower().await;
+        f.position = TailPosition::Row(5_000);
+        f.poll().await;
+        assert_eq!(f.position, TailPosition::Row(0));
+        f.store.insert_logs(&[LogRecord::new("new", 1, "openai", "m")]).await.unwrap();
+        f.poll().await;
+        assert_eq!(f.pending.len(), 1);
         let _ = std::fs::remove_dir_all(dir);
     }
 
