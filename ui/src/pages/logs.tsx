@@ -1,0 +1,332 @@
+// Logs, the landing page: every request newest first, filtered by what the URL's query says
+// (so a filtered view is a link to share, and the back button undoes a filter), paged by the
+// API's cursor, with a live tail over SSE and exports of the same filter.
+import { useEffect, useMemo, useState } from 'preact/hooks';
+import { get } from '../api';
+import { CopyButton, ErrorBox, Loading, Snippet, useAsync, useTitle } from '../components/common';
+import { cost, count, ms, time } from '../format';
+import { Chips } from '../routing';
+import { href, navigate, onLinkClick, queryString } from '../router';
+import type { LogRecord, Page } from '../types';
+
+/** Filters as they appear in the dashboard's URL. */
+const FILTER_KEYS = ['trace_id', 'status', 'provider', 'model', 'virtual_key', 'config', 'metadata', 'range'] as const;
+type Filters = Partial<Record<(typeof FILTER_KEYS)[number], string>>;
+
+export const RANGES: [string, string, number | null][] = [
+  ['', 'All time', null],
+  ['15m', 'Last 15 minutes', 15 * 60_000],
+  ['1h', 'Last hour', 3_600_000],
+  ['24h', 'Last 24 hours', 86_400_000],
+  ['7d', 'Last 7 days', 7 * 86_400_000],
+  ['30d', 'Last 30 days', 30 * 86_400_000],
+];
+
+const COLUMNS = ['Time', 'Trace ID', 'Status', 'Provider', 'Model', 'Tokens', 'Cost', 'Latency', 'Routing'] as const;
+type Column = (typeof COLUMNS)[number];
+const COLUMNS_KEY = 'switchboard.logs.hidden-columns';
+
+function readFilters(query: URLSearchParams): Filters {
+  const f: Filters = {};
+  for (const k of FILTER_KEYS) {
+    const v = query.get(k);
+    if (v) f[k] = v;
+  }
+  return f;
+}
+
+/** The logs API's query for the dashboard's filters (metadata `a=b, c=d` → `metadata.a=b&metadata.c=d`). */
+export function apiQuery(f: Filters, extra: Record<string, string> = {}): string {
+  const q = new URLSearchParams();
+  for (const k of ['trace_id', 'status', 'provider', 'model', 'virtual_key', 'config'] as const) {
+    if (f[k]) q.set(k, f[k]!.trim());
+  }
+  for (const pair of (f.metadata ?? '').split(',')) {
+    const at = pair.indexOf('=');
+    if (at > 0) q.set(`metadata.${pair.slice(0, at).trim()}`, pair.slice(at + 1).trim());
+  }
+  const range = RANGES.find(([k]) => k === f.range)?.[2];
+  if (range) q.set('from', String(Date.now() - range));
+  for (const [k, v] of Object.entries(extra)) q.set(k, v);
+  const s = q.toString();
+  return s ? `?${s}` : '';
+}
+
+function hiddenColumns(): Set<Column> {
+  try {
+    return new Set(JSON.parse(localStorage.getItem(COLUMNS_KEY) ?? '[]'));
+  } catch {
+    return new Set();
+  }
+}
+
+export function Logs({ query }: { query: URLSearchParams }) {
+  useTitle('Logs');
+  const filters = readFilters(query);
+  const cursor = query.get('cursor');
+  const key = query.toString();
+  const [live, setLive] = useState(false);
+  const [tailed, setTailed] = useState<LogRecord[]>([]);
+  const [gap, setGap] = useState(0);
+  const [hidden, setHidden] = useState<Set<Column>>(hiddenColumns);
+  const page = useAsync(
+    (signal) => get<Page<LogRecord>>(`/v1/logs${apiQuery(filters, cursor ? { cursor, limit: '50' } : { limit: '50' })}`, signal),
+    [key],
+  );
+  useEffect(() => setTailed([]), [key]);
+
+  useEffect(() => {
+    if (!live) return;
+    const source = new EventSource(`/v1/logs/tail${apiQuery(filters)}`, { withCredentials: true });
+    source.addEventListener('log', (event) => {
+      const record = JSON.parse((event as MessageEvent).data) as LogRecord;
+      setTailed((rows) => (rows.some((r) => r.id === record.id) ? rows : [record, ...rows].slice(0, 500)));
+    });
+    source.addEventListener('gap', (event) => {
+      const { skipped } = JSON.parse((event as MessageEvent).data);
+      setGap((n) => n + Number(skipped ?? 0));
+    });
+    return () => source.close();
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [live, key]);
+
+  const rows = useMemo(() => {
+    const base = page.data?.data ?? [];
+    const seen = new Set(base.map((r) => r.id));
+    return [...tailed.filter((r) => !seen.has(r.id)), ...base].sort((a, b) => b.created_at - a.created_at);
+  }, [page.data, tailed]);
+
+  const setFilters = (next: Filters) => navigate(`/logs${queryString(next)}`);
+  const toggleColumn = (c: Column) => {
+    const next = new Set(hidden);
+    if (next.has(c)) next.delete(c);
+    else next.add(c);
+    setHidden(next);
+    localStorage.setItem(COLUMNS_KEY, JSON.stringify([...next]));
+  };
+  const filtered = Object.keys(filters).length > 0;
+  const exportQuery = (format: string) => `/v1/logs/export${apiQuery(filters, { format })}`;
+
+  return (
+    <section>
+      <div class="page-head">
+        <h1>Logs</h1>
+        <div class="head-actions">
+          <label class="switch">
+            <input type="checkbox" checked={live} onChange={(e) => setLive((e.target as HTMLInputElement).checked)} />
+            Live tail
+          </label>
+          <a class="button" href={exportQuery('csv')} download>
+            Export CSV
+          </a>
+          <a class="button" href={exportQuery('ndjson')} download>
+            Export NDJSON
+          </a>
+        </div>
+      </div>
+      <FilterForm key={key} filters={filters} onApply={setFilters} />
+      <details class="columns">
+        <summary>Columns</summary>
+        <fieldset>
+          <legend>Columns to show</legend>
+          {COLUMNS.map((c) => (
+            <label key={c} class="check">
+              <input type="checkbox" checked={!hidden.has(c)} onChange={() => toggleColumn(c)} />
+              {c}
+            </label>
+          ))}
+        </fieldset>
+      </details>
+      {live && (
+        <p class="notice" role="status">
+          Live: new requests appear at the top as they are logged.
+          {gap > 0 && ` ${gap} records went by too fast to show; reload the page to see them all.`}
+        </p>
+      )}
+      {page.loading && !page.data && <Loading what="logs" />}
+      {page.error ? <ErrorBox error={page.error} retry={page.reload} /> : null}
+      {page.data && rows.length === 0 && (filtered || cursor ? <NoMatch /> : <FirstRequest />)}
+      {rows.length > 0 && <LogTable rows={rows} hidden={hidden} />}
+      <nav class="pager" aria-label="Pages">
+        {cursor && (
+          <a href={href(`/logs${queryString(filters)}`)} onClick={(e) => onLinkClick(e, `/logs${queryString(filters)}`)}>
+            Newest
+          </a>
+        )}
+        {page.data?.next_cursor && (
+          <a
+            href={href(`/logs${queryString({ ...filters, cursor: page.data.next_cursor })}`)}
+            onClick={(e) => onLinkClick(e, `/logs${queryString({ ...filters, cursor: page.data!.next_cursor })}`)}
+          >
+            Older
+          </a>
+        )}
+      </nav>
+    </section>
+  );
+}
+
+function FilterForm({ filters, onApply }: { filters: Filters; onApply: (f: Filters) => void }) {
+  const [draft, setDraft] = useState<Filters>(filters);
+  const set = (k: keyof Filters) => (e: Event) => setDraft({ ...draft, [k]: (e.target as HTMLInputElement).value });
+  const setNow = (k: keyof Filters) => (e: Event) => {
+    const next = { ...draft, [k]: (e.target as HTMLSelectElement).value };
+    setDraft(next);
+    onApply(next);
+  };
+  const submit = (e: Event) => {
+    e.preventDefault();
+    onApply(draft);
+  };
+  const text = (k: keyof Filters, label: string, placeholder: string) => (
+    <div class="field">
+      <label for={`f-${k}`}>{label}</label>
+      <input id={`f-${k}`} type="search" value={draft[k] ?? ''} onInput={set(k)} placeholder={placeholder} />
+    </div>
+  );
+  return (
+    <form class="filters" onSubmit={submit} role="search" aria-label="Filter logs">
+      {text('trace_id', 'Trace ID', 'request-loadbalance-fallback')}
+      <div class="field">
+        <label for="f-status">Status</label>
+        <select id="f-status" value={draft.status ?? ''} onChange={setNow('status')}>
+          <option value="">Any</option>
+          <option value="2xx">Success (2xx)</option>
+          <option value="4xx">Client errors (4xx)</option>
+          <option value="429">Rate limited (429)</option>
+          <option value="5xx">Server errors (5xx)</option>
+          <option value="error">Any error (≥ 400)</option>
+        </select>
+      </div>
+      {text('provider', 'Provider', 'openai')}
+      {text('model', 'Model', 'gpt-4o-mini')}
+      {text('virtual_key', 'Virtual key', 'openai-prod')}
+      {text('config', 'Config', 'pc-…')}
+      {text('metadata', 'Metadata key=value', 'user=alice, team=search')}
+      <div class="field">
+        <label for="f-range">Time range</label>
+        <select id="f-range" value={draft.range ?? ''} onChange={setNow('range')}>
+          {RANGES.map(([k, label]) => (
+            <option key={k} value={k}>
+              {label}
+            </option>
+          ))}
+        </select>
+      </div>
+      <div class="field actions">
+        <button type="submit" class="primary">
+          Apply filters
+        </button>
+        <button type="button" onClick={() => onApply({})}>
+          Clear
+        </button>
+      </div>
+    </form>
+  );
+}
+
+function LogTable({ rows, hidden }: { rows: LogRecord[]; hidden: Set<Column> }) {
+  const show = (c: Column) => !hidden.has(c);
+  return (
+    <table class="logs stack">
+      <caption class="sr-only">Requests, newest first</caption>
+      <thead>
+        <tr>{COLUMNS.filter(show).map((c) => <th key={c} scope="col">{c}</th>)}</tr>
+      </thead>
+      <tbody>
+        {rows.map((r) => (
+          <tr key={r.id}>
+            {show('Time') && (
+              <td data-label="Time">
+                <a href={href(`/logs/${r.id}`)} onClick={(e) => onLinkClick(e, `/logs/${r.id}`)} aria-label={`Open request of ${time(r.created_at)}${r.trace_id ? `, trace ${r.trace_id}` : ''}`}>
+                  {time(r.created_at)}
+                </a>
+              </td>
+            )}
+            {show('Trace ID') && (
+              <td data-label="Trace ID" class="mono wrap">
+                {r.trace_id ? (
+                  <a href={href(`/logs${queryString({ trace_id: r.trace_id })}`)} onClick={(e) => onLinkClick(e, `/logs${queryString({ trace_id: r.trace_id })}`)} title="Show every request of this trace">
+                    {r.trace_id}
+                  </a>
+                ) : (
+                  '—'
+                )}
+              </td>
+            )}
+            {show('Status') && (
+              <td data-label="Status">
+                <Status code={r.status} />
+              </td>
+            )}
+            {show('Provider') && <td data-label="Provider">{r.provider}</td>}
+            {show('Model') && <td data-label="Model" class="wrap">{r.served_model ?? r.requested_model}</td>}
+            {show('Tokens') && <td data-label="Tokens" class="num">{count(r.total_tokens)}</td>}
+            {show('Cost') && <td data-label="Cost" class="num">{r.unpriced ? 'unpriced' : cost(r.cost_usd)}</td>}
+            {show('Latency') && <td data-label="Latency" class="num">{ms(r.latency_ms)}</td>}
+            {show('Routing') && (
+              <td data-label="Routing">
+                <Chips record={r} />
+              </td>
+            )}
+          </tr>
+        ))}
+      </tbody>
+    </table>
+  );
+}
+
+export function Status({ code }: { code: number }) {
+  const kind = code >= 500 ? 'bad' : code >= 400 ? 'warn' : code === 0 ? 'muted' : 'ok';
+  return <span class={`status status-${kind}`}>{code || '—'}</span>;
+}
+
+function NoMatch() {
+  return (
+    <div class="empty">
+      <h2>No requests match these filters</h2>
+      <p>
+        Widen the time range or{' '}
+        <a href={href('/logs')} onClick={(e) => onLinkClick(e, '/logs')}>
+          clear the filters
+        </a>
+        . A trace ID must match exactly.
+      </p>
+    </div>
+  );
+}
+
+/** No logs at all yet: a request to send, at this gateway's own address. */
+function FirstRequest() {
+  const origin = window.location.origin;
+  const config = JSON.stringify({
+    strategy: { mode: 'fallback' },
+    targets: [
+      { provider: 'openai', api_key: 'sk-…' },
+      { provider: 'anthropic', api_key: 'sk-ant-…', override_params: { model: 'claude-3-5-haiku-latest', max_tokens: 200 } },
+    ],
+  });
+  const curl = `curl ${origin}/v1/chat/completions \\
+  -H 'content-type: application/json' \\
+  -H 'x-portkey-api-key: YOUR_SWITCHBOARD_KEY' \\
+  -H 'x-portkey-trace-id: my-first-request' \\
+  -H 'x-portkey-config: ${config}' \\
+  -d '{"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "Hello"}]}'`;
+  return (
+    <div class="empty">
+      <h2>No requests yet</h2>
+      <p>
+        Send one through this gateway and it shows up here. Put your provider keys in the config (or store them as{' '}
+        <a href={href('/virtual-keys')} onClick={(e) => onLinkClick(e, '/virtual-keys')}>
+          virtual keys
+        </a>{' '}
+        and name them with <code>virtual_key</code>), and your Switchboard API key in <code>x-portkey-api-key</code>:
+      </p>
+      <Snippet code={curl} label="first request curl command" />
+      <p class="muted">
+        OpenAI answers; if it fails, Anthropic takes over. SDKs work too: point the <code>portkey-ai</code> or{' '}
+        <code>openai</code> SDK at <code>{origin}/v1</code>. <CopyButton text={`${origin}/v1`} label="Copy base URL" />
+      </p>
+    </div>
+  );
+}
