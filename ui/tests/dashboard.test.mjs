@@ -1,0 +1,388 @@
+// The dashboard in a real browser against the real gateway and mock providers: the cookbook's
+// steps 2–4 done in the UI (virtual keys, a saved config, finding the fallen-back request by its
+// trace ID and seeing its path), plus analytics, API keys, targets, sign-in and the phone layout.
+// One stack for the whole file: the tests run in order and build on each other's data.
+
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import {
+  ADMIN_KEY,
+  COOKBOOK_MESSAGES,
+  adminApi,
+  eventually,
+  overflow,
+  screenshot,
+  startBrowser,
+  startStack,
+  watchedPage,
+} from './support.mjs';
+
+const TIMEOUT = { timeout: 60_000 };
+const TRACE = 'request-loadbalance-fallback';
+
+let stack;
+let chrome;
+let context;
+let page;
+let origin;
+let configSlug;
+
+before(async () => {
+  stack = await startStack(['openai', 'anthropic', 'azure']);
+  origin = stack.gateway.url;
+  chrome = await startBrowser();
+  context = await chrome.browser.newContext({ viewport: { width: 1280, height: 900 }, colorScheme: 'light' });
+  page = await watchedPage(context, origin);
+  page.setDefaultTimeout(10_000);
+});
+
+after(async () => {
+  await chrome?.close();
+  await stack?.stop();
+});
+
+const ui = (path) => `${origin}/ui${path}`;
+const nav = (name) => page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name, exact: true });
+
+test('a signed-out browser is sent to sign-in, and back where it was going after', TIMEOUT, async () => {
+  const root = await fetch(`${origin}/`, { redirect: 'manual', headers: { accept: 'text/html' } });
+  assert.ok([301, 302, 303, 307, 308].includes(root.status), `GET / answered ${root.status}`);
+  assert.match(root.headers.get('location') ?? '', /\/ui\/?$/);
+
+  await page.goto(ui(`/logs?trace_id=${TRACE}`));
+  await page.getByLabel('API key').waitFor();
+  assert.match(page.url(), /\/ui\/sign-in\?next=/);
+  await screenshot(page, 'sign-in');
+
+  await page.getByLabel('API key').fill('sb-not-a-real-key');
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('alert').waitFor();
+  assert.ok((await page.getByRole('alert').textContent()).length > 0);
+
+  await page.getByLabel('API key').fill(ADMIN_KEY);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('heading', { name: 'Logs', level: 1 }).waitFor();
+  assert.match(page.url(), new RegExp(`/ui/logs\\?trace_id=${TRACE}$`));
+  // The key is nowhere the page can read it back.
+  const stored = await page.evaluate(() => JSON.stringify({ ...localStorage }) + JSON.stringify({ ...sessionStorage }) + document.cookie);
+  assert.ok(!stored.includes(ADMIN_KEY), 'the API key was kept in the browser');
+  assert.ok(!page.url().includes(ADMIN_KEY));
+});
+
+test('no logs yet: the logs page teaches a first request at this gateway\'s address', TIMEOUT, async () => {
+  await nav('Logs').click();
+  await page.getByRole('heading', { name: 'No requests yet' }).waitFor();
+  const snippet = await page.getByLabel('first request curl command').textContent();
+  assert.ok(snippet.includes(`${origin}/v1/chat/completions`), snippet);
+  assert.ok(snippet.includes('x-portkey-config'), snippet);
+  await screenshot(page, 'logs-empty');
+});
+
+test('create the cookbook\'s three virtual keys in the UI (Azure fields appear for Azure)', TIMEOUT, async () => {
+  await nav('Virtual keys').click();
+  await page.getByRole('heading', { name: 'No virtual keys yet' }).waitFor();
+  const { openai, anthropic, azure } = stack.mocks;
+  const add = async ({ name, provider, key, slug, baseUrl, azureFields }) => {
+    await page.getByLabel('Name', { exact: true }).last().fill(name);
+    await page.getByLabel('Provider', { exact: true }).selectOption(provider);
+    await page.getByLabel('Provider API key').fill(key);
+    await page.getByLabel('ID (optional)').fill(slug);
+    if (azureFields) {
+      await page.getByLabel('Azure resource name').fill('my-resource');
+      await page.getByLabel('Azure deployment ID').fill('gpt-35');
+      await page.getByLabel('Azure API version').fill('2024-02-01');
+    } else {
+      assert.equal(await page.getByLabel('Azure resource name').count(), 0, 'Azure fields shown for another provider');
+    }
+    await page.getByLabel('Base URL (optional)').fill(baseUrl);
+    await page.getByRole('button', { name: 'Add virtual key' }).click();
+    await page.getByRole('status').filter({ hasText: `Created virtual key ${slug}` }).waitFor();
+  };
+  await add({ name: 'Anthropic', provider: 'anthropic', key: 'sk-ant-secret-1', slug: 'anthropic', baseUrl: `${anthropic.url}/v1` });
+  await add({ name: 'OpenAI', provider: 'openai', key: 'sk-openai-secret-2', slug: 'openai', baseUrl: `${openai.url}/v1` });
+  await add({ name: 'Azure', provider: 'azure-openai', key: 'az-secret-3', slug: 'azure', baseUrl: `${azure.url}/openai`, azureFields: true });
+  const cards = page.getByRole('list', { name: 'Virtual keys' }).getByRole('listitem');
+  assert.equal(await cards.count(), 3);
+  const text = await page.getByRole('list', { name: 'Virtual keys' }).textContent();
+  for (const secret of ['sk-ant-secret-1', 'sk-openai-secret-2', 'az-secret-3']) assert.ok(!text.includes(secret), 'a secret is shown');
+  await screenshot(page, 'virtual-keys');
+});
+
+test('create the cookbook config in the editor; the validator says it is valid', TIMEOUT, async () => {
+  await nav('Configs').click();
+  await page.getByRole('heading', { name: 'No configs yet' }).waitFor();
+  await page.getByRole('link', { name: 'New config' }).click();
+  await page.getByRole('status').filter({ hasText: 'Valid' }).waitFor();
+  const text = await page.getByLabel('Config (JSON)').inputValue();
+  const config = JSON.parse(text);
+  assert.equal(config.strategy.mode, 'loadbalance');
+  assert.deepEqual(config.targets[1].targets.map((t) => t.virtual_key), ['openai', 'azure']);
+  await page.getByLabel('Name', { exact: true }).fill('Cookbook');
+  await page.getByRole('button', { name: 'Create config' }).click();
+  await page.getByRole('heading', { name: 'Edit Cookbook' }).waitFor();
+  configSlug = new URL(page.url()).pathname.split('/').pop();
+  assert.match(configSlug, /^pc-cookbook-/);
+  assert.equal(await page.getByLabel('x-portkey-config header').textContent(), `x-portkey-config: ${configSlug}`);
+  const sdk = await page.getByLabel('SDK snippet').textContent();
+  assert.ok(sdk.includes(`baseURL: '${origin}/v1'`) && sdk.includes(`config: '${configSlug}'`), sdk);
+});
+
+test('a bad weight shows the validator\'s error at config.targets[0].weight, marking its line', TIMEOUT, async () => {
+  const editor = page.getByLabel('Config (JSON)');
+  const good = await editor.inputValue();
+  const bad = good.replace('"weight": 0.5', '"weight": -1');
+  assert.notEqual(bad, good);
+  await editor.fill(bad);
+  const problems = page.getByRole('alert').filter({ hasText: 'config.targets[0].weight' });
+  await problems.waitFor();
+  const line = bad.split('\n').findIndex((l) => l.includes('"weight": -1')) + 1;
+  assert.match(await problems.textContent(), new RegExp(`config\\.targets\\[0\\]\\.weight.*\\(line ${line}\\)`));
+  assert.equal(await editor.getAttribute('aria-invalid'), 'true');
+  await screenshot(page, 'config-editor-error');
+
+  // A real change, saved as version 2, and the diff between the versions.
+  await editor.fill(good.replace('"max_tokens": 200', '"max_tokens": 250'));
+  await page.getByRole('status').filter({ hasText: 'Valid' }).waitFor();
+  await page.getByRole('button', { name: 'Save new version' }).click();
+  await page.getByRole('status').filter({ hasText: 'Saved.' }).waitFor();
+  await page.getByLabel('From version').waitFor();
+  const diff = page.getByRole('table', { name: 'Changes from version 1 to 2' });
+  await diff.waitFor();
+  const rows = await diff.getByRole('row').allTextContents();
+  assert.ok(rows.some((r) => r.includes('−') && r.includes('"max_tokens": 200')), rows.join('\n'));
+  assert.ok(rows.some((r) => r.includes('+') && r.includes('"max_tokens": 250')), rows.join('\n'));
+  await screenshot(page, 'config-editor');
+});
+
+/** The cookbook's request through the saved config, from the test (as the user's own code would). */
+async function cookbookRequest(traceId) {
+  const response = await fetch(`${origin}/v1/chat/completions`, {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/json',
+      'x-portkey-api-key': ADMIN_KEY,
+      'x-portkey-config': configSlug,
+      'x-portkey-trace-id': traceId,
+    },
+    body: JSON.stringify({ model: 'gpt-3.5-turbo', messages: COOKBOOK_MESSAGES }),
+  });
+  await response.json();
+  return { status: response.status, option: response.headers.get('x-portkey-last-used-option-index') };
+}
+
+test('the cookbook\'s requests go through, one falling back from OpenAI (503) to Azure', TIMEOUT, async () => {
+  await stack.mocks.openai.script({ status: 503, count: -1 });
+  const options = [];
+  // 50/50 between Anthropic and the fallback group: send until one has fallen back (and a few more).
+  for (let i = 0; i < 40 && (options.filter((o) => o === 'config.targets[1].targets[1]').length < 1 || i < 8); i++) {
+    const { status, option } = await cookbookRequest(TRACE);
+    assert.equal(status, 200);
+    options.push(option);
+  }
+  assert.ok(options.includes('config.targets[1].targets[1]'), `no request reached Azure: ${options}`);
+  await cookbookRequest('another-trace');
+  await eventually(async () => {
+    const { body } = await adminApi(stack.gateway, `/v1/logs?trace_id=${TRACE}`);
+    return body.data.length === options.length;
+  }, { what: 'the log records' });
+});
+
+test('find the request by its trace ID; filters live in the URL and the back button undoes them', TIMEOUT, async () => {
+  await nav('Logs').click();
+  await page.getByRole('table').waitFor();
+  assert.ok((await page.getByRole('row').filter({ hasText: 'another-trace' }).count()) > 0);
+  await page.getByLabel('Trace ID').fill(TRACE);
+  await page.getByLabel('Trace ID').press('Enter');
+  await page.waitForURL(/trace_id=request-loadbalance-fallback/);
+  await page.getByRole('row').filter({ hasText: 'another-trace' }).waitFor({ state: 'detached' });
+  const rows = page.getByRole('row').filter({ hasText: TRACE });
+  assert.ok((await rows.count()) >= 2);
+  await page.getByRole('row').filter({ hasText: 'Fallback → targets[1].targets[1]' }).first().waitFor();
+  await page.getByRole('row').filter({ hasText: 'Loadbalance' }).first().waitFor();
+  await screenshot(page, 'logs');
+
+  await page.goBack();
+  await page.getByRole('row').filter({ hasText: 'another-trace' }).first().waitFor();
+  assert.equal(await page.getByLabel('Trace ID').inputValue(), '');
+  await page.goForward();
+  await page.getByRole('row').filter({ hasText: 'another-trace' }).waitFor({ state: 'detached' });
+  assert.equal(await page.getByLabel('Trace ID').inputValue(), TRACE);
+
+  // Export of the same filter.
+  const csv = await page.evaluate(async (href) => (await fetch(href)).text(), await page.getByRole('link', { name: 'Export CSV' }).getAttribute('href'));
+  assert.ok(csv.includes(TRACE) && !csv.includes('another-trace'), csv.slice(0, 300));
+});
+
+test('the request page draws the fallback path through the config', TIMEOUT, async () => {
+  const row = page.getByRole('row').filter({ hasText: 'Fallback → targets[1].targets[1]' }).first();
+  await row.getByRole('link', { name: /^Open request/ }).click();
+  await page.getByRole('heading', { name: 'Route' }).waitFor();
+  assert.match(page.url(), /\/ui\/logs\/[^/?]+$/);
+  const tree = page.getByRole('list', { name: 'Route through the config' });
+  const openai = tree.getByRole('listitem', { name: 'targets[1].targets[0]: openai (openai)' }).or(tree.getByRole('listitem', { name: /^targets\[1\]\.targets\[0\]: openai/ }));
+  await openai.first().waitFor();
+  assert.match(await openai.first().textContent(), /Tried: 503 overloaded.*fell back to targets\[1\]\.targets\[1\]/);
+  const azure = tree.getByRole('listitem', { name: /^targets\[1\]\.targets\[1\]: azure/ });
+  assert.match(await azure.textContent(), /Served: 200/);
+  const anthropic = tree.getByRole('listitem', { name: /^targets\[0\]: anthropic/ });
+  assert.match(await anthropic.textContent(), /Not reached/);
+  const facts = await page.locator('dl').first().textContent();
+  assert.ok(facts.includes(TRACE) && facts.includes('gpt-3.5-turbo'), facts);
+  await page.getByRole('link', { name: new RegExp(`^${configSlug} \\(version 2\\)$`) }).waitFor();
+  await page.getByRole('link', { name: 'azure', exact: true }).waitFor();
+  await page.getByRole('heading', { name: `Trace ${TRACE}` }).waitFor();
+  await page.getByRole('heading', { name: 'Attempts' }).waitFor();
+  await screenshot(page, 'request');
+
+  await page.getByLabel('Rating (−10 to 10)').fill('5');
+  await page.getByRole('button', { name: 'Send feedback' }).click();
+  await page.getByRole('status').filter({ hasText: 'Saved.' }).waitFor();
+});
+
+test('analytics shows totals and charts with data', TIMEOUT, async () => {
+  await nav('Analytics').click();
+  const totals = page.getByRole('list', { name: 'Totals' });
+  await totals.waitFor();
+  const { body } = await adminApi(stack.gateway, '/v1/logs?limit=1000');
+  assert.match(await totals.textContent(), new RegExp(`Requests${body.data.length}`));
+  for (const title of ['Requests', 'Errors', 'Cost', 'Tokens', 'Latency p50', 'Latency p99']) {
+    const chart = page.getByRole('figure', { name: title });
+    await chart.locator('canvas').waitFor();
+  }
+  const requests = await page.getByRole('img', { name: /^Requests:/ }).getAttribute('aria-label');
+  assert.match(requests, /azure-openai [1-9]/);
+  await page.getByLabel('Split by').selectOption('virtual_key');
+  await page.waitForURL(/group_by=virtual_key/);
+  await page.getByRole('img', { name: /^Requests:.*azure/ }).waitFor();
+  await screenshot(page, 'analytics');
+});
+
+test('targets shows each target identity\'s health', TIMEOUT, async () => {
+  await nav('Targets').click();
+  const list = page.getByRole('list', { name: 'Targets' });
+  await list.waitFor();
+  const openai = list.getByRole('listitem').filter({ hasText: 'openai · gpt-3.5-turbo' }).first();
+  await openai.waitFor();
+  assert.match(await openai.textContent(), /Recent error\s*overloaded/);
+  await screenshot(page, 'targets');
+});
+
+test('API keys: create (shown once), edit scope and limits, revoke with a confirmation', TIMEOUT, async () => {
+  await nav('API keys').click();
+  const form = page.getByRole('form', { name: 'Create an API key' });
+  await form.getByLabel('Name').fill('CI service');
+  await form.getByLabel('Scope').selectOption('gateway');
+  await form.getByRole('button', { name: 'Create API key' }).click();
+  const reveal = page.getByRole('region', { name: 'New API key' });
+  await reveal.waitFor();
+  const key = await reveal.getByLabel('New API key value').textContent();
+  assert.match(key, /^sb-[0-9a-f]{32}$/);
+  await reveal.getByRole('button', { name: 'Copy the new API key' }).waitFor();
+  const models = await fetch(`${origin}/v1/models`, { headers: { 'x-portkey-api-key': key } });
+  assert.equal(models.status, 200);
+  await reveal.getByRole('button', { name: 'I have copied it' }).click();
+  assert.equal(await page.getByText(key).count(), 0, 'the key is still shown');
+
+  await page.getByRole('button', { name: 'Edit API key CI service' }).click();
+  const edit = page.getByRole('form', { name: 'Edit CI service' });
+  await edit.getByLabel('Requests per minute').fill('100');
+  await edit.getByRole('button', { name: 'Save changes' }).click();
+  await page.getByRole('status').filter({ hasText: 'Saved API key CI service.' }).waitFor();
+  const card = page.getByRole('listitem', { name: 'CI service' });
+  assert.match(await card.textContent(), /100 requests\/min/);
+  await screenshot(page, 'api-keys');
+
+  await page.getByRole('button', { name: 'Revoke API key CI service' }).click();
+  const dialog = page.getByRole('dialog', { name: 'Revoke API key CI service?' });
+  await dialog.getByRole('button', { name: 'Revoke' }).click();
+  await page.getByRole('status').filter({ hasText: 'Revoked API key CI service' }).waitFor();
+  await card.getByText('revoked', { exact: true }).waitFor();
+  const refused = await fetch(`${origin}/v1/models`, { headers: { 'x-portkey-api-key': key } });
+  assert.equal(refused.status, 401);
+});
+
+test('live tail shows a new request without a reload', TIMEOUT, async () => {
+  await nav('Logs').click();
+  await page.getByRole('table').waitFor();
+  await page.getByLabel('Live tail').check();
+  await page.getByText('Live: new requests appear').waitFor();
+  await new Promise((r) => setTimeout(r, 500));
+  await cookbookRequest('tailed-request');
+  await page.getByRole('row').filter({ hasText: 'tailed-request' }).waitFor({ timeout: 15_000 });
+  await page.getByLabel('Live tail').uncheck();
+});
+
+const PAGES = [
+  ['logs', '/logs'],
+  ['analytics', '/analytics'],
+  ['configs', '/configs'],
+  ['virtual-keys', '/virtual-keys'],
+  ['api-keys', '/api-keys'],
+  ['targets', '/targets'],
+];
+
+test('phone width (375 px): no page scrolls sideways', TIMEOUT, async () => {
+  const phone = await chrome.browser.newContext({ viewport: { width: 375, height: 812 }, colorScheme: 'light', isMobile: true, hasTouch: true });
+  await phone.addCookies(await context.cookies());
+  const p = await watchedPage(phone, origin);
+  const { body } = await adminApi(stack.gateway, `/v1/logs?trace_id=${TRACE}&limit=1`);
+  const pages = [...PAGES, ['request', `/logs/${body.data[0].id}`], ['config-editor', `/configs/${configSlug}`]];
+  const wide = [];
+  for (const [name, path] of pages) {
+    await p.goto(ui(path));
+    await p.getByRole('heading', { level: 1 }).first().waitFor();
+    await p.waitForLoadState('networkidle');
+    const { scrollWidth, innerWidth } = await overflow(p);
+    if (scrollWidth > innerWidth) wide.push(`${name}: ${scrollWidth} > ${innerWidth}`);
+    await screenshot(p, `phone-${name}`);
+  }
+  assert.deepEqual(p.problems, []);
+  await phone.close();
+  assert.deepEqual(wide, []);
+});
+
+test('dark theme follows the system', TIMEOUT, async () => {
+  const dark = await chrome.browser.newContext({ viewport: { width: 1280, height: 900 }, colorScheme: 'dark' });
+  await dark.addCookies(await context.cookies());
+  const p = await watchedPage(dark, origin);
+  const { body } = await adminApi(stack.gateway, `/v1/logs?trace_id=${TRACE}&limit=1`);
+  for (const [name, path] of [['logs', `/logs?trace_id=${TRACE}`], ['request', `/logs/${body.data[0].id}`], ['analytics', '/analytics'], ['config-editor', `/configs/${configSlug}`], ['targets', '/targets']]) {
+    await p.goto(ui(path));
+    await p.getByRole('heading', { level: 1 }).first().waitFor();
+    await p.waitForLoadState('networkidle');
+    await screenshot(p, `dark-${name}`);
+  }
+  const bg = await p.evaluate(() => getComputedStyle(document.body).backgroundColor);
+  assert.equal(bg, 'rgb(15, 17, 21)');
+  assert.deepEqual(p.problems, []);
+  await dark.close();
+});
+
+test('keyboard: the navigation is reachable with Tab and shows focus', TIMEOUT, async () => {
+  await page.goto(ui('/logs'));
+  await page.getByRole('heading', { name: 'Logs', level: 1 }).waitFor();
+  const seen = [];
+  for (let i = 0; i < 12; i++) {
+    await page.keyboard.press('Tab');
+    const focused = await page.evaluate(() => {
+      const el = document.activeElement;
+      const style = getComputedStyle(el);
+      return { text: el.textContent?.trim(), outline: style.outlineStyle, width: style.outlineWidth };
+    });
+    seen.push(focused);
+  }
+  const names = seen.map((s) => s.text);
+  for (const name of ['Logs', 'Analytics', 'Configs', 'Virtual keys', 'API keys', 'Targets']) assert.ok(names.includes(name), `${name} not reached: ${names}`);
+  const navFocus = seen.find((s) => s.text === 'Analytics');
+  assert.notEqual(navFocus.outline, 'none');
+});
+
+test('sign out ends the session; the next page is the sign-in page', TIMEOUT, async () => {
+  await page.goto(ui('/configs'));
+  await page.getByRole('button', { name: 'Sign out' }).click();
+  await page.getByLabel('API key').waitFor();
+  await page.goto(ui('/configs'));
+  await page.getByLabel('API key').waitFor();
+  assert.match(page.url(), /\/ui\/sign-in\?next=%2Fconfigs/);
+  assert.deepEqual(page.problems, [], 'the browser refused something (CSP) or the page errored');
+});
