@@ -41,15 +41,16 @@ export function ConfigEditor({ slug, query }: { slug: string | null; query: URLS
     async (signal) => {
       if (!slug) {
         const keys = await get<Page<VirtualKeyView>>('/v1/virtual-keys', signal).catch(() => ({ data: [] as VirtualKeyView[] }));
-        return { config: null as ConfigView | null, text: cookbook(keys.data), name: '' };
+        return { slug, config: null as ConfigView | null, text: cookbook(keys.data), name: '' };
       }
       const config = await get<ConfigView>(`/v1/configs/${encodeURIComponent(slug)}`, signal);
-      return { config, text: JSON.stringify(config.config, null, 2), name: config.name };
+      return { slug, config, text: JSON.stringify(config.config, null, 2), name: config.name };
     },
     [slug],
   );
-  if (loaded.loading && !loaded.data) return <Loading what="the config" />;
   if (loaded.error) return <ErrorBox error={loaded.error} retry={loaded.reload} />;
+  // Until this config's own data is in (not the page's previous one).
+  if (!loaded.data || loaded.data.slug !== slug) return <Loading what="the config" />;
   return <Editor key={slug ?? 'new'} slug={slug} initial={loaded.data!} query={query} onSaved={loaded.reload} />;
 }
 
