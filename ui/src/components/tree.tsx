@@ -16,7 +16,7 @@ export interface TreeNode {
 type Obj = Record<string, unknown>;
 
 /** The tree of a saved config (the JSON the configs API returns). */
-export function fromConfig(config: unknown, path = 'config', weight?: number): TreeNode {
+export function fromConfig(config: unknown, providers: Map<string, string> = new Map(), path = 'config', weight?: number): TreeNode {
   const c = (config && typeof config === 'object' ? config : {}) as Obj;
   const targets = Array.isArray(c.targets) ? (c.targets as Obj[]) : null;
   const strategy = (c.strategy ?? {}) as Obj;
@@ -29,12 +29,13 @@ export function fromConfig(config: unknown, path = 'config', weight?: number): T
       weight: w,
       label: mode,
       detail: Array.isArray(strategy.on_status_codes) ? `on ${(strategy.on_status_codes as number[]).join(', ')}` : undefined,
-      children: targets.map((t, i) => fromConfig(t, `${path}.targets[${i}]`)),
+      children: targets.map((t, i) => fromConfig(t, providers, `${path}.targets[${i}]`)),
     };
   }
   const params = (c.override_params ?? {}) as Obj;
   const who = (c.virtual_key as string) ?? (c.provider as string) ?? 'target';
-  const provider = c.virtual_key && c.provider ? ` (${c.provider})` : '';
+  const named = (c.provider as string) ?? providers.get(c.virtual_key as string);
+  const provider = c.virtual_key && named ? ` (${named})` : '';
   return {
     path,
     weight: w,

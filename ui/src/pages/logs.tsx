@@ -237,14 +237,14 @@ function LogTable({ rows, hidden }: { rows: LogRecord[]; hidden: Set<Column> }) 
         {rows.map((r) => (
           <tr key={r.id}>
             {show('Time') && (
-              <td data-label="Time">
+              <td data-label="Time" class="nowrap">
                 <a href={href(`/logs/${r.id}`)} onClick={(e) => onLinkClick(e, `/logs/${r.id}`)} aria-label={`Open request of ${time(r.created_at)}${r.trace_id ? `, trace ${r.trace_id}` : ''}`}>
                   {time(r.created_at)}
                 </a>
               </td>
             )}
             {show('Trace ID') && (
-              <td data-label="Trace ID" class="mono wrap">
+              <td data-label="Trace ID" class="mono wrap wide">
                 {r.trace_id ? (
                   <a href={href(`/logs${queryString({ trace_id: r.trace_id })}`)} onClick={(e) => onLinkClick(e, `/logs${queryString({ trace_id: r.trace_id })}`)} title="Show every request of this trace">
                     {r.trace_id}
@@ -259,13 +259,13 @@ function LogTable({ rows, hidden }: { rows: LogRecord[]; hidden: Set<Column> }) 
                 <Status code={r.status} />
               </td>
             )}
-            {show('Provider') && <td data-label="Provider">{r.provider}</td>}
+            {show('Provider') && <td data-label="Provider" class="nowrap">{r.provider}</td>}
             {show('Model') && <td data-label="Model" class="wrap">{r.served_model ?? r.requested_model}</td>}
             {show('Tokens') && <td data-label="Tokens" class="num">{count(r.total_tokens)}</td>}
-            {show('Cost') && <td data-label="Cost" class="num">{r.unpriced ? 'unpriced' : cost(r.cost_usd)}</td>}
-            {show('Latency') && <td data-label="Latency" class="num">{ms(r.latency_ms)}</td>}
+            {show('Cost') && <td data-label="Cost" class="num nowrap">{r.unpriced ? 'unpriced' : cost(r.cost_usd)}</td>}
+            {show('Latency') && <td data-label="Latency" class="num nowrap">{ms(r.latency_ms)}</td>}
             {show('Routing') && (
-              <td data-label="Routing">
+              <td data-label="Routing" class="wide">
                 <Chips record={r} />
               </td>
             )}

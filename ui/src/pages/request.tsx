@@ -7,15 +7,19 @@ import { ConfigTree, fromAttempts, fromConfig, type TreeNode } from '../componen
 import { cost, count, ms, time } from '../format';
 import { calls, Chips, shortPath } from '../routing';
 import { href, onLinkClick, queryString } from '../router';
-import type { ConfigVersion, LogRecord, Page } from '../types';
+import type { ConfigVersion, LogRecord, Page, VirtualKeyView } from '../types';
 import { Status } from './logs';
 
 async function loadTree(record: LogRecord, signal: AbortSignal): Promise<{ tree: TreeNode; from: string }> {
   if (record.config_slug) {
     try {
-      const versions = await get<Page<ConfigVersion>>(`/v1/configs/${encodeURIComponent(record.config_slug)}/versions`, signal);
+      const [versions, keys] = await Promise.all([
+        get<Page<ConfigVersion>>(`/v1/configs/${encodeURIComponent(record.config_slug)}/versions`, signal),
+        get<Page<VirtualKeyView>>('/v1/virtual-keys', signal).catch(() => ({ data: [] as VirtualKeyView[] })),
+      ]);
+      const providers = new Map(keys.data.map((k) => [k.slug, k.provider]));
       const v = versions.data.find((x) => x.version === record.config_version) ?? versions.data.find((x) => x.current);
-      if (v) return { tree: fromConfig(v.config), from: `saved config ${record.config_slug} version ${v.version}` };
+      if (v) return { tree: fromConfig(v.config, providers), from: `saved config ${record.config_slug} version ${v.version}` };
     } catch (err) {
       if ((err as Error).name === 'AbortError') throw err;
       // Deleted since: draw what the attempts say.

@@ -10,12 +10,12 @@ import type { Quota, TargetHealth } from '../types';
 const REFRESH_MS = 3000;
 
 const STATES: Record<string, string> = {
-  closed: 'Healthy',
-  available: 'Healthy',
+  available: 'Available',
   open: 'Circuit open',
   half_open: 'Probing',
   cooling: 'Cooling down',
   no_headroom: 'No headroom',
+  limited: 'Key over its limits',
 };
 
 interface HealthList {
@@ -78,7 +78,7 @@ export function Targets() {
                 <h2>
                   {t.provider} · {t.model || 'any model'}
                 </h2>
-                <span class={`badge ${t.state === 'closed' || t.state === 'available' ? 'ok' : 'warn'}`}>{STATES[t.state] ?? t.state}</span>
+                <span class={`badge ${t.state === 'available' ? 'ok' : 'warn'}`}>{STATES[t.state] ?? t.state}</span>
               </div>
               <dl class="facts compact">
                 <div class="fact">
