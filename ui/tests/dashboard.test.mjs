@@ -227,7 +227,7 @@ test('the request page draws the fallback path through the config', TIMEOUT, asy
   await page.getByRole('heading', { name: 'Route' }).waitFor();
   assert.match(page.url(), /\/ui\/logs\/[^/?]+$/);
   const tree = page.getByRole('list', { name: 'Route through the config' });
-  const openai = tree.getByRole('listitem', { name: 'targets[1].targets[0]: openai (openai)' });
+  const openai = tree.getByRole('listitem', { name: 'targets[1].targets[0]: openai' });
   await openai.waitFor();
   assert.match(await openai.textContent(), /Tried: 503 overloaded.*fell back to targets\[1\]\.targets\[1\]/);
   const azure = tree.getByRole('listitem', { name: 'targets[1].targets[1]: azure (azure-openai)' });

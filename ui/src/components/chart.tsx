@@ -20,6 +20,8 @@ export function Chart(props: {
   series: Series[];
   format: (v: number) => string;
   summary: string;
+  /** Draw every point (sparse series such as latency, where a lone bucket has no line). */
+  points?: boolean;
 }) {
   const box = useRef<HTMLDivElement>(null);
   useEffect(() => {
@@ -37,7 +39,7 @@ export function Chart(props: {
           label: s.label,
           stroke: PALETTE[i % PALETTE.length],
           width: 2,
-          points: { show: true, size: props.xs.length > 90 ? 3 : 5 },
+          points: { show: props.points || props.xs.length <= 30, size: 5 },
           spanGaps: true,
           value: (_u: uPlot, v: number | null) => (v === null || v === undefined ? '—' : props.format(v)),
         })),

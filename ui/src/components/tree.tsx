@@ -35,7 +35,7 @@ export function fromConfig(config: unknown, providers: Map<string, string> = new
   const params = (c.override_params ?? {}) as Obj;
   const who = (c.virtual_key as string) ?? (c.provider as string) ?? 'target';
   const named = (c.provider as string) ?? providers.get(c.virtual_key as string);
-  const provider = c.virtual_key && named ? ` (${named})` : '';
+  const provider = c.virtual_key && named && named !== c.virtual_key ? ` (${named})` : '';
   return {
     path,
     weight: w,

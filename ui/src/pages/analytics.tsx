@@ -138,8 +138,8 @@ function Body({ series, summary, groupLabel }: { series: Timeseries; summary: Su
         <Chart title="Errors" xs={charts.xs} series={charts.errors} format={(v) => count(Math.round(v))} summary={charts.sum(charts.errors, count)} />
         <Chart title="Cost" xs={charts.xs} series={charts.cost} format={cost} summary={charts.sum(charts.cost, cost)} />
         <Chart title="Tokens" xs={charts.xs} series={charts.tokens} format={(v) => count(Math.round(v))} summary={charts.sum(charts.tokens, count)} />
-        <Chart title="Latency p50" xs={charts.xs} series={charts.p50} format={(v) => ms(Math.round(v))} summary={`per ${groupLabel.toLowerCase()}`} />
-        <Chart title="Latency p99" xs={charts.xs} series={charts.p99} format={(v) => ms(Math.round(v))} summary={`per ${groupLabel.toLowerCase()}`} />
+        <Chart title="Latency p50" xs={charts.xs} series={charts.p50} points format={(v) => ms(Math.round(v))} summary={`per ${groupLabel.toLowerCase()}`} />
+        <Chart title="Latency p99" xs={charts.xs} series={charts.p99} points format={(v) => ms(Math.round(v))} summary={`per ${groupLabel.toLowerCase()}`} />
       </div>
       <table class="stack">
         <caption>Per {groupLabel.toLowerCase()}</caption>

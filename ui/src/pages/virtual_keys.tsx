@@ -12,6 +12,16 @@ export const PROVIDERS = [
   'deepseek', 'openrouter', 'perplexity-ai', 'x-ai', 'ollama', 'deepinfra', 'cerebras',
 ];
 
+const OPTION_NAMES: Record<string, string> = {
+  custom_host: 'Base URL',
+  resource_name: 'Azure resource',
+  deployment_id: 'Azure deployment',
+  api_version: 'API version',
+  deployment_config: 'Deployments',
+  anthropic_version: 'Anthropic version',
+  anthropic_beta: 'Anthropic beta',
+};
+
 export function VirtualKeys() {
   useTitle('Virtual keys');
   const list = useAsync((signal) => get<Page<VirtualKeyView>>('/v1/virtual-keys', signal), []);
@@ -81,7 +91,7 @@ export function VirtualKeys() {
                 </div>
                 {Object.entries(k.model_config ?? {}).map(([name, value]) => (
                   <div class="fact" key={name}>
-                    <dt>{name}</dt>
+                    <dt>{OPTION_NAMES[name] ?? name}</dt>
                     <dd class="wrap">{typeof value === 'string' ? value : JSON.stringify(value)}</dd>
                   </div>
                 ))}
