@@ -247,6 +247,45 @@ test('the request page draws the fallback path through the config', TIMEOUT, asy
   await page.getByRole('status').filter({ hasText: 'Saved.' }).waitFor();
 });
 
+test('an inline-config request: found by metadata, its route drawn from the targets it met', TIMEOUT, async () => {
+  const { openai, anthropic } = stack.mocks;
+  const config = {
+    strategy: { mode: 'fallback' },
+    targets: [
+      { provider: 'openai', api_key: 'sk-inline', custom_host: `${openai.url}/v1` },
+      { provider: 'anthropic', api_key: 'sk-ant-inline', custom_host: `${anthropic.url}/v1`, override_params: { max_tokens: 100 } },
+    ],
+  };
+  const response = await fetch(`${origin}/v1/chat/completions`, {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/json',
+      'x-portkey-api-key': ADMIN_KEY,
+      'x-portkey-config': JSON.stringify(config),
+      'x-portkey-trace-id': 'inline-fallback',
+      'x-portkey-metadata': JSON.stringify({ team: 'search' }),
+    },
+    body: JSON.stringify({ model: 'claude-3-5-haiku-latest', messages: COOKBOOK_MESSAGES }),
+  });
+  assert.equal(response.status, 200);
+  await eventually(async () => (await adminApi(stack.gateway, '/v1/logs?trace_id=inline-fallback')).body.data.length === 1, { what: 'the inline request\'s log' });
+
+  await nav('Logs').click();
+  await page.getByLabel('Metadata key=value').fill('team=search');
+  await page.getByLabel('Metadata key=value').press('Enter');
+  await page.waitForURL(/metadata=team%3Dsearch/);
+  await page.getByRole('row').filter({ hasText: TRACE }).first().waitFor({ state: 'detached' });
+  const row = page.getByRole('row').filter({ hasText: 'inline-fallback' });
+  await row.waitFor();
+  assert.match(await row.textContent(), /Fallback → targets\[1\]/);
+  await row.getByRole('link', { name: /^Open request/ }).click();
+  await page.getByText('Drawn from the targets this request met').waitFor();
+  const tree = page.getByRole('list', { name: 'Route through the config' });
+  assert.match(await tree.getByRole('listitem', { name: /^targets\[0\]: openai/ }).textContent(), /Tried: 503/);
+  assert.match(await tree.getByRole('listitem', { name: /^targets\[1\]: anthropic/ }).textContent(), /Served: 200/);
+  await page.getByRole('term').filter({ hasText: 'team' }).waitFor();
+});
+
 test('analytics shows totals and charts with data', TIMEOUT, async () => {
   await nav('Analytics').click();
   const totals = page.getByRole('list', { name: 'Totals' });

@@ -68,7 +68,9 @@ export function Logs({ query }: { query: URLSearchParams }) {
   const [live, setLive] = useState(false);
   const [tailed, setTailed] = useState<LogRecord[]>([]);
   const [gap, setGap] = useState(0);
+  const [tailError, setTailError] = useState<string | null>(null);
   const [hidden, setHidden] = useState<Set<Column>>(hiddenColumns);
+  const suggestions = useSuggestions();
   const page = useAsync(
     (signal) => get<Page<LogRecord>>(`/v1/logs${apiQuery(filters, cursor ? { cursor, limit: '50' } : { limit: '50' })}`, signal),
     [key],
@@ -82,6 +84,16 @@ export function Logs({ query }: { query: URLSearchParams }) {
       const record = JSON.parse((event as MessageEvent).data) as LogRecord;
       setTailed((rows) => (rows.some((r) => r.id === record.id) ? rows : [record, ...rows].slice(0, 500)));
     });
+    source.onopen = () => setTailError(null);
+    source.onerror = () => {
+      // EventSource reconnects by itself (resuming from the last id) unless the server refused it.
+      if (source.readyState === EventSource.CLOSED) {
+        setTailError('Live tail stopped: the gateway refused the stream. Reload the page (you may need to sign in again).');
+        setLive(false);
+      } else {
+        setTailError('Live tail lost its connection; reconnecting…');
+      }
+    };
     source.addEventListener('gap', (event) => {
       const { skipped } = JSON.parse((event as MessageEvent).data);
       setGap((n) => n + Number(skipped ?? 0));
@@ -124,7 +136,7 @@ export function Logs({ query }: { query: URLSearchParams }) {
           </a>
         </div>
       </div>
-      <FilterForm key={key} filters={filters} onApply={setFilters} />
+      <FilterForm key={key} filters={filters} onApply={setFilters} suggestions={suggestions} />
       <details class="columns">
         <summary>Columns</summary>
         <fieldset>
@@ -141,6 +153,11 @@ export function Logs({ query }: { query: URLSearchParams }) {
         <p class="notice" role="status">
           Live: new requests appear at the top as they are logged.
           {gap > 0 && ` ${gap} records went by too fast to show; reload the page to see them all.`}
+        </p>
+      )}
+      {tailError && (
+        <p class="error-box" role="alert">
+          {tailError}
         </p>
       )}
       {page.loading && !page.data && <Loading what="logs" />}
@@ -166,7 +183,22 @@ export function Logs({ query }: { query: URLSearchParams }) {
   );
 }
 
-function FilterForm({ filters, onApply }: { filters: Filters; onApply: (f: Filters) => void }) {
+/** Suggestions for the virtual key and config filters (the lists may be empty; typing still works). */
+function useSuggestions() {
+  const found = useAsync(async (signal) => {
+    const [keys, configs] = await Promise.all([
+      get<Page<{ slug: string; name: string }>>('/v1/virtual-keys', signal).catch(() => ({ data: [] })),
+      get<Page<{ slug: string; name: string }>>('/v1/configs', signal).catch(() => ({ data: [] })),
+    ]);
+    return { keys: keys.data, configs: configs.data };
+  }, []);
+  return found.data ?? { keys: [], configs: [] };
+}
+
+type Suggestions = ReturnType<typeof useSuggestions>;
+
+function FilterForm(props: { filters: Filters; onApply: (f: Filters) => void; suggestions: Suggestions }) {
+  const { filters, onApply, suggestions } = props;
   const [draft, setDraft] = useState<Filters>(filters);
   const set = (k: keyof Filters) => (e: Event) => setDraft({ ...draft, [k]: (e.target as HTMLInputElement).value });
   const setNow = (k: keyof Filters) => (e: Event) => {
@@ -178,10 +210,10 @@ function FilterForm({ filters, onApply }: { filters: Filters; onApply: (f: Filte
     e.preventDefault();
     onApply(draft);
   };
-  const text = (k: keyof Filters, label: string, placeholder: string) => (
+  const text = (k: keyof Filters, label: string, placeholder: string, list?: string) => (
     <div class="field">
       <label for={`f-${k}`}>{label}</label>
-      <input id={`f-${k}`} type="search" value={draft[k] ?? ''} onInput={set(k)} placeholder={placeholder} />
+      <input id={`f-${k}`} type="search" value={draft[k] ?? ''} onInput={set(k)} placeholder={placeholder} list={list} />
     </div>
   );
   return (
@@ -200,8 +232,22 @@ function FilterForm({ filters, onApply }: { filters: Filters; onApply: (f: Filte
       </div>
       {text('provider', 'Provider', 'openai')}
       {text('model', 'Model', 'gpt-4o-mini')}
-      {text('virtual_key', 'Virtual key', 'openai-prod')}
-      {text('config', 'Config', 'pc-…')}
+      {text('virtual_key', 'Virtual key', 'openai-prod', 'virtual-key-ids')}
+      {text('config', 'Config', 'pc-…', 'config-ids')}
+      <datalist id="virtual-key-ids">
+        {suggestions.keys.map((k) => (
+          <option key={k.slug} value={k.slug}>
+            {k.name}
+          </option>
+        ))}
+      </datalist>
+      <datalist id="config-ids">
+        {suggestions.configs.map((c) => (
+          <option key={c.slug} value={c.slug}>
+            {c.name}
+          </option>
+        ))}
+      </datalist>
       {text('metadata', 'Metadata key=value', 'user=alice, team=search')}
       <div class="field">
         <label for="f-range">Time range</label>
