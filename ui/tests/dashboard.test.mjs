@@ -357,6 +357,25 @@ test('live tail shows a new request without a reload', TIMEOUT, async () => {
   await page.getByLabel('Live tail').uncheck();
 });
 
+test('pages through the logs with the cursor; each page is a URL', TIMEOUT, async () => {
+  const { body } = await adminApi(stack.gateway, '/v1/logs?limit=1000');
+  assert.ok(body.data.length > 10, `only ${body.data.length} logs`);
+  await page.goto(ui('/logs'));
+  await page.getByLabel('Rows per page').selectOption('10');
+  await page.waitForURL(/limit=10/);
+  const bodyRows = page.getByRole('table').getByRole('row').filter({ has: page.getByRole('cell') });
+  await eventually(async () => (await bodyRows.count()) === 10, { what: '10 rows' });
+  const first = await bodyRows.first().textContent();
+  await page.getByRole('link', { name: 'Older' }).click();
+  await page.waitForURL(/cursor=/);
+  await page.getByRole('link', { name: 'Newest' }).waitFor();
+  await eventually(async () => (await bodyRows.count()) === Math.min(10, body.data.length - 10), { what: 'the second page' });
+  assert.notEqual(await bodyRows.first().textContent(), first);
+  await page.goBack();
+  await page.getByRole('link', { name: 'Newest' }).waitFor({ state: 'detached' });
+  await eventually(async () => (await bodyRows.first().textContent()) === first, { what: 'the first page again' });
+});
+
 const PAGES = [
   ['logs', '/logs'],
   ['analytics', '/analytics'],

@@ -10,7 +10,7 @@ import { href, navigate, onLinkClick, queryString } from '../router';
 import type { LogRecord, Page } from '../types';
 
 /** Filters as they appear in the dashboard's URL. */
-const FILTER_KEYS = ['trace_id', 'status', 'provider', 'model', 'virtual_key', 'config', 'metadata', 'range'] as const;
+const FILTER_KEYS = ['trace_id', 'status', 'provider', 'model', 'virtual_key', 'config', 'metadata', 'range', 'from', 'to', 'limit'] as const;
 type Filters = Partial<Record<(typeof FILTER_KEYS)[number], string>>;
 
 export const RANGES: [string, string, number | null][] = [
@@ -20,7 +20,11 @@ export const RANGES: [string, string, number | null][] = [
   ['24h', 'Last 24 hours', 86_400_000],
   ['7d', 'Last 7 days', 7 * 86_400_000],
   ['30d', 'Last 30 days', 30 * 86_400_000],
+  ['custom', 'Between…', null],
 ];
+
+/** A `datetime-local` value (local time) as Unix ms; NaN when empty or unreadable. */
+const localMs = (value: string | undefined) => (value ? new Date(value).getTime() : NaN);
 
 const COLUMNS = ['Time', 'Trace ID', 'Status', 'Provider', 'Model', 'Tokens', 'Cost', 'Latency', 'Routing'] as const;
 type Column = (typeof COLUMNS)[number];
@@ -38,7 +42,7 @@ function readFilters(query: URLSearchParams): Filters {
 /** The logs API's query for the dashboard's filters (metadata `a=b, c=d` → `metadata.a=b&metadata.c=d`). */
 export function apiQuery(f: Filters, extra: Record<string, string> = {}): string {
   const q = new URLSearchParams();
-  for (const k of ['trace_id', 'status', 'provider', 'model', 'virtual_key', 'config'] as const) {
+  for (const k of ['trace_id', 'status', 'provider', 'model', 'virtual_key', 'config', 'limit'] as const) {
     if (f[k]) q.set(k, f[k]!.trim());
   }
   for (const pair of (f.metadata ?? '').split(',')) {
@@ -47,6 +51,12 @@ export function apiQuery(f: Filters, extra: Record<string, string> = {}): string
   }
   const range = RANGES.find(([k]) => k === f.range)?.[2];
   if (range) q.set('from', String(Date.now() - range));
+  if (f.range === 'custom') {
+    const from = localMs(f.from);
+    const to = localMs(f.to);
+    if (!Number.isNaN(from)) q.set('from', String(from));
+    if (!Number.isNaN(to)) q.set('to', String(to));
+  }
   for (const [k, v] of Object.entries(extra)) q.set(k, v);
   const s = q.toString();
   return s ? `?${s}` : '';
@@ -72,14 +82,15 @@ export function Logs({ query }: { query: URLSearchParams }) {
   const [hidden, setHidden] = useState<Set<Column>>(hiddenColumns);
   const suggestions = useSuggestions();
   const page = useAsync(
-    (signal) => get<Page<LogRecord>>(`/v1/logs${apiQuery(filters, cursor ? { cursor, limit: '50' } : { limit: '50' })}`, signal),
+    (signal) => get<Page<LogRecord>>(`/v1/logs${apiQuery({ limit: '50', ...filters }, cursor ? { cursor } : {})}`, signal),
     [key],
   );
   useEffect(() => setTailed([]), [key]);
 
   useEffect(() => {
     if (!live) return;
-    const source = new EventSource(`/v1/logs/tail${apiQuery(filters)}`, { withCredentials: true });
+    const { limit: _l, ...unpagedFilters } = filters;
+    const source = new EventSource(`/v1/logs/tail${apiQuery(unpagedFilters)}`, { withCredentials: true });
     source.addEventListener('log', (event) => {
       const record = JSON.parse((event as MessageEvent).data) as LogRecord;
       setTailed((rows) => (rows.some((r) => r.id === record.id) ? rows : [record, ...rows].slice(0, 500)));
@@ -116,8 +127,9 @@ export function Logs({ query }: { query: URLSearchParams }) {
     setHidden(next);
     localStorage.setItem(COLUMNS_KEY, JSON.stringify([...next]));
   };
-  const filtered = Object.keys(filters).length > 0;
-  const exportQuery = (format: string) => `/v1/logs/export${apiQuery(filters, { format })}`;
+  const filtered = Object.keys(filters).some((k) => k !== 'limit');
+  const { limit: _limit, ...unpaged } = filters;
+  const exportQuery = (format: string) => `/v1/logs/export${apiQuery(unpaged, { format })}`;
 
   return (
     <section>
@@ -163,8 +175,18 @@ export function Logs({ query }: { query: URLSearchParams }) {
       {page.loading && !page.data && <Loading what="logs" />}
       {page.error ? <ErrorBox error={page.error} retry={page.reload} /> : null}
       {page.data && rows.length === 0 && (filtered || cursor ? <NoMatch /> : <FirstRequest />)}
-      {rows.length > 0 && <LogTable rows={rows} hidden={hidden} />}
+      {rows.length > 0 && <LogTable rows={rows} hidden={hidden} busy={page.loading} />}
       <nav class="pager" aria-label="Pages">
+        <div class="field inline">
+          <label for="f-limit">Rows per page</label>
+          <select id="f-limit" value={filters.limit ?? '50'} onChange={(e) => setFilters({ ...filters, limit: (e.target as HTMLSelectElement).value })}>
+            {['10', '25', '50', '100', '250'].map((n) => (
+              <option key={n} value={n}>
+                {n}
+              </option>
+            ))}
+          </select>
+        </div>
         {cursor && (
           <a href={href(`/logs${queryString(filters)}`)} onClick={(e) => onLinkClick(e, `/logs${queryString(filters)}`)}>
             Newest
@@ -203,8 +225,13 @@ function FilterForm(props: { filters: Filters; onApply: (f: Filters) => void; su
   const set = (k: keyof Filters) => (e: Event) => setDraft({ ...draft, [k]: (e.target as HTMLInputElement).value });
   const setNow = (k: keyof Filters) => (e: Event) => {
     const next = { ...draft, [k]: (e.target as HTMLSelectElement).value };
+    if (k === 'range' && next.range !== 'custom') {
+      delete next.from;
+      delete next.to;
+    }
     setDraft(next);
-    onApply(next);
+    // "Between…" waits for its dates and the Apply button.
+    if (!(k === 'range' && next.range === 'custom')) onApply(next);
   };
   const submit = (e: Event) => {
     e.preventDefault();
@@ -259,6 +286,18 @@ function FilterForm(props: { filters: Filters; onApply: (f: Filters) => void; su
           ))}
         </select>
       </div>
+      {draft.range === 'custom' && (
+        <>
+          <div class="field">
+            <label for="f-from">From</label>
+            <input id="f-from" type="datetime-local" step={1} value={draft.from ?? ''} onInput={set('from')} />
+          </div>
+          <div class="field">
+            <label for="f-to">To</label>
+            <input id="f-to" type="datetime-local" step={1} value={draft.to ?? ''} onInput={set('to')} />
+          </div>
+        </>
+      )}
       <div class="field actions">
         <button type="submit" class="primary">
           Apply filters
@@ -271,10 +310,10 @@ function FilterForm(props: { filters: Filters; onApply: (f: Filters) => void; su
   );
 }
 
-function LogTable({ rows, hidden }: { rows: LogRecord[]; hidden: Set<Column> }) {
+function LogTable({ rows, hidden, busy }: { rows: LogRecord[]; hidden: Set<Column>; busy: boolean }) {
   const show = (c: Column) => !hidden.has(c);
   return (
-    <table class="logs stack">
+    <table class={`logs stack${busy ? ' busy' : ''}`} aria-busy={busy ? 'true' : undefined}>
       <caption class="sr-only">Requests, newest first</caption>
       <thead>
         <tr>{COLUMNS.filter(show).map((c) => <th key={c} scope="col">{c}</th>)}</tr>
