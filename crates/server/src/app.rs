@@ -1,7 +1,7 @@
 //! The composition root of the HTTP surface: `fn app(state) -> Router` merges each folder's
 //! routes (the gateway's inference routes under the in-flight limit, the admin API, the logs
-//! API) with the process routes (`/`, `/health`, `/metrics`) and puts everything under the
-//! catch-panic layer. It sits above every folder so that none of them depends on another's
+//! API, the dashboard) with the process routes (`/`, `/health`, `/metrics`) and puts everything
+//! under the dashboard's CSRF check and the catch-panic layer. It sits above every folder so that none of them depends on another's
 //! handlers.
 
 use crate::http::error::GatewayError;
@@ -29,11 +29,20 @@ pub fn app(state: SharedState) -> Router {
         .merge(inference)
         .merge(crate::control::admin::router(state.api.clone()))
         .merge(crate::observe::logs_api::router(state.api.clone()))
-        .fallback(not_found);
+        .merge(crate::ui::router(state.api.clone()))
+        .fallback(not_found)
+        .layer(axum::middleware::from_fn(crate::ui::guard::csrf));
     catch_panics(router)
 }
 
-async fn root() -> Response {
+/// A browser is sent to the dashboard; anything else gets the gateway's name and version.
+async fn root(headers: http::HeaderMap) -> Response {
+    if crate::ui::wants_html(&headers) {
+        let mut response = Response::new(Body::empty());
+        *response.status_mut() = http::StatusCode::SEE_OTHER;
+        response.headers_mut().insert(http::header::LOCATION, http::HeaderValue::from_static("/ui/"));
+        return response;
+    }
     reply::json_value(200, &json!({"name": "switchboard", "version": env!("CARGO_PKG_VERSION"), "status": "ok"}))
 }
 

@@ -12,7 +12,7 @@ use common::*;
 use serde_json::{json, Value};
 
 /// Every admin route, on resources that exist, with a body where it takes one, and what an
-/// admin gets (API keys cannot be edited: 400). Deletions come last in their group.
+/// admin gets. Deletions come last in their group.
 fn admin_routes(vk: &str, config: &str, doomed_key: &str) -> Vec<(&'static str, String, Option<Value>, u16)> {
     let vk_body = json!({"name": "o", "provider": "openai", "key": "sk-0000000000000001"});
     let config_body = json!({"name": "c", "config": {"provider": "openai"}});
@@ -28,12 +28,14 @@ fn admin_routes(vk: &str, config: &str, doomed_key: &str) -> Vec<(&'static str, 
         ("GET", format!("/v1/configs/{config}"), None, 200),
         ("PUT", format!("/v1/configs/{config}"), Some(config_body), 200),
         ("GET", format!("/v1/configs/{config}/versions"), None, 200),
+        ("GET", format!("/v1/configs/{config}/diff?from=1&to=1"), None, 200),
+        ("POST", "/v1/configs/validate".into(), Some(json!({"config": {"provider": "openai"}})), 200),
         ("DELETE", format!("/v1/configs/{config}"), None, 200),
         ("POST", "/v1/api-keys".into(), Some(api_key.clone()), 200),
         ("POST", "/v1/api-keys/organisation/service".into(), Some(api_key), 200),
         ("GET", "/v1/api-keys".into(), None, 200),
         ("GET", format!("/v1/api-keys/{doomed_key}"), None, 200),
-        ("PUT", format!("/v1/api-keys/{doomed_key}"), Some(json!({"name": "k"})), 400),
+        ("PUT", format!("/v1/api-keys/{doomed_key}"), Some(json!({"name": "k"})), 200),
         ("DELETE", format!("/v1/api-keys/{doomed_key}"), None, 200),
     ]
 }
@@ -193,11 +195,33 @@ async fn default_config_must_be_one_of_the_allowed_ones() {
 }
 
 #[tokio::test]
-async fn api_keys_cannot_be_edited() {
+async fn api_key_edits_change_what_it_may_do_and_never_the_key() {
     let gw = gateway().await;
-    let (id, _) = create_api_key(&gw, json!({"name": "k", "scopes": ["gateway"]})).await;
-    let answer = admin(&gw, "PUT", &format!("/v1/api-keys/{id}"), Some(&json!({"name": "renamed"}))).await;
-    assert_eq!(answer.status, 400);
-    assert_eq!(answer.json()["error"]["code"], "unsupported");
-    assert!(message(&answer).starts_with("API keys cannot be edited"), "{}", message(&answer));
+    let (a, b) = (
+        create_config(&gw, "a", json!({"provider": "openai"})).await,
+        create_config(&gw, "b", json!({"provider": "openai"})).await,
+    );
+    let (id, key) = create_api_key(&gw, json!({"name": "k", "scopes": ["gateway"], "allowed_configs": [a]})).await;
+    assert_eq!(chat_as(&gw, &key, &b).await.status, 403, "b is not allowed yet");
+    let patch = json!({"name": "renamed", "allowedConfigs": [a, b], "rate_limits": [{"type": "requests", "unit": "rpm", "value": 60}]});
+    let answer = admin(&gw, "PUT", &format!("/v1/api-keys/{id}"), Some(&patch)).await;
+    assert_eq!(answer.status, 200, "{}", answer.text);
+    let body = answer.json();
+    assert_eq!((body["name"].clone(), body["allowed_configs"].clone()), (json!("renamed"), json!([a, b])));
+    assert_eq!(body["rate_limits"][0]["value"], 60);
+    assert!(!answer.text.contains(&key) && body.get("key").is_none(), "the key is not shown again");
+    assert_ne!(chat_as(&gw, &key, &b).await.status, 403, "the same key may now use b");
+
+    // The key as edited is checked like a new one, and nothing is stored when it fails.
+    let bad = admin(&gw, "PUT", &format!("/v1/api-keys/{id}"), Some(&json!({"scope": "admin"}))).await;
+    assert_eq!(bad.status, 400);
+    assert!(message(&bad).contains("api_key.allowed_configs: only used by scope \"gateway\""), "{}", message(&bad));
+    let stored = admin(&gw, "GET", &format!("/v1/api-keys/{id}"), None).await.json();
+    assert_eq!(stored["scope"], "gateway");
+    let unknown = admin(&gw, "PUT", &format!("/v1/api-keys/{id}"), Some(&json!({"colour": "red"}))).await;
+    assert!(message(&unknown).starts_with("api_key.colour"), "{}", message(&unknown));
+
+    admin(&gw, "DELETE", &format!("/v1/api-keys/{id}"), None).await;
+    let revoked = admin(&gw, "PUT", &format!("/v1/api-keys/{id}"), Some(&json!({"name": "x"}))).await;
+    assert_eq!(revoked.status, 404, "a revoked key cannot be edited back to life");
 }

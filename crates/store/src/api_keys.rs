@@ -1,5 +1,5 @@
 //! Gateway API keys. The store never sees a key: only its SHA-256 ([`hash_api_key`]) and a display hint. Keys
-//! are looked up by hash on every request and revoked, never edited. The allow-lists are stored as given; what
+//! are looked up by hash on every request; what they may do (name, scope, allow-lists, limits) can be edited, the key itself never. The allow-lists are stored as given; what
 //! an empty list means is the server's rule. Limits (`rate_limits`, `usage_limits`) are kept as the JSON the
 //! admin API checked; what they mean, and what a key has used, is the server's.
 
@@ -78,6 +78,18 @@ pub struct NewApiKey {
     pub rate_limits: Option<serde_json::Value>,
     /// Portkey's `usage_limits` object, as checked by the server; `None`: no budget.
     pub usage_limits: Option<serde_json::Value>,
+}
+
+/// Changes to a key; `None` keeps the stored value. `Some(None)` clears an optional field.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ApiKeyUpdate {
+    pub name: Option<String>,
+    pub scope: Option<ApiKeyScope>,
+    pub allowed_configs: Option<Vec<String>>,
+    pub allowed_virtual_keys: Option<Vec<String>>,
+    pub default_config: Option<Option<String>>,
+    pub rate_limits: Option<Option<serde_json::Value>>,
+    pub usage_limits: Option<Option<serde_json::Value>>,
 }
 
 /// A stored API key. Serialises without its hash.
@@ -167,6 +179,29 @@ impl Store {
         self.db.fetch_optional(&sql, from_row).await
     }
 
+    /// The key with this id, revoked or not.
+    pub async fn find_api_key(&self, id: &str) -> Result<Option<ApiKeyRecord>, StoreError> {
+        let sql = self.db.sql(&format!("SELECT {COLUMNS} FROM api_keys WHERE id = $1"), vec![id.into()]);
+        self.db.fetch_optional(&sql, from_row).await
+    }
+
+    /// Applies `update` to live key `id` and returns it as stored; `None` when there is no live key `id`.
+    pub async fn update_api_key(&self, id: &str, update: &ApiKeyUpdate) -> Result<Option<ApiKeyRecord>, StoreError> {
+        let mut sql = Sql::new(self.backend(), "");
+        let sets = update_sets(&mut sql, update)?;
+        let id_arg = sql.arg(id);
+        sql.push(&format!("UPDATE api_keys SET {} WHERE id = {id_arg} AND revoked_at IS NULL", sets.join(", ")));
+        let mut tx = self.control_write().await?;
+        let updated = tx.execute(&sql).await? > 0;
+        if !updated {
+            tx.rollback().await?;
+            return Ok(None);
+        }
+        let select = tx.sql(&format!("SELECT {COLUMNS} FROM api_keys WHERE id = $1"), vec![id.into()]);
+        let work = tx.fetch_optional(&select, from_row).await;
+        tx.finish(work).await
+    }
+
     /// Every key, revoked ones included, oldest first.
     pub async fn list_api_keys(&self) -> Result<Vec<ApiKeyRecord>, StoreError> {
         let sql = self.db.sql(&format!("SELECT {COLUMNS} FROM api_keys ORDER BY created_at, id"), vec![]);
@@ -188,6 +223,36 @@ impl Store {
         }
         Ok(revoked)
     }
+}
+
+/// `column = placeholder` for each field the update sets (`id = id` when it sets none).
+fn update_sets<'a>(sql: &mut Sql<'a>, update: &'a ApiKeyUpdate) -> Result<Vec<String>, StoreError> {
+    let mut sets = Vec::new();
+    if let Some(name) = &update.name {
+        sets.push(format!("name = {}", sql.arg(name.as_str())));
+    }
+    if let Some(scope) = update.scope {
+        sets.push(format!("scope = {}", sql.arg(scope.as_str())));
+    }
+    if let Some(list) = &update.allowed_configs {
+        sets.push(format!("allowed_configs = {}", sql.arg(to_json(list, "allowed_configs")?)));
+    }
+    if let Some(list) = &update.allowed_virtual_keys {
+        sets.push(format!("allowed_virtual_keys = {}", sql.arg(to_json(list, "allowed_virtual_keys")?)));
+    }
+    if let Some(default_config) = &update.default_config {
+        sets.push(format!("default_config = {}", sql.arg(default_config.as_deref())));
+    }
+    if let Some(limits) = &update.rate_limits {
+        sets.push(format!("rate_limits = {}", sql.arg(opt_to_json(limits.as_ref(), "rate_limits")?)));
+    }
+    if let Some(limits) = &update.usage_limits {
+        sets.push(format!("usage_limits = {}", sql.arg(opt_to_json(limits.as_ref(), "usage_limits")?)));
+    }
+    if sets.is_empty() {
+        sets.push("id = id".to_owned());
+    }
+    Ok(sets)
 }
 
 #[cfg(test)]

@@ -15,16 +15,21 @@ mod error;
 mod json_text;
 mod logs;
 mod store;
+mod ui_sessions;
 pub mod vault;
 mod virtual_keys;
 
-pub use api_keys::{hash_api_key, ApiKeyRecord, ApiKeyScope, NewApiKey, UnknownScope};
+pub use api_keys::{hash_api_key, ApiKeyRecord, ApiKeyScope, ApiKeyUpdate, NewApiKey, UnknownScope};
 pub use configs::{ConfigRecord, ConfigVersion};
 pub use db::Backend;
 pub use error::StoreError;
 pub use logs::query::{BadStatusFilter, DEFAULT_PAGE_SIZE, MAX_METADATA_FILTERS, MAX_PAGE_SIZE};
 pub use logs::summary::UnknownGroupBy;
-pub use logs::{Feedback, FeedbackUpdate, GroupBy, LogPage, LogQuery, LogRecord, StatusFilter, SummaryRow};
+pub use logs::{
+    Feedback, FeedbackUpdate, GroupBy, LogPage, LogQuery, LogRecord, SeriesPoint, StatusFilter, SummaryRow, TailFrom,
+    TailRow, MAX_SERIES_BUCKETS,
+};
 pub use store::{open, Store, StoreLocation, SQLITE_FILE};
+pub use ui_sessions::UiSession;
 pub use vault::{hint, Ciphertext, SealedSecret, Secret, Vault, VaultError};
 pub use virtual_keys::{NewVirtualKey, VirtualKeyRecord, VirtualKeyUpdate};

@@ -27,9 +27,6 @@ pub enum ApiError {
     /// A name is taken.
     #[error("{0}")]
     Conflict(String),
-    /// A Portkey admin feature Switchboard does not offer.
-    #[error("{0}")]
-    Unsupported(String),
     /// Reading the request (body too large, not JSON).
     #[error(transparent)]
     Gateway(#[from] GatewayError),
@@ -54,7 +51,7 @@ impl From<StoreError> for ApiError {
 impl ApiError {
     pub fn status(&self) -> u16 {
         match self {
-            ApiError::Invalid(_) | ApiError::BadQuery(_) | ApiError::Unsupported(_) => 400,
+            ApiError::Invalid(_) | ApiError::BadQuery(_) => 400,
             ApiError::NotFound(_) => 404,
             ApiError::Conflict(_) => 409,
             ApiError::Gateway(err) => err.status(),
@@ -77,7 +74,6 @@ impl ApiError {
             ApiError::Invalid(_) | ApiError::BadQuery(_) => "invalid_request",
             ApiError::NotFound(_) => "not_found",
             ApiError::Conflict(_) => "conflict",
-            ApiError::Unsupported(_) => "unsupported",
             ApiError::Gateway(err) => err.code(),
             ApiError::Store(err) => err.code(),
             ApiError::Vault(_) => "vault",

@@ -2,7 +2,8 @@
 //! `x-portkey-api-key` (or, when that header is absent, as `Authorization: Bearer`): the
 //! bootstrap admin key (compared in constant time) or an API key from the store (looked up
 //! by its SHA-256 hash). Scopes: `admin` may do everything, `gateway` only inference,
-//! optionally limited to given configs and virtual keys.
+//! optionally limited to given configs and virtual keys. With no key in the headers, a dashboard
+//! session cookie (`sessions`) stands for the admin key that opened it.
 
 use std::sync::Arc;
 
@@ -11,7 +12,7 @@ use http::HeaderMap;
 use switchboard_core::secret::Secret;
 use switchboard_store::{ApiKeyRecord, ApiKeyScope};
 
-use crate::control::Control;
+use crate::control::{sessions, Control};
 use crate::settings::Settings;
 
 pub const API_KEY_HEADER: &str = "x-portkey-api-key";
@@ -83,6 +84,11 @@ pub fn forbidden(why: &str) -> GatewayError {
     GatewayError::Forbidden(why.to_string())
 }
 
+/// Whether the request carries a Switchboard key in its headers (rather than a session cookie).
+pub fn presents_key(headers: &HeaderMap) -> bool {
+    presented(headers).is_some()
+}
+
 /// The Switchboard key the request presents, and whether it came in `Authorization`.
 fn presented(headers: &HeaderMap) -> Option<(&str, bool)> {
     let text = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(str::trim).filter(|v| !v.is_empty());
@@ -104,7 +110,7 @@ pub async fn authenticate(
         return Ok((Principal::Anonymous, false));
     };
     let Some((key, in_authorization)) = presented(headers) else {
-        return Err(GatewayError::Unauthorized(format!("missing {API_KEY_HEADER} header: send your Switchboard key")));
+        return from_session(settings, control, headers).await;
     };
     if constant_time_eq(key.as_bytes(), admin_key.as_bytes()) {
         return Ok((Principal::Admin, in_authorization));
@@ -116,6 +122,22 @@ pub async fn authenticate(
             Err(GatewayError::Unauthorized(format!("missing {API_KEY_HEADER} header: send your Switchboard key")))
         }
         None => Err(GatewayError::Unauthorized(format!("invalid Switchboard key in {API_KEY_HEADER}"))),
+    }
+}
+
+/// The principal of the request's dashboard session, or the missing-key answer.
+async fn from_session(
+    settings: &Settings,
+    control: &Control,
+    headers: &HeaderMap,
+) -> Result<(Principal, bool), GatewayError> {
+    let missing = || GatewayError::Unauthorized(format!("missing {API_KEY_HEADER} header: send your Switchboard key"));
+    let Some(token) = sessions::token(headers) else { return Err(missing()) };
+    match sessions::find(settings, control, token).await? {
+        Some(session) => Ok((session.principal, false)),
+        None => Err(GatewayError::Unauthorized(
+            "the dashboard session has ended (signed out, expired or its key was revoked): sign in again".into(),
+        )),
     }
 }
 

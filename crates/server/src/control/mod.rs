@@ -1,6 +1,6 @@
 //! The control plane: the cache the hot path reads keys and saved configs from (`cache`),
 //! the parsed inline-config cache (`inline`), who is calling (`auth`), the admin API
-//! (`admin`) and the declarative file (`declarative`). Everything here reads and writes the
+//! (`admin`), dashboard sessions (`sessions`) and the declarative file (`declarative`). Everything here reads and writes the
 //! store; nothing here sends a request to a provider.
 
 pub(crate) mod admin;
@@ -9,6 +9,7 @@ pub mod auth;
 mod cache;
 pub mod declarative;
 mod inline;
+pub mod sessions;
 
 use std::sync::Arc;
 

@@ -28,6 +28,9 @@ pub enum GatewayError {
     Unauthorized(String),
     #[error("{0}")]
     Forbidden(String),
+    /// A write made with a dashboard session cookie but without its `x-csrf-token`.
+    #[error("this request uses a dashboard session but lacks a valid x-csrf-token header: reload the dashboard")]
+    CsrfFailed,
     /// A config the caller may not send (a virtual key's secret to a host the caller chose).
     #[error("{0}")]
     ForbiddenConfig(Problems),
@@ -91,7 +94,10 @@ impl GatewayError {
             GatewayError::BodyTooLarge { .. } => 413,
             GatewayError::NotFound(_) => 404,
             GatewayError::Unauthorized(_) => 401,
-            GatewayError::Forbidden(_) | GatewayError::ForbiddenConfig(_) | GatewayError::EgressDenied { .. } => 403,
+            GatewayError::Forbidden(_)
+            | GatewayError::ForbiddenConfig(_)
+            | GatewayError::EgressDenied { .. }
+            | GatewayError::CsrfFailed => 403,
             GatewayError::Timeout { .. } => 408,
             GatewayError::Unreachable { .. }
             | GatewayError::BadUpstream { .. }
@@ -116,9 +122,10 @@ impl GatewayError {
             | GatewayError::NotFound(_)
             | GatewayError::BodyTooLarge { .. } => "invalid_request_error",
             GatewayError::Unauthorized(_) => "authentication_error",
-            GatewayError::Forbidden(_) | GatewayError::ForbiddenConfig(_) | GatewayError::EgressDenied { .. } => {
-                "permission_error"
-            }
+            GatewayError::Forbidden(_)
+            | GatewayError::ForbiddenConfig(_)
+            | GatewayError::EgressDenied { .. }
+            | GatewayError::CsrfFailed => "permission_error",
             GatewayError::Timeout { .. } => "timeout_error",
             GatewayError::Unreachable { .. }
             | GatewayError::BadUpstream { .. }
@@ -144,6 +151,7 @@ impl GatewayError {
             GatewayError::Unauthorized(_) => "unauthorized",
             GatewayError::Forbidden(_) | GatewayError::ForbiddenConfig(_) => "forbidden",
             GatewayError::EgressDenied { .. } => "egress_denied",
+            GatewayError::CsrfFailed => "csrf_failed",
             GatewayError::NoRoute(_) => "no_route",
             GatewayError::Timeout { .. } => "timeout",
             GatewayError::Unreachable { .. } => "upstream_unreachable",

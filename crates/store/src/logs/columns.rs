@@ -43,6 +43,11 @@ const COLUMNS: [&str; 32] = [
     "error_class",
 ];
 
+/// Written by the writer after [`COLUMNS`] and read only by the live tail: when the row was stored.
+const LOGGED_AT: &str = "logged_at";
+/// Parameters a row binds: [`COLUMNS`] and [`LOGGED_AT`].
+const PARAMS_PER_ROW: usize = COLUMNS.len() + 1;
+
 /// Columns holding JSON (text on SQLite, JSONB on PostgreSQL): cast when written and read.
 const JSON_COLUMNS: [&str; 2] = ["metadata", "attempts"];
 
@@ -56,11 +61,12 @@ pub(crate) fn select_list(backend: Backend, with_bodies: bool) -> String {
     COLUMNS.iter().map(|name| column(name)).collect::<Vec<_>>().join(", ")
 }
 
-/// One multi-row INSERT for `records`; ids already stored are skipped.
-pub(crate) fn insert_sql(backend: Backend, records: &[LogRecord]) -> Result<Sql<'_>, StoreError> {
+/// One multi-row INSERT for `records`, stored at `logged_at` (Unix ms); ids already stored are skipped.
+pub(crate) fn insert_sql(backend: Backend, records: &[LogRecord], logged_at: i64) -> Result<Sql<'_>, StoreError> {
     let mut sql = Sql::new(backend, insert_text(backend, records.len()));
     for record in records {
         bind_row(&mut sql, record)?;
+        sql.bind(logged_at);
     }
     Ok(sql)
 }
@@ -81,8 +87,8 @@ fn insert_text(backend: Backend, rows: usize) -> String {
 
 fn build_insert_text(backend: Backend, rows: usize) -> String {
     let tuple = |row: usize| {
-        let placeholders = COLUMNS.iter().enumerate().map(|(i, name)| {
-            let n = row * COLUMNS.len() + i + 1;
+        let placeholders = COLUMNS.iter().chain([&LOGGED_AT]).enumerate().map(|(i, name)| {
+            let n = row * PARAMS_PER_ROW + i + 1;
             if JSON_COLUMNS.contains(name) {
                 backend.json_placeholder(n)
             } else {
@@ -100,7 +106,7 @@ fn build_insert_text(backend: Backend, rows: usize) -> String {
         Backend::Postgres => ("INSERT", " ON CONFLICT (id) DO NOTHING"),
     };
     format!(
-        "{verb} INTO request_logs ({}) VALUES {}{on_conflict}",
+        "{verb} INTO request_logs ({}, {LOGGED_AT}) VALUES {}{on_conflict}",
         COLUMNS.join(", "),
         (0..rows).map(tuple).collect::<Vec<_>>().join(", ")
     )
@@ -195,9 +201,9 @@ mod tests {
     #[test]
     fn insert_placeholders_number_every_row_and_cast_json_columns() {
         let pg = build_insert_text(Backend::Postgres, 2);
-        assert!(pg.contains("($33, $34,"), "{pg}");
-        assert!(pg.contains("$39::jsonb") && pg.contains("$62::jsonb, $63, $64) ON CONFLICT"), "{pg}");
-        assert_eq!(build_insert_text(Backend::Sqlite, 2).matches('?').count(), 2 * COLUMNS.len());
+        assert!(pg.contains("$33), ($34, $35,"), "{pg}");
+        assert!(pg.contains("$40::jsonb") && pg.contains("$63::jsonb, $64, $65, $66) ON CONFLICT"), "{pg}");
+        assert_eq!(build_insert_text(Backend::Sqlite, 2).matches('?').count(), 2 * PARAMS_PER_ROW);
     }
 
     #[test]

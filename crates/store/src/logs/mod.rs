@@ -5,6 +5,8 @@
 mod columns;
 pub(crate) mod query;
 pub(crate) mod summary;
+mod tail;
+pub(crate) mod timeseries;
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -16,6 +18,8 @@ use crate::store::Store;
 
 pub use query::{LogPage, LogQuery, StatusFilter};
 pub use summary::{GroupBy, SummaryRow};
+pub use tail::{TailFrom, TailRow};
+pub use timeseries::{SeriesPoint, MAX_SERIES_BUCKETS};
 
 /// Rows per INSERT statement. Every batch is written as full statements of this many rows
 /// plus single-row statements for the rest, so each connection prepares (and caches) just
@@ -145,13 +149,14 @@ impl Store {
         if batch.is_empty() {
             return Ok(());
         }
+        let logged_at = crate::store::now_ms();
         let mut tx = self.db.begin_write().await?;
         let mut chunks = batch.chunks_exact(ROWS_PER_INSERT);
         for chunk in chunks.by_ref() {
-            tx.execute(&columns::insert_sql(self.backend(), chunk)?).await?;
+            tx.execute(&columns::insert_sql(self.backend(), chunk, logged_at)?).await?;
         }
         for row in chunks.remainder() {
-            tx.execute(&columns::insert_sql(self.backend(), std::slice::from_ref(row))?).await?;
+            tx.execute(&columns::insert_sql(self.backend(), std::slice::from_ref(row), logged_at)?).await?;
         }
         tx.commit().await
     }

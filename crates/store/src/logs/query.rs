@@ -178,7 +178,7 @@ fn metadata_conditions<'a>(sql: &mut Sql<'a>, pairs: &'a [(String, String)]) -> 
         .collect()
 }
 
-fn filter_conditions<'a>(sql: &mut Sql<'a>, q: &'a LogQuery) -> Result<Vec<String>, StoreError> {
+pub(crate) fn filter_conditions<'a>(sql: &mut Sql<'a>, q: &'a LogQuery) -> Result<Vec<String>, StoreError> {
     let mut conditions: Vec<String> = [
         equals(sql, "trace_id", &q.trace_id),
         equals(sql, "provider", &q.provider),

@@ -33,7 +33,7 @@ pub enum GroupBy {
 }
 
 impl GroupBy {
-    fn key_expression(self) -> &'static str {
+    pub(crate) fn key_expression(self) -> &'static str {
         match self {
             GroupBy::Provider => "provider",
             GroupBy::Model => "COALESCE(served_model, requested_model)",
@@ -80,10 +80,10 @@ pub struct SummaryRow {
 }
 
 /// One (group, latency bucket) row from the database.
-struct Bucket {
-    key: Option<String>,
-    latency_ms: i64,
-    totals: SummaryRow,
+pub(crate) struct Bucket {
+    pub(crate) key: Option<String>,
+    pub(crate) latency_ms: i64,
+    pub(crate) totals: SummaryRow,
 }
 
 fn summary_sql<'a>(backend: Backend, group_by: GroupBy, from: Option<i64>, to: Option<i64>) -> Sql<'a> {
@@ -106,7 +106,7 @@ fn summary_sql<'a>(backend: Backend, group_by: GroupBy, from: Option<i64>, to: O
     sql
 }
 
-fn bucket_from_row(row: &dyn RowExt) -> Result<Bucket, StoreError> {
+pub(crate) fn bucket_from_row(row: &dyn RowExt) -> Result<Bucket, StoreError> {
     Ok(Bucket {
         key: row.opt_text("group_key")?,
         latency_ms: row.int("latency_bucket")?,
@@ -128,13 +128,13 @@ fn bucket_from_row(row: &dyn RowExt) -> Result<Bucket, StoreError> {
 
 /// A group's running totals and its latency histogram.
 #[derive(Default)]
-struct Group {
+pub(crate) struct Group {
     totals: Option<SummaryRow>,
     latencies: Vec<(i64, i64)>,
 }
 
 impl Group {
-    fn add(&mut self, bucket: Bucket) {
+    pub(crate) fn add(&mut self, bucket: Bucket) {
         self.latencies.push((bucket.latency_ms, bucket.totals.requests));
         let Some(totals) = &mut self.totals else {
             self.totals = Some(SummaryRow { key: bucket.key, ..bucket.totals });
@@ -150,7 +150,7 @@ impl Group {
         totals.cost_usd += more.cost_usd;
     }
 
-    fn finish(mut self) -> Option<SummaryRow> {
+    pub(crate) fn finish(mut self) -> Option<SummaryRow> {
         let mut row = self.totals.take()?;
         self.latencies.sort_unstable();
         row.latency_p50_ms = percentile(&self.latencies, row.requests, 50);

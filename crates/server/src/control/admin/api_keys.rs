@@ -1,20 +1,22 @@
 //! Gateway API keys: `sb-` and 32 random hex digits, shown once when created. The store
-//! keeps only the key's SHA-256 and a hint; keys are revoked, never edited. A key's scope is
+//! keeps only the key's SHA-256 and a hint. What a key may do (name, scope, allow-lists,
+//! default config, limits) can be edited; the key itself never changes. A key's scope is
 //! `admin` (everything) or `gateway` (inference only, optionally limited to some saved
 //! configs and virtual keys, which must exist). A key may have Portkey's `rate_limits` and
 //! `usage_limits` (checked by core's one rule); one whose budget is spent shows
 //! `"status": "exhausted"` until its period resets.
 //!
 //! Routes: `POST /v1/api-keys` (and `/v1/api-keys/{type}/{sub-type}`, where the Portkey SDKs
-//! post), `GET /v1/api-keys`, `GET|DELETE /v1/api-keys/{id}`; `PUT` answers that keys
-//! cannot be edited.
+//! post), `GET /v1/api-keys`, `GET|PUT|DELETE /v1/api-keys/{id}`. A `PUT` body is a patch:
+//! the fields it names replace the stored ones, and the key as it would then be is checked by
+//! the same rules as a new one.
 
 use axum::body::Body;
 use axum::extract::{Path, State};
 use axum::response::Response;
 use rand::RngCore as _;
 use serde_json::{json, Map, Value};
-use switchboard_store::{hash_api_key, hint, ApiKeyRecord, ApiKeyScope, NewApiKey};
+use switchboard_store::{hash_api_key, hint, ApiKeyRecord, ApiKeyScope, ApiKeyUpdate, NewApiKey};
 
 use super::fields::Fields;
 use super::{wire, Admin};
@@ -63,10 +65,16 @@ pub async fn retrieve(_: Admin, State(state): State<SharedApi>, Path(id): Path<S
     Ok(wire::one(Value::Object(view_map(&record, status(&state, &record).await))))
 }
 
-pub async fn update(_: Admin, Path(id): Path<String>) -> Result<Response, ApiError> {
-    Err(ApiError::Unsupported(format!(
-        "API keys cannot be edited: create a new key (POST /v1/api-keys) and revoke this one (DELETE /v1/api-keys/{id})"
-    )))
+pub async fn update(
+    _: Admin,
+    State(state): State<SharedApi>,
+    Path(id): Path<String>,
+    body: Body,
+) -> Result<Response, ApiError> {
+    let body = wire::read_object(&state, body).await?;
+    let record = update_key(&state, &id, body).await?;
+    let status = status(&state, &record).await;
+    Ok(wire::envelope(view_map(&record, status)))
 }
 
 pub async fn revoke(_: Admin, State(state): State<SharedApi>, Path(id): Path<String>) -> Result<Response, ApiError> {
@@ -222,6 +230,57 @@ async fn create_key(state: &ApiState, body: Map<String, Value>) -> Result<(ApiKe
     Ok((record, key))
 }
 
+/// Checks the key as the patch would leave it, then stores every editable field.
+async fn update_key(state: &ApiState, id: &str, patch: Map<String, Value>) -> Result<ApiKeyRecord, ApiError> {
+    let current = state.control.store.find_api_key(id).await?.filter(|k| !k.is_revoked());
+    let current =
+        current.ok_or_else(|| ApiError::NotFound(format!("API key \"{id}\" does not exist or is revoked")))?;
+    let mut fields = Fields::new(PREFIX, patched(&current, patch));
+    let draft = read_draft(&mut fields);
+    let name = fields.require("name", draft.name.clone(), "a display name");
+    let scope = fields.require("scopes", draft.scope, "[\"admin\"] or [\"gateway\"]");
+    check_grants(state, &mut fields, scope, &draft).await?;
+    fields.finish()?;
+    let update = ApiKeyUpdate {
+        name,
+        scope,
+        allowed_configs: Some(draft.allowed_configs),
+        allowed_virtual_keys: Some(draft.allowed_virtual_keys),
+        default_config: Some(draft.default_config),
+        rate_limits: Some(draft.rate_limits),
+        usage_limits: Some(draft.usage_limits),
+    };
+    let record = state.control.store.update_api_key(id, &update).await?.ok_or_else(|| not_found(id))?;
+    // The cache may hold the key as it was.
+    state.control.invalidate();
+    Ok(record)
+}
+
+/// The stored key's editable fields as a create body, with `patch`'s fields in place of theirs (a field the
+/// patch names in any spelling, or under an alias, replaces the stored one).
+fn patched(current: &ApiKeyRecord, patch: Map<String, Value>) -> Map<String, Value> {
+    let named = |names: &[&str]| {
+        names.iter().any(|n| patch.contains_key(*n) || patch.contains_key(&super::fields::camel_case(n)))
+    };
+    let stored = [
+        (&["name"][..], json!(current.name)),
+        (&["scopes", "scope"][..], json!([current.scope.as_str()])),
+        (&["allowed_configs"][..], json!(current.allowed_configs)),
+        (&["allowed_virtual_keys"][..], json!(current.allowed_virtual_keys)),
+        (&["default_config", "defaults"][..], json!(current.default_config)),
+        (&["rate_limits"][..], json!(current.rate_limits)),
+        (&["usage_limits"][..], json!(current.usage_limits)),
+    ];
+    let mut body = Map::new();
+    for (names, value) in stored {
+        if !named(names) {
+            body.insert(names[0].to_owned(), value);
+        }
+    }
+    body.extend(patch);
+    body
+}
+
 fn generate_key() -> Result<String, ApiError> {
     let mut bytes = [0u8; KEY_RANDOM_BYTES];
     rand::rngs::OsRng
@@ -276,6 +335,35 @@ fn view_map(record: &ApiKeyRecord, status: &str) -> Map<String, Value> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn record() -> ApiKeyRecord {
+        ApiKeyRecord {
+            id: "k1".into(),
+            name: "ci".into(),
+            key_hash: "h".into(),
+            hint: "sb-…beef".into(),
+            scope: ApiKeyScope::Gateway,
+            allowed_configs: vec!["pc-a".into()],
+            allowed_virtual_keys: vec![],
+            default_config: Some("pc-a".into()),
+            created_at: 0,
+            revoked_at: None,
+            rate_limits: None,
+            usage_limits: None,
+        }
+    }
+
+    #[test]
+    fn a_patch_replaces_only_what_it_names_in_any_spelling() {
+        let patch = json!({"scope": "admin", "allowedConfigs": [], "defaults": null});
+        let Value::Object(patch) = patch else { unreachable!() };
+        let body = patched(&record(), patch);
+        assert_eq!(body.get("name"), Some(&json!("ci")), "kept");
+        assert!(!body.contains_key("scopes") && body.get("scope") == Some(&json!("admin")), "{body:?}");
+        assert!(!body.contains_key("allowed_configs") && body.get("allowedConfigs") == Some(&json!([])));
+        assert!(!body.contains_key("default_config") && body.get("defaults") == Some(&Value::Null));
+        assert_eq!(body.get("allowed_virtual_keys"), Some(&json!([])));
+    }
 
     #[test]
     fn generated_keys_are_sb_and_32_hex_digits() {

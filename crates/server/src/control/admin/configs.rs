@@ -4,10 +4,12 @@
 //! stay readable at `/versions`.
 //!
 //! Routes: `POST /v1/configs`, `GET /v1/configs`, `GET|PUT|DELETE /v1/configs/{slug}`,
-//! `GET /v1/configs/{slug}/versions`, in the shapes of Portkey's API.
+//! `GET /v1/configs/{slug}/versions`, in the shapes of Portkey's API; and Switchboard's own
+//! `POST /v1/configs/validate` (every problem a save would report, without saving: the
+//! dashboard's editor calls it as the user types) and `GET /v1/configs/{slug}/diff?from=&to=`.
 
 use axum::body::Body;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::response::Response;
 use serde_json::{json, Map, Value};
 use switchboard_core::config::{validate_config, Node};
@@ -75,6 +77,54 @@ pub async fn versions(
         })
     });
     Ok(wire::list(items.collect()))
+}
+
+/// `{"config": {...}}` → `{"valid": bool, "errors": [{"path", "message"}]}`: the same checks as a save.
+pub async fn validate(_: Admin, State(state): State<SharedApi>, body: Body) -> Result<Response, ApiError> {
+    let body = wire::read_object(&state, body).await?;
+    let mut fields = Fields::new("", body);
+    let config = fields.take(&["config"]).and_then(|value| config_value(&mut fields, value));
+    let config = fields.require("config", config, "the routing config, an object");
+    if let Some(config) = &config {
+        check_config(&state, &mut fields, config).await?;
+    }
+    let errors = match fields.finish() {
+        Ok(()) => Vec::new(),
+        Err(ApiError::Invalid(problems)) => problems.0,
+        Err(other) => return Err(other),
+    };
+    let errors: Vec<Value> = errors.iter().map(|p| json!({"path": p.path, "message": p.message})).collect();
+    Ok(wire::one(json!({"valid": errors.is_empty(), "errors": errors, "object": "config-validation"})))
+}
+
+/// `?from=1&to=2` (default: the version before the current one, and the current one).
+pub async fn diff(
+    _: Admin,
+    State(state): State<SharedApi>,
+    Path(slug): Path<String>,
+    Query(range): Query<DiffRange>,
+) -> Result<Response, ApiError> {
+    let current = find(&state, &slug).await?;
+    let to = range.to.unwrap_or(current.version);
+    let from = range.from.unwrap_or(to - 1).max(1);
+    let versions = state.control.store.config_versions(&slug).await?;
+    let config_of = |version: i64, field: &str| {
+        versions.iter().find(|v| v.version == version).map(|v| parsed(&v.config_json)).ok_or_else(|| {
+            ApiError::BadQuery(format!(
+                "{field}: config \"{slug}\" has no version {version} (1 to {})",
+                current.version
+            ))
+        })
+    };
+    let (old, new) = (config_of(from, "from")?, config_of(to, "to")?);
+    let lines = super::config_diff::diff(&old, &new);
+    Ok(wire::one(json!({"object": "config-diff", "slug": slug, "from": from, "to": to, "lines": lines})))
+}
+
+#[derive(serde::Deserialize)]
+pub struct DiffRange {
+    from: Option<i64>,
+    to: Option<i64>,
 }
 
 /// What a create or update body says.

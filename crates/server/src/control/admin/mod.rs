@@ -9,6 +9,7 @@
 //! only, and an API key is shown once, when it is created.
 
 mod api_keys;
+mod config_diff;
 mod configs;
 mod fields;
 mod key_options;
@@ -35,7 +36,9 @@ pub fn router(state: SharedApi) -> Router {
         )
         .route("/v1/configs", get(configs::list).post(configs::create))
         .route("/v1/configs/{slug}", get(configs::retrieve).put(configs::update).delete(configs::delete))
+        .route("/v1/configs/validate", post(configs::validate))
         .route("/v1/configs/{slug}/versions", get(configs::versions))
+        .route("/v1/configs/{slug}/diff", get(configs::diff))
         .route("/v1/api-keys", get(api_keys::list).post(api_keys::create))
         // The Portkey SDKs create keys at `/api-keys/{type}/{sub-type}`.
         .route("/v1/api-keys/{kind}/{sub_kind}", post(api_keys::create_typed))

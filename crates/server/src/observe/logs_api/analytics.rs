@@ -1,11 +1,14 @@
 //! `GET /v1/analytics/summary?group_by=provider|model|config|virtual_key&from=&to=`: requests,
-//! errors, tokens, cost and latency percentiles per group, aggregated by the store.
+//! errors, tokens, cost and latency percentiles per group, aggregated by the store; and
+//! `GET /v1/analytics/timeseries` (the same and `interval`, in seconds): the same per time bucket and group,
+//! for charts. Without a window, the last 24 hours; without an interval, the smallest round one that
+//! keeps the window to [`TARGET_POINTS`] buckets or fewer.
 
 use crate::http::error::GatewayError;
 use axum::extract::State;
 use http::{HeaderMap, Uri};
 use serde::Serialize;
-use switchboard_store::{GroupBy, SummaryRow};
+use switchboard_store::{GroupBy, SeriesPoint, SummaryRow, MAX_SERIES_BUCKETS};
 
 use super::params::Params;
 use super::{admin, json, Reply};
@@ -67,7 +70,106 @@ async fn summarise(state: &SharedApi, headers: &HeaderMap, uri: &Uri) -> Reply {
     json(200, &Summary { object: "list", group_by, data: rows.into_iter().map(Group::from).collect() })
 }
 
+/// Buckets an automatic interval aims for, at most.
+pub const TARGET_POINTS: i64 = 120;
+const DAY_MS: i64 = 24 * 60 * 60 * 1000;
+/// Round intervals, in seconds: 10 s to a week.
+const ROUND_INTERVALS_S: [i64; 13] = [10, 30, 60, 300, 900, 1800, 3600, 10800, 21600, 43200, 86400, 259200, 604800];
+
+#[derive(Serialize)]
+struct Series {
+    object: &'static str,
+    group_by: GroupBy,
+    interval_ms: i64,
+    from: i64,
+    to: i64,
+    data: Vec<Point>,
+}
+
+#[derive(Serialize)]
+struct Point {
+    start: i64,
+    #[serde(flatten)]
+    group: Group,
+}
+
+impl From<SeriesPoint> for Point {
+    fn from(point: SeriesPoint) -> Self {
+        Point { start: point.start, group: Group::from(point.totals) }
+    }
+}
+
+pub async fn timeseries(State(state): State<SharedApi>, headers: HeaderMap, uri: Uri) -> Reply {
+    series(&state, &headers, &uri).await
+}
+
+async fn series(state: &SharedApi, headers: &HeaderMap, uri: &Uri) -> Reply {
+    admin(state, headers).await?;
+    let mut params = Params::from_uri(uri, &["group_by", "from", "to", "interval"], false)?;
+    let group_by = group_by(params.take("group_by").as_deref())?;
+    let (from, to) = params.time_range()?;
+    let to = to.unwrap_or_else(crate::support::clock::unix_ms);
+    let from = from.unwrap_or(to - DAY_MS);
+    if from >= to {
+        return Err(GatewayError::InvalidRequest(format!("from: must be before to ({to} in Unix ms)")).into());
+    }
+    let interval_ms = match params.take("interval") {
+        Some(text) => interval(&text, from, to)?,
+        None => auto_interval(to - from),
+    };
+    let points = state.control.store.timeseries(group_by, from, to, interval_ms).await?;
+    let data = points.into_iter().map(Point::from).collect();
+    json(200, &Series { object: "list", group_by, interval_ms, from, to, data })
+}
+
+/// The smallest round interval giving at most [`TARGET_POINTS`] buckets (a week past that).
+fn auto_interval(window_ms: i64) -> i64 {
+    let seconds = ROUND_INTERVALS_S.iter().find(|s| window_ms / (**s * 1000) < TARGET_POINTS);
+    seconds.copied().unwrap_or(ROUND_INTERVALS_S[ROUND_INTERVALS_S.len() - 1]) * 1000
+}
+
+/// `interval`: whole seconds, at least 1, and few enough buckets.
+fn interval(text: &str, from: i64, to: i64) -> Result<i64, GatewayError> {
+    let seconds: i64 = text.parse().ok().filter(|s| *s >= 1).ok_or_else(|| {
+        GatewayError::InvalidRequest(format!("interval: expected whole seconds (at least 1), got {text:?}"))
+    })?;
+    let ms = seconds.saturating_mul(1000);
+    if (to - from) / ms >= MAX_SERIES_BUCKETS {
+        let least = (to - from) / 1000 / MAX_SERIES_BUCKETS + 1;
+        return Err(GatewayError::InvalidRequest(format!(
+            "interval: {seconds} s makes more than {MAX_SERIES_BUCKETS} buckets in this window; use at least {least}"
+        )));
+    }
+    Ok(ms)
+}
+
 /// `provider` when not given.
 fn group_by(value: Option<&str>) -> Result<GroupBy, GatewayError> {
     value.unwrap_or("provider").parse().map_err(|e| GatewayError::InvalidRequest(format!("group_by: {e}")))
+}
+
+#[cfg(test)]
+#[expect(clippy::unwrap_used, reason = "a failed test should stop loudly")]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn automatic_intervals_are_round_and_keep_charts_readable() {
+        assert_eq!(auto_interval(60 * 60 * 1000), 60_000, "an hour by the minute");
+        assert_eq!(auto_interval(DAY_MS), 900_000, "a day by the quarter hour");
+        assert_eq!(auto_interval(7 * DAY_MS), 10_800_000, "a week by three hours");
+        assert_eq!(auto_interval(1000 * DAY_MS), 604_800_000, "past the list, a week");
+        for window in [1, 59_000, DAY_MS, 30 * DAY_MS] {
+            assert!(window / auto_interval(window) < TARGET_POINTS, "{window}");
+        }
+    }
+
+    #[test]
+    fn a_given_interval_names_the_least_that_fits() {
+        assert_eq!(interval("60", 0, DAY_MS).unwrap(), 60_000);
+        let err = interval("1", 0, DAY_MS).unwrap_err().to_string();
+        assert!(err.starts_with("interval: 1 s makes more than 1000 buckets") && err.ends_with("at least 87"), "{err}");
+        assert!(interval("0", 0, DAY_MS).unwrap_err().to_string().starts_with("interval: expected whole seconds"));
+        assert!(interval("1m", 0, DAY_MS).is_err());
+    }
 }

@@ -1,6 +1,7 @@
 //! The logs API, Portkey-compatible where Portkey has one: list and fetch request logs
 //! (`/v1/logs`), stream an export (`/v1/logs/export`), insert custom logs (`POST /v1/logs`),
-//! per-group analytics (`/v1/analytics/summary`) and feedback on traces (`/v1/feedback`).
+//! per-group analytics (`/v1/analytics/summary`, and per time bucket `/v1/analytics/timeseries`),
+//! a live tail of new rows as server-sent events (`/v1/logs/tail`) and feedback on traces (`/v1/feedback`).
 //!
 //! Every route needs an `admin`-scoped key. Handlers here only parse, call the store and
 //! shape the answer; they never build records for proxied requests (that is `crate::observe`)
@@ -12,6 +13,7 @@ mod feedback;
 mod insert;
 mod list;
 mod params;
+mod tail;
 
 use crate::http::error::GatewayError;
 use axum::response::Response;
@@ -29,8 +31,10 @@ pub fn router(state: SharedApi) -> Router {
     Router::new()
         .route("/v1/logs", get(list::list).post(insert::insert))
         .route("/v1/logs/export", get(export::export))
+        .route("/v1/logs/tail", get(tail::tail))
         .route("/v1/logs/{id}", get(list::get_one))
         .route("/v1/analytics/summary", get(analytics::summary))
+        .route("/v1/analytics/timeseries", get(analytics::timeseries))
         .route("/v1/feedback", axum::routing::post(feedback::create))
         .route("/v1/feedback/{id}", put(feedback::update))
         .with_state(state)
