@@ -26,16 +26,10 @@ let context;
 let page;
 let origin;
 let configSlug;
-let proxy;
 
 before(async () => {
   stack = await startStack(['openai', 'anthropic', 'azure']);
   origin = stack.gateway.url;
-  if (process.env.UI_DEV_PROXY) {
-    const { startProxy } = await import(process.env.UI_DEV_PROXY);
-    proxy = await startProxy(origin, new URL('../dist', import.meta.url).pathname);
-    origin = proxy.url;
-  }
   chrome = await startBrowser();
   context = await chrome.browser.newContext({ viewport: { width: 1280, height: 900 }, colorScheme: 'light' });
   page = await watchedPage(context, origin);
@@ -44,7 +38,6 @@ before(async () => {
 
 after(async () => {
   await chrome?.close();
-  proxy?.close();
   await stack?.stop();
 });
 

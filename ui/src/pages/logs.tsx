@@ -149,6 +149,7 @@ export function Logs({ query }: { query: URLSearchParams }) {
         </div>
       </div>
       <FilterForm key={key} filters={filters} onApply={setFilters} suggestions={suggestions} />
+      {rows.length > 0 && (
       <details class="columns">
         <summary>Columns</summary>
         <fieldset>
@@ -161,6 +162,7 @@ export function Logs({ query }: { query: URLSearchParams }) {
           ))}
         </fieldset>
       </details>
+      )}
       {live && (
         <p class="notice" role="status">
           Live: new requests appear at the top as they are logged.
@@ -176,6 +178,7 @@ export function Logs({ query }: { query: URLSearchParams }) {
       {page.error ? <ErrorBox error={page.error} retry={page.reload} /> : null}
       {page.data && rows.length === 0 && (filtered || cursor ? <NoMatch /> : <FirstRequest />)}
       {rows.length > 0 && <LogTable rows={rows} hidden={hidden} busy={page.loading} />}
+      {(rows.length > 0 || cursor) && (
       <nav class="pager" aria-label="Pages">
         <div class="field inline">
           <label for="f-limit">Rows per page</label>
@@ -201,6 +204,7 @@ export function Logs({ query }: { query: URLSearchParams }) {
           </a>
         )}
       </nav>
+      )}
     </section>
   );
 }
@@ -381,10 +385,15 @@ function NoMatch() {
   );
 }
 
+/** JSON on one line with a space after each `,` and `:`, so it wraps between tokens. */
+function oneLine(value: unknown): string {
+  return JSON.stringify(value, null, 1).replace(/\n\s*/g, ' ').replace(/\[ /g, '[').replace(/ \]/g, ']').replace(/\{ /g, '{').replace(/ \}/g, '}');
+}
+
 /** No logs at all yet: a request to send, at this gateway's own address. */
 function FirstRequest() {
   const origin = window.location.origin;
-  const config = JSON.stringify({
+  const config = oneLine({
     strategy: { mode: 'fallback' },
     targets: [
       { provider: 'openai', api_key: 'sk-…' },
@@ -408,6 +417,7 @@ function FirstRequest() {
         and name them with <code>virtual_key</code>), and your Switchboard API key in <code>x-portkey-api-key</code>:
       </p>
       <Snippet code={curl} label="first request curl command" />
+      <p class="muted">Turn on <strong>Live tail</strong> above and the request appears the moment it is logged.</p>
       <p class="muted">
         OpenAI answers; if it fails, Anthropic takes over. SDKs work too: point the <code>portkey-ai</code> or{' '}
         <code>openai</code> SDK at <code>{origin}/v1</code>. <CopyButton text={`${origin}/v1`} label="Copy base URL" />

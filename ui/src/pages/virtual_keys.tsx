@@ -49,8 +49,9 @@ export function VirtualKeys() {
         <h1>Virtual keys</h1>
       </div>
       <p class="muted">
-        A virtual key keeps a provider's API key in the gateway's vault. Configs and requests name it by its ID (
-        <code>virtual_key</code>, or the <code>x-portkey-virtual-key</code> header); the secret itself never leaves the gateway.
+        A virtual key keeps a provider's API key in the gateway's vault. Configs and requests name it by its ID{' '}
+        (<code>virtual_key</code>, or the <code>x-portkey-virtual-key</code> header); the secret itself never leaves the
+        gateway.
       </p>
       {message && <p role="status" class="notice">{message}</p>}
       {failure ? <ErrorBox error={failure} /> : null}
