@@ -109,6 +109,43 @@ test('create the cookbook\'s three virtual keys in the UI (Azure fields appear f
   await screenshot(page, 'virtual-keys');
 });
 
+test('a virtual key: replace its secret, set a budget, delete it after confirming', TIMEOUT, async () => {
+  await page.getByLabel('Name', { exact: true }).last().fill('Scratch key');
+  await page.getByLabel('Provider', { exact: true }).selectOption('anthropic');
+  await page.getByLabel('Anthropic version (optional)').waitFor();
+  await page.getByLabel('Provider API key').fill('sk-ant-old-0000');
+  await page.getByLabel('ID (optional)').fill('scratch');
+  await page.getByRole('button', { name: 'Add virtual key' }).click();
+  const card = page.getByRole('listitem', { name: 'Scratch key' });
+  await card.waitFor();
+  const hint = async () => (await card.getByRole('definition').nth(2).textContent()).trim();
+  const before = await hint();
+  assert.match(before, /^(sk-)?…/);
+
+  await page.getByRole('button', { name: 'Edit virtual key Scratch key' }).click();
+  const edit = page.getByRole('form', { name: 'Edit Scratch key' });
+  await edit.getByLabel('Replace the secret').fill('sk-ant-new-9999');
+  await edit.getByLabel('Budget (USD)').fill('25');
+  await edit.getByLabel('Budget resets').selectOption('monthly');
+  await edit.getByRole('button', { name: 'Save changes' }).click();
+  await page.getByRole('status').filter({ hasText: 'its secret was replaced' }).waitFor();
+  await card.getByText('budget 25 USD monthly').waitFor();
+  const after = await hint();
+  assert.notEqual(after, before, 'the hint did not change with the secret');
+  assert.ok(!(await card.textContent()).includes('sk-ant-new-9999'));
+
+  await page.getByRole('button', { name: 'Delete virtual key Scratch key' }).click();
+  const dialog = page.getByRole('dialog', { name: 'Delete virtual key Scratch key?' });
+  await dialog.getByRole('button', { name: 'Cancel' }).click();
+  await dialog.waitFor({ state: 'hidden' });
+  assert.equal(await card.count(), 1, 'cancel deleted the key');
+  await page.getByRole('button', { name: 'Delete virtual key Scratch key' }).click();
+  await dialog.getByRole('button', { name: 'Delete' }).click();
+  await page.getByRole('status').filter({ hasText: 'Deleted virtual key Scratch key.' }).waitFor();
+  await card.waitFor({ state: 'detached' });
+  assert.equal((await adminApi(stack.gateway, '/v1/virtual-keys/scratch')).status, 404);
+});
+
 test('create the cookbook config in the editor; the validator says it is valid', TIMEOUT, async () => {
   await nav('Configs').click();
   await page.getByRole('heading', { name: 'No configs yet' }).waitFor();
@@ -325,10 +362,14 @@ test('API keys: create (shown once), edit scope and limits, revoke with a confir
   await page.getByRole('button', { name: 'Edit API key CI service' }).click();
   const edit = page.getByRole('form', { name: 'Edit CI service' });
   await edit.getByLabel('Requests per minute').fill('100');
+  await edit.getByRole('group', { name: 'Only these configs (none ticked: any)' }).getByLabel('Cookbook').check();
   await edit.getByRole('button', { name: 'Save changes' }).click();
   await page.getByRole('status').filter({ hasText: 'Saved API key CI service.' }).waitFor();
   const card = page.getByRole('listitem', { name: 'CI service' });
   await card.getByText('100 requests/min').waitFor();
+  await card.getByText(configSlug, { exact: true }).waitFor();
+  const stored = (await adminApi(stack.gateway, '/v1/api-keys')).body.data.find((k) => k.name === 'CI service');
+  assert.deepEqual(stored.allowed_configs, [configSlug]);
   await screenshot(page, 'api-keys');
 
   await page.getByRole('button', { name: 'Revoke API key CI service' }).click();
