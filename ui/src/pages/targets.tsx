@@ -39,7 +39,10 @@ export function Targets() {
     },
     [tick],
   );
-  const targets = health.data?.data ?? [];
+  // Trouble first: unavailable targets, then the ones failing most.
+  const targets = [...(health.data?.data ?? [])].sort(
+    (a, b) => Number(a.state === 'available') - Number(b.state === 'available') || b.failures - a.failures || a.id.localeCompare(b.id),
+  );
   return (
     <section>
       <div class="page-head">
@@ -105,14 +108,23 @@ export function Targets() {
                     <dd>in {relative(t.until_ms)}</dd>
                   </div>
                 )}
-                <div class="fact">
-                  <dt>Request headroom</dt>
-                  <dd>{quota(t.headroom?.requests)}</dd>
-                </div>
-                <div class="fact">
-                  <dt>Token headroom</dt>
-                  <dd>{quota(t.headroom?.tokens)}</dd>
-                </div>
+                {!t.headroom?.requests && !t.headroom?.tokens ? (
+                  <div class="fact">
+                    <dt>Headroom</dt>
+                    <dd class="muted">unknown (no rate-limit headers seen)</dd>
+                  </div>
+                ) : (
+                  <>
+                    <div class="fact">
+                      <dt>Request headroom</dt>
+                      <dd>{quota(t.headroom?.requests)}</dd>
+                    </div>
+                    <div class="fact">
+                      <dt>Token headroom</dt>
+                      <dd>{quota(t.headroom?.tokens)}</dd>
+                    </div>
+                  </>
+                )}
                 <div class="fact">
                   <dt>Recent error</dt>
                   <dd>{t.last_error ? `${t.last_error}${t.last_status ? ` (${t.last_status})` : ''}` : 'none'}</dd>
@@ -127,7 +139,7 @@ export function Targets() {
 }
 
 function quota(q: Quota | null | undefined): string {
-  if (!q) return 'unknown (the provider sent no rate-limit headers)';
+  if (!q) return 'unknown';
   const of = q.limit !== null ? ` of ${count(q.limit)}` : '';
   const reset = q.reset_at_ms ? `, resets in ${relative(q.reset_at_ms)}` : '';
   return `${count(q.remaining)}${of} left${reset}`;
