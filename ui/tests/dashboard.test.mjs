@@ -11,6 +11,7 @@ import {
   adminApi,
   eventually,
   overflow,
+  unlabelled,
   screenshot,
   startBrowser,
   startStack,
@@ -426,17 +427,20 @@ test('phone width (375 px): no page scrolls sideways', TIMEOUT, async () => {
   const { body } = await adminApi(stack.gateway, `/v1/logs?trace_id=${TRACE}&limit=1`);
   const pages = [...PAGES, ['request', `/logs/${body.data[0].id}`], ['config-editor', `/configs/${configSlug}`]];
   const wide = [];
+  const unnamed = [];
   for (const [name, path] of pages) {
     await p.goto(ui(path));
     await p.getByRole('heading', { level: 1 }).first().waitFor();
     await p.waitForLoadState('networkidle');
     const { scrollWidth, innerWidth } = await overflow(p);
     if (scrollWidth > innerWidth) wide.push(`${name}: ${scrollWidth} > ${innerWidth}`);
+    unnamed.push(...(await unlabelled(p)).map((html) => `${name}: ${html}`));
     await screenshot(p, `phone-${name}`);
   }
   assert.deepEqual(p.problems, []);
   await phone.close();
   assert.deepEqual(wide, []);
+  assert.deepEqual(unnamed, [], 'every control has a label');
 });
 
 test('dark theme follows the system', TIMEOUT, async () => {
@@ -473,6 +477,22 @@ test('keyboard: the navigation is reachable with Tab and shows focus', TIMEOUT, 
   for (const name of ['Logs', 'Analytics', 'Configs', 'Virtual keys', 'API keys', 'Targets']) assert.ok(names.includes(name), `${name} not reached: ${names}`);
   const navFocus = seen.find((s) => s.text === 'Analytics');
   assert.notEqual(navFocus.outline, 'none');
+});
+
+test('a session that ends mid-work sends the next API call to sign-in, keeping the page to come back to', TIMEOUT, async () => {
+  const other = await chrome.browser.newContext({ viewport: { width: 1280, height: 900 } });
+  await other.addCookies(await context.cookies());
+  const p = await watchedPage(other, origin);
+  await p.goto(ui('/logs'));
+  await p.getByRole('heading', { name: 'Logs', level: 1 }).waitFor();
+  await other.clearCookies();
+  await p.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Configs', exact: true }).click();
+  await p.getByLabel('API key').waitFor();
+  assert.match(p.url(), /\/ui\/sign-in\?next=%2Fconfigs$/);
+  await p.getByLabel('API key').fill(ADMIN_KEY);
+  await p.getByLabel('API key').press('Enter');
+  await p.getByRole('heading', { name: 'Configs', level: 1 }).waitFor();
+  await other.close();
 });
 
 test('sign out ends the session; the next page is the sign-in page', TIMEOUT, async () => {

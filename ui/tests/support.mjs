@@ -89,3 +89,17 @@ export async function overflow(page) {
     innerWidth: window.innerWidth,
   }));
 }
+
+/** Form controls and buttons a screen reader (or a test) could not name. */
+export async function unlabelled(page) {
+  return page.evaluate(() => {
+    const named = (el) =>
+      (el.labels && el.labels.length > 0) ||
+      el.getAttribute('aria-label') ||
+      el.getAttribute('aria-labelledby') ||
+      (el.tagName === 'BUTTON' && el.textContent.trim());
+    return [...document.querySelectorAll('input, select, textarea, button')]
+      .filter((el) => el.type !== 'hidden' && !named(el))
+      .map((el) => el.outerHTML.slice(0, 120));
+  });
+}
