@@ -436,6 +436,7 @@ test('phone width (375 px): no page scrolls sideways', TIMEOUT, async () => {
     if (scrollWidth > innerWidth) wide.push(`${name}: ${scrollWidth} > ${innerWidth}`);
     unnamed.push(...(await unlabelled(p)).map((html) => `${name}: ${html}`));
     await screenshot(p, `phone-${name}`);
+    await screenshot(p, `phone-${name}-top`, { fullPage: false });
   }
   assert.deepEqual(p.problems, []);
   await phone.close();

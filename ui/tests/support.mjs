@@ -54,9 +54,10 @@ export async function watchedPage(context, origin) {
   return page;
 }
 
-export async function screenshot(page, name) {
+/** The whole page as `name.png`; `{ fullPage: false }` for what the window shows. */
+export async function screenshot(page, name, { fullPage = true } = {}) {
   mkdirSync(SCREENSHOTS, { recursive: true });
-  await page.screenshot({ path: join(SCREENSHOTS, `${name}.png`), fullPage: true });
+  await page.screenshot({ path: join(SCREENSHOTS, `${name}.png`), fullPage });
 }
 
 /** GET/POST a gateway API with the admin key (set-up and checks outside the browser). */

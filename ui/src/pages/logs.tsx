@@ -247,7 +247,12 @@ function FilterForm(props: { filters: Filters; onApply: (f: Filters) => void; su
       <input id={`f-${k}`} type="search" value={draft[k] ?? ''} onInput={set(k)} placeholder={placeholder} list={list} />
     </div>
   );
+  const active = Object.keys(filters).filter((k) => k !== 'limit' && k !== 'from' && k !== 'to').length;
+  // Open on a wide screen; on a phone the rows come first and the filters fold away.
+  const [wide] = useState(() => window.matchMedia('(min-width: 761px)').matches);
   return (
+    <details class="filter-panel" open={wide}>
+      <summary>Filters{active > 0 ? ` (${active} active)` : ''}</summary>
     <form class="filters" onSubmit={submit} role="search" aria-label="Filter logs">
       {text('trace_id', 'Trace ID', 'request-loadbalance-fallback')}
       <div class="field">
@@ -311,6 +316,7 @@ function FilterForm(props: { filters: Filters; onApply: (f: Filters) => void; su
         </button>
       </div>
     </form>
+    </details>
   );
 }
 
