@@ -317,6 +317,39 @@ test('an inline-config request: found by metadata, its route drawn from the targ
   await page.getByRole('term').filter({ hasText: 'team' }).waitFor();
 });
 
+test('a target cooling down after a 429 is drawn as skipped, and why', TIMEOUT, async () => {
+  const { openai, anthropic } = stack.mocks;
+  await openai.script({ status: 429, count: 1, retry_after: 60 });
+  const config = {
+    strategy: { mode: 'fallback' },
+    targets: [
+      { provider: 'openai', api_key: 'sk-cooling', custom_host: `${openai.url}/v1` },
+      { provider: 'anthropic', api_key: 'sk-ant-cooling', custom_host: `${anthropic.url}/v1`, override_params: { max_tokens: 100 } },
+    ],
+  };
+  for (const trace of ['rate-limited', 'skipped-while-cooling']) {
+    const response = await fetch(`${origin}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-portkey-api-key': ADMIN_KEY, 'x-portkey-config': JSON.stringify(config), 'x-portkey-trace-id': trace },
+      body: JSON.stringify({ model: 'gpt-4o-mini', messages: COOKBOOK_MESSAGES }),
+    });
+    assert.equal(response.status, 200);
+    await response.text();
+  }
+  await openai.script({ status: 503, count: -1 });
+  await eventually(async () => (await adminApi(stack.gateway, '/v1/logs?trace_id=skipped-while-cooling')).body.data.length === 1, { what: 'the log' });
+
+  await page.goto(ui('/logs?trace_id=skipped-while-cooling'));
+  const row = page.getByRole('row').filter({ hasText: 'skipped-while-cooling' });
+  await row.getByText('Skipped 1').waitFor();
+  await row.getByRole('link', { name: /^Open request/ }).click();
+  const tree = page.getByRole('list', { name: 'Route through the config' });
+  await tree.waitFor();
+  assert.match(await tree.getByRole('listitem', { name: /^targets\[0\]: / }).textContent(), /Skipped: cooling down after a rate limit/);
+  assert.match(await tree.getByRole('listitem', { name: /^targets\[1\]: anthropic/ }).textContent(), /Served: 200/);
+  await screenshot(page, 'request-skipped');
+});
+
 test('analytics shows totals and charts with data', TIMEOUT, async () => {
   await nav('Analytics').click();
   const totals = page.getByRole('list', { name: 'Totals' });
