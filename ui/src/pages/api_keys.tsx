@@ -67,6 +67,16 @@ export function ApiKeys() {
       {failure ? <ErrorBox error={failure} /> : null}
       {list.loading && !list.data && <Loading what="API keys" />}
       {list.error ? <ErrorBox error={list.error} retry={list.reload} /> : null}
+      {list.data && keys.length === 0 && (
+        <div class="empty">
+          <h2>No API keys yet</h2>
+          <p>
+            Only the admin key the gateway started with (<code>SWITCHBOARD_ADMIN_KEY</code>, or{' '}
+            <code>switchboard-data/admin.key</code>) works so far. Give each app its own key of scope{' '}
+            <strong>gateway</strong> below, so it can be limited and revoked on its own.
+          </p>
+        </div>
+      )}
       {keys.length > 0 && (
         <ul class="cards" aria-label="API keys">
           {keys.map((k) => (
