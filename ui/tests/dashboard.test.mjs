@@ -354,8 +354,14 @@ test('analytics shows totals and charts with data', TIMEOUT, async () => {
   await nav('Analytics').click();
   const totals = page.getByRole('list', { name: 'Totals' });
   await totals.waitFor();
-  const { body } = await adminApi(stack.gateway, '/v1/logs?limit=1000');
-  assert.match(await totals.textContent(), new RegExp(`Requests${body.data.length}`));
+  // The totals count every logged request (the last ones may still be on their way to the store).
+  await eventually(async () => {
+    const { body } = await adminApi(stack.gateway, '/v1/logs?limit=1000');
+    if ((await totals.textContent()).includes(`Requests${body.data.length}Errors`)) return true;
+    await page.reload();
+    await totals.waitFor();
+    return false;
+  }, { what: 'totals matching the logs' });
   for (const title of ['Requests', 'Errors', 'Cost', 'Tokens', 'Latency p50', 'Latency p99']) {
     const chart = page.getByRole('figure', { name: title });
     await chart.locator('canvas').waitFor();
