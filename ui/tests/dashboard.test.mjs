@@ -371,6 +371,9 @@ test('analytics shows totals and charts with data', TIMEOUT, async () => {
   await page.getByLabel('Split by').selectOption('virtual_key');
   await page.waitForURL(/group_by=virtual_key/);
   await page.getByRole('img', { name: /^Requests:.*azure/ }).waitFor();
+  await page.getByLabel('Time range').selectOption('15m');
+  await page.waitForURL(/range=15m/);
+  await page.getByRole('img', { name: /^Requests:.*azure [1-9]/ }).waitFor();
   await screenshot(page, 'analytics');
 });
 

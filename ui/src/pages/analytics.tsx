@@ -9,6 +9,7 @@ import { href, navigate, onLinkClick, queryString } from '../router';
 import type { SeriesPoint, SummaryRow } from '../types';
 
 const RANGES: [string, string, number][] = [
+  ['15m', 'Last 15 minutes', 15 * 60_000],
   ['1h', 'Last hour', 3_600_000],
   ['6h', 'Last 6 hours', 6 * 3_600_000],
   ['24h', 'Last 24 hours', 86_400_000],
@@ -31,7 +32,7 @@ interface Timeseries {
 
 export function Analytics({ query }: { query: URLSearchParams }) {
   useTitle('Analytics');
-  const range = RANGES.find(([k]) => k === query.get('range')) ?? RANGES[0];
+  const range = RANGES.find(([k]) => k === query.get('range')) ?? RANGES[1];
   const groupBy = GROUPS.find(([k]) => k === query.get('group_by'))?.[0] ?? 'provider';
   const key = `${range[0]}|${groupBy}`;
   const result = useAsync(
@@ -134,10 +135,10 @@ function Body({ series, summary, groupLabel }: { series: Timeseries; summary: Su
         </li>
       </ul>
       <div class="charts">
-        <Chart title="Requests" xs={charts.xs} series={charts.requests} format={(v) => count(Math.round(v))} summary={charts.sum(charts.requests, count)} />
-        <Chart title="Errors" xs={charts.xs} series={charts.errors} format={(v) => count(Math.round(v))} summary={charts.sum(charts.errors, count)} />
-        <Chart title="Cost" xs={charts.xs} series={charts.cost} format={cost} summary={charts.sum(charts.cost, cost)} />
-        <Chart title="Tokens" xs={charts.xs} series={charts.tokens} format={(v) => count(Math.round(v))} summary={charts.sum(charts.tokens, count)} />
+        <Chart title="Requests" xs={charts.xs} series={charts.requests} bars format={(v) => count(Math.round(v))} summary={charts.sum(charts.requests, count)} />
+        <Chart title="Errors" xs={charts.xs} series={charts.errors} bars format={(v) => count(Math.round(v))} summary={charts.sum(charts.errors, count)} />
+        <Chart title="Cost" xs={charts.xs} series={charts.cost} bars format={cost} summary={charts.sum(charts.cost, cost)} />
+        <Chart title="Tokens" xs={charts.xs} series={charts.tokens} bars format={(v) => count(Math.round(v))} summary={charts.sum(charts.tokens, count)} />
         <Chart title="Latency p50" xs={charts.xs} series={charts.p50} points format={(v) => ms(Math.round(v))} summary={`per ${groupLabel.toLowerCase()}`} />
         <Chart title="Latency p99" xs={charts.xs} series={charts.p99} points format={(v) => ms(Math.round(v))} summary={`per ${groupLabel.toLowerCase()}`} />
       </div>
