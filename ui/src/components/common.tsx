@@ -25,14 +25,6 @@ export function ErrorBox({ error, retry }: { error: unknown; retry?: () => void 
   );
 }
 
-export function Notice({ children }: { children: ComponentChildren }) {
-  return (
-    <p class="notice" role="status">
-      {children}
-    </p>
-  );
-}
-
 /** Copies `text`; says so for a moment. `label` names what is copied ("Copy config ID"). */
 export function CopyButton({ text, label }: { text: string; label: string }) {
   const [state, setState] = useState<'idle' | 'copied' | 'failed'>('idle');
@@ -150,7 +142,7 @@ export function useAsync<T>(load: (signal: AbortSignal) => Promise<T>, deps: unk
         setLoading(false);
       });
     return () => ctrl.abort();
-    // eslint-disable-next-line react-hooks/exhaustive-deps
+    // `load` is a fresh closure each render; `deps` say when it means something new.
   }, [...deps, tick]);
   const reload = useCallback(() => setTick((t) => t + 1), []);
   return { data, error, loading, reload };

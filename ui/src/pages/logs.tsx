@@ -3,7 +3,8 @@
 // API's cursor, with a live tail over SSE and exports of the same filter.
 import { useEffect, useMemo, useState } from 'preact/hooks';
 import { get } from '../api';
-import { CopyButton, ErrorBox, Loading, Snippet, useAsync, useTitle } from '../components/common';
+import { ErrorBox, Loading, useAsync, useTitle } from '../components/common';
+import { FirstRequest, NoMatch } from './logs_empty';
 import { cost, count, ms, time } from '../format';
 import { Chips } from '../routing';
 import { href, navigate, onLinkClick, queryString } from '../router';
@@ -110,7 +111,7 @@ export function Logs({ query }: { query: URLSearchParams }) {
       setGap((n) => n + Number(skipped ?? 0));
     });
     return () => source.close();
-    // eslint-disable-next-line react-hooks/exhaustive-deps
+    // The stream depends on the filters only through `key` (the query string).
   }, [live, key]);
 
   const rows = useMemo(() => {
@@ -374,60 +375,4 @@ function LogTable({ rows, hidden, busy }: { rows: LogRecord[]; hidden: Set<Colum
 export function Status({ code }: { code: number }) {
   const kind = code >= 500 ? 'bad' : code >= 400 ? 'warn' : code === 0 ? 'muted' : 'ok';
   return <span class={`status status-${kind}`}>{code || '—'}</span>;
-}
-
-function NoMatch() {
-  return (
-    <div class="empty">
-      <h2>No requests match these filters</h2>
-      <p>
-        Widen the time range or{' '}
-        <a href={href('/logs')} onClick={(e) => onLinkClick(e, '/logs')}>
-          clear the filters
-        </a>
-        . A trace ID must match exactly.
-      </p>
-    </div>
-  );
-}
-
-/** JSON on one line with a space after each `,` and `:`, so it wraps between tokens. */
-function oneLine(value: unknown): string {
-  return JSON.stringify(value, null, 1).replace(/\n\s*/g, ' ').replace(/\[ /g, '[').replace(/ \]/g, ']').replace(/\{ /g, '{').replace(/ \}/g, '}');
-}
-
-/** No logs at all yet: a request to send, at this gateway's own address. */
-function FirstRequest() {
-  const origin = window.location.origin;
-  const config = oneLine({
-    strategy: { mode: 'fallback' },
-    targets: [
-      { provider: 'openai', api_key: 'sk-…' },
-      { provider: 'anthropic', api_key: 'sk-ant-…', override_params: { model: 'claude-3-5-haiku-latest', max_tokens: 200 } },
-    ],
-  });
-  const curl = `curl ${origin}/v1/chat/completions \\
-  -H 'content-type: application/json' \\
-  -H 'x-portkey-api-key: YOUR_SWITCHBOARD_KEY' \\
-  -H 'x-portkey-trace-id: my-first-request' \\
-  -H 'x-portkey-config: ${config}' \\
-  -d '{"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "Hello"}]}'`;
-  return (
-    <div class="empty">
-      <h2>No requests yet</h2>
-      <p>
-        Send one through this gateway and it shows up here. Put your provider keys in the config (or store them as{' '}
-        <a href={href('/virtual-keys')} onClick={(e) => onLinkClick(e, '/virtual-keys')}>
-          virtual keys
-        </a>{' '}
-        and name them with <code>virtual_key</code>), and your Switchboard API key in <code>x-portkey-api-key</code>:
-      </p>
-      <Snippet code={curl} label="first request curl command" />
-      <p class="muted">Turn on <strong>Live tail</strong> above and the request appears the moment it is logged.</p>
-      <p class="muted">
-        OpenAI answers; if it fails, Anthropic takes over. SDKs work too: point the <code>portkey-ai</code> or{' '}
-        <code>openai</code> SDK at <code>{origin}/v1</code>. <CopyButton text={`${origin}/v1`} label="Copy base URL" />
-      </p>
-    </div>
-  );
 }
