@@ -265,8 +265,12 @@ test('the request page draws the fallback path through the config', TIMEOUT, asy
   assert.match(await azure.textContent(), /Served: 200/);
   const anthropic = tree.getByRole('listitem', { name: /^targets\[0\]: anthropic/ });
   assert.match(await anthropic.textContent(), /Not reached/);
-  const facts = await page.locator('dl').first().textContent();
-  assert.ok(facts.includes(TRACE) && facts.includes('gpt-3.5-turbo'), facts);
+  const fact = (name) => page.getByRole('term').filter({ hasText: new RegExp(`^${name}$`) }).locator('xpath=following-sibling::dd');
+  assert.equal((await fact('Trace ID').textContent()).replace('Copy', ''), TRACE);
+  assert.equal(await fact('Model requested').textContent(), 'gpt-3.5-turbo');
+  assert.equal(await fact('Model served').textContent(), 'gpt-3.5-turbo');
+  assert.match(await fact('Tokens').textContent(), /^\d+ \(\d+ prompt \+ \d+ completion\)$/);
+  assert.match(await fact('Cost').textContent(), /^\$\d/);
   await page.getByRole('link', { name: new RegExp(`^${configSlug} \\(version 2\\)$`) }).waitFor();
   await page.getByRole('link', { name: 'azure', exact: true }).waitFor();
   await page.getByRole('heading', { name: `Trace ${TRACE}` }).waitFor();
@@ -364,6 +368,7 @@ test('analytics shows totals and charts with data', TIMEOUT, async () => {
   }, { what: 'totals matching the logs' });
   for (const title of ['Requests', 'Errors', 'Cost', 'Tokens', 'Latency p50', 'Latency p99']) {
     const chart = page.getByRole('figure', { name: title });
+    // uPlot draws on a canvas, which has no role: the figure holding one is the chart drawn.
     await chart.locator('canvas').waitFor();
   }
   const requests = await page.getByRole('img', { name: /^Requests:/ }).getAttribute('aria-label');
