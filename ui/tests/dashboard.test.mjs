@@ -458,6 +458,21 @@ test('pages through the logs with the cursor; each page is a URL', TIMEOUT, asyn
   await eventually(async () => (await bodyRows.first().textContent()) === first, { what: 'the first page again' });
 });
 
+test('columns can be hidden, and stay hidden after a reload', TIMEOUT, async () => {
+  await page.goto(ui('/logs'));
+  const header = page.getByRole('columnheader', { name: 'Cost', exact: true });
+  await header.waitFor();
+  await page.getByText('Columns', { exact: true }).click();
+  await page.getByRole('group', { name: 'Columns to show' }).getByLabel('Cost').uncheck();
+  await header.waitFor({ state: 'detached' });
+  await page.reload();
+  await page.getByRole('columnheader', { name: 'Latency', exact: true }).waitFor();
+  assert.equal(await header.count(), 0);
+  await page.getByText('Columns', { exact: true }).click();
+  await page.getByRole('group', { name: 'Columns to show' }).getByLabel('Cost').check();
+  await header.waitFor();
+});
+
 const PAGES = [
   ['logs', '/logs'],
   ['analytics', '/analytics'],
