@@ -43,7 +43,8 @@ export function SignIn({ next, onSignedIn }: { next: string | null; onSignedIn: 
           id="api-key"
           name="api-key"
           type="password"
-          autoComplete="current-password"
+          autoComplete="off"
+          spellcheck={false}
           value={key}
           onInput={(e) => setKey((e.target as HTMLInputElement).value)}
           aria-invalid={error ? 'true' : undefined}
