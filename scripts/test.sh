@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The one command that runs every test: lint, release build, Rust tests, a bounded fuzzing run of the core's
-# parsers, Node end-to-end tests, Python smoke test.
+# The one command that runs every test: lint (and a check that the committed dashboard build is what its
+# sources build), release build, Rust tests, a bounded fuzzing run of the core's parsers, Node end-to-end tests,
+# Python smoke test, the dashboard's browser tests in headless Chromium.
 #
 # Skip steps for local iteration (all run by default):
 #   SKIP_LINT=1     cargo fmt --check, clippy and cargo deny
@@ -12,6 +13,7 @@
 #   SKIP_E2E=1      both end-to-end suites (Node and Python)
 #   SKIP_NODE=1     the Node suite only
 #   SKIP_PYTHON=1   the Python smoke test only
+#   SKIP_UI=1       the dashboard's build check and browser tests (Debian's chromium is installed when missing)
 # Binaries for e2e: SWITCHBOARD_BIN and MOCK_PROVIDER_BIN (default: the release build below).
 set -euo pipefail
 
@@ -42,6 +44,32 @@ deny() {
     fi
     step "cargo deny check licenses bans sources"
     cargo deny check --hide-inclusion-graph licenses bans sources
+}
+
+# The dashboard's built files (ui/dist) are committed, so `cargo build` on a fresh clone needs no JS toolchain;
+# this rebuilds them from ui/src with the locked packages and fails when the result differs from what is committed.
+ui_build_check() {
+    step "npm ci (ui)"
+    (cd ui && npm ci --no-audit --no-fund)
+    step "ui: npm run build (typecheck + vite build), then compare with the committed ui/dist"
+    (cd ui && npm run build)
+    if [[ -n "$(git status --porcelain -- ui/dist)" ]]; then
+        git status --short -- ui/dist
+        echo "ui/dist differs from what ui/src builds: run 'npm run build' in ui/ and commit ui/dist" >&2
+        return 1
+    fi
+}
+
+ui_browser_tests() {
+    if [[ ! -x /usr/bin/chromium ]]; then
+        step "installing Debian's chromium (browser tests)"
+        apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+    fi
+    if [[ ! -d ui/node_modules ]]; then
+        (cd ui && npm ci --no-audit --no-fund)
+    fi
+    step "ui: browser tests (playwright-core + /usr/bin/chromium, headless)"
+    (cd ui && npm test)
 }
 
 build() {
@@ -81,6 +109,7 @@ python_e2e() {
 }
 
 if [[ "${SKIP_LINT:-0}" == 1 ]]; then skipped lint SKIP_LINT; else lint; fi
+if [[ "${SKIP_UI:-0}" == 1 ]]; then skipped "dashboard build check" SKIP_UI; else ui_build_check; fi
 if [[ "${SKIP_BUILD:-0}" == 1 ]]; then skipped "release build" SKIP_BUILD; else build; fi
 if [[ "${SKIP_RUST:-0}" == 1 ]]; then skipped "Rust tests" SKIP_RUST; else rust_tests; fi
 if [[ "${SKIP_FUZZ:-0}" == 1 ]]; then
@@ -98,6 +127,7 @@ if [[ "${SKIP_E2E:-0}" == 1 ]]; then
 else
     if [[ "${SKIP_NODE:-0}" == 1 ]]; then skipped "Node e2e" SKIP_NODE; else node_e2e; fi
     if [[ "${SKIP_PYTHON:-0}" == 1 ]]; then skipped "Python e2e" SKIP_PYTHON; else python_e2e; fi
+    if [[ "${SKIP_UI:-0}" == 1 ]]; then skipped "dashboard browser tests" SKIP_UI; else ui_browser_tests; fi
 fi
 
 step "all tests passed"
