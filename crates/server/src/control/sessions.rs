@@ -7,7 +7,7 @@
 //!
 //! CSRF: writes made with the cookie must carry `x-csrf-token`, a value derived from the token
 //! ([`csrf_token`]): a page on another site can neither read the cookie nor compute it. The check itself is the
-//! dashboard's layer (`crate::ui::guard`); this module only says what the value is.
+//! dashboard's CSRF layer's; this module only says what the value is.
 
 use std::sync::Arc;
 
