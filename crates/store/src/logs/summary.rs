@@ -79,6 +79,15 @@ pub struct SummaryRow {
     pub latency_p99_ms: i64,
 }
 
+/// The sums a bucket row carries, read by [`bucket_from_row`] (the summary's and the time series' queries).
+pub(crate) const BUCKET_TOTALS: &str = "COUNT(*) AS requests, \
+     CAST(SUM(CASE WHEN status >= 400 THEN 1 ELSE 0 END) AS BIGINT) AS errors, \
+     CAST(SUM(CASE WHEN unpriced THEN 1 ELSE 0 END) AS BIGINT) AS unpriced, \
+     CAST(COALESCE(SUM(prompt_tokens), 0) AS BIGINT) AS prompt_tokens, \
+     CAST(COALESCE(SUM(completion_tokens), 0) AS BIGINT) AS completion_tokens, \
+     CAST(COALESCE(SUM(total_tokens), 0) AS BIGINT) AS total_tokens, \
+     COALESCE(SUM(cost_usd), 0.0) AS cost_usd";
+
 /// One (group, latency bucket) row from the database.
 pub(crate) struct Bucket {
     pub(crate) key: Option<String>,
@@ -93,13 +102,7 @@ fn summary_sql<'a>(backend: Backend, group_by: GroupBy, from: Option<i64>, to: O
         "SELECT {key} AS group_key, \
          CASE WHEN latency_ms < {EXACT_LATENCY_BELOW_MS} THEN latency_ms ELSE latency_ms / 100 * 100 END \
          AS latency_bucket, \
-         COUNT(*) AS requests, \
-         CAST(SUM(CASE WHEN status >= 400 THEN 1 ELSE 0 END) AS BIGINT) AS errors, \
-         CAST(SUM(CASE WHEN unpriced THEN 1 ELSE 0 END) AS BIGINT) AS unpriced, \
-         CAST(COALESCE(SUM(prompt_tokens), 0) AS BIGINT) AS prompt_tokens, \
-         CAST(COALESCE(SUM(completion_tokens), 0) AS BIGINT) AS completion_tokens, \
-         CAST(COALESCE(SUM(total_tokens), 0) AS BIGINT) AS total_tokens, \
-         COALESCE(SUM(cost_usd), 0.0) AS cost_usd \
+         {BUCKET_TOTALS} \
          FROM request_logs{filter} GROUP BY group_key, latency_bucket",
         key = group_by.key_expression(),
     ));

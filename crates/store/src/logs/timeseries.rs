@@ -14,7 +14,7 @@ use crate::error::StoreError;
 use crate::store::Store;
 
 use super::query::{time_conditions, where_clause};
-use super::summary::{bucket_from_row, Bucket, Group, GroupBy, SummaryRow};
+use super::summary::{bucket_from_row, Bucket, Group, GroupBy, SummaryRow, BUCKET_TOTALS};
 
 /// The most time buckets one query may span.
 pub const MAX_SERIES_BUCKETS: i64 = 1000;
@@ -38,13 +38,7 @@ fn series_sql<'a>(backend: Backend, group_by: GroupBy, from: i64, to: i64, inter
     sql.push(&format!(
         "SELECT created_at / {interval_ms} * {interval_ms} AS bucket_start, {key} AS group_key, \
          {LATENCY_BUCKET} AS latency_bucket, \
-         COUNT(*) AS requests, \
-         CAST(SUM(CASE WHEN status >= 400 THEN 1 ELSE 0 END) AS BIGINT) AS errors, \
-         CAST(SUM(CASE WHEN unpriced THEN 1 ELSE 0 END) AS BIGINT) AS unpriced, \
-         CAST(COALESCE(SUM(prompt_tokens), 0) AS BIGINT) AS prompt_tokens, \
-         CAST(COALESCE(SUM(completion_tokens), 0) AS BIGINT) AS completion_tokens, \
-         CAST(COALESCE(SUM(total_tokens), 0) AS BIGINT) AS total_tokens, \
-         COALESCE(SUM(cost_usd), 0.0) AS cost_usd \
+         {BUCKET_TOTALS} \
          FROM request_logs{filter} GROUP BY bucket_start, group_key, latency_bucket",
         key = group_by.key_expression(),
     ));
