@@ -166,7 +166,8 @@ mod tests {
 
     #[test]
     fn a_given_interval_names_the_least_that_fits() {
-        assert_eq!(interval("60", 0, DAY_MS).unwrap(), 60_000);
+        assert_eq!(interval("900", 0, DAY_MS).unwrap(), 900_000);
+        assert_eq!(interval("87", 0, DAY_MS).unwrap(), 87_000, "the least it names fits");
         let err = interval("1", 0, DAY_MS).unwrap_err().to_string();
         assert!(err.starts_with("interval: 1 s makes more than 1000 buckets") && err.ends_with("at least 87"), "{err}");
         assert!(interval("0", 0, DAY_MS).unwrap_err().to_string().starts_with("interval: expected whole seconds"));
