@@ -7,6 +7,7 @@
 
 pub mod anthropic;
 mod call;
+mod capability;
 mod options;
 mod shape;
 mod table;
@@ -16,6 +17,7 @@ pub use call::{
     translates, Call, Endpoint, UpstreamRequest, DEFAULT_ANTHROPIC_VERSION,
 };
 
+pub use capability::{served_by_all, serves, Serve};
 pub use options::{
     check_options, custom_host_url, provider_spec, CheckedOptions, Elsewhere, ProviderOptions, OPTION_KEYS,
 };

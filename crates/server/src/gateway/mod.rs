@@ -9,6 +9,7 @@
 
 mod attempt;
 pub mod egress;
+mod eligibility;
 mod executor;
 mod explain;
 mod health;
