@@ -8,6 +8,7 @@
 pub mod anthropic;
 mod call;
 mod capability;
+mod legacy;
 mod options;
 mod shape;
 mod table;
@@ -18,6 +19,7 @@ pub use call::{
 };
 
 pub use capability::{served_by_all, serves, Serve};
+pub use legacy::completion_chunk;
 pub use options::{
     check_options, custom_host_url, provider_spec, CheckedOptions, Elsewhere, ProviderOptions, OPTION_KEYS,
 };

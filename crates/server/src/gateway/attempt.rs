@@ -24,7 +24,7 @@ use switchboard_core::sse::{SseDecoder, SseEvent};
 
 use crate::control::auth::Principal;
 use crate::gateway::key_limits;
-use crate::gateway::relay::{self, Translate};
+use crate::gateway::relay::{self, Sink, Translate};
 use crate::gateway::target::resolve_target;
 use crate::gateway::upstream::{read_capped, read_error, send_error};
 use crate::gateway::GatewayState;
@@ -159,7 +159,9 @@ pub async fn run(job: &Job<'_>, leaf: &Leaf, note: &mut Note) -> Result<Success,
     }
     if job.stream {
         let include_usage = body.get("stream_options").and_then(|o| o.get("include_usage")) == Some(&Value::Bool(true));
-        return stream_start(spec, response, &clock, include_usage, limits.max_event_bytes).await;
+        let start =
+            StreamStart { spec, endpoint: job.endpoint, include_usage, max_event_bytes: limits.max_event_bytes };
+        return stream_start(start, response, &clock).await;
     }
     read_answer(job, leaf, spec, response, &clock).await
 }
@@ -295,13 +297,33 @@ fn read_headroom(spec: &ProviderSpec, headers: &reqwest::header::HeaderMap) -> O
 /// Reads a stream until its first real event and commits to it; everything read so far is
 /// handed to the relay, which decodes it again from the start. A stream that fails before
 /// that is a failed attempt (and may be retried or fall back).
-async fn stream_start(
+/// What a stream's start needs to know about the request.
+struct StreamStart {
     spec: &'static ProviderSpec,
-    response: reqwest::Response,
-    clock: &Deadline,
+    endpoint: Endpoint,
     include_usage: bool,
     max_event_bytes: usize,
-) -> Result<Success, Failed> {
+}
+
+impl StreamStart {
+    /// How the committed stream's events become the client's.
+    fn translate(&self) -> Translate {
+        match self.spec.family {
+            Family::Anthropic => {
+                let state = Box::new(anthropic::ChatStream::new(self.include_usage, clock::unix_secs()));
+                let sink = match self.endpoint {
+                    Endpoint::Completions => Sink::Completion,
+                    _ => Sink::Chat,
+                };
+                Translate::Anthropic { state, sink }
+            }
+            Family::OpenAi | Family::Azure => Translate::Passthrough,
+        }
+    }
+}
+
+async fn stream_start(start: StreamStart, response: reqwest::Response, clock: &Deadline) -> Result<Success, Failed> {
+    let (spec, max_event_bytes) = (start.spec, start.max_event_bytes);
     let mut upstream: relay::UpstreamStream = Box::pin(response.bytes_stream());
     let mut probe = Probe { spec, decoder: SseDecoder::new(), read: BytesMut::new() };
     loop {
@@ -316,13 +338,7 @@ async fn stream_start(
             return Err(Failed::gateway(GatewayError::UpstreamTooLarge { provider: spec.id.into(), limit }));
         }
         if probe.push(&bytes)? {
-            let translate = match spec.family {
-                Family::Anthropic => {
-                    Translate::Anthropic(Box::new(anthropic::ChatStream::new(include_usage, clock::unix_secs())))
-                }
-                Family::OpenAi | Family::Azure => Translate::Passthrough,
-            };
-            return Ok(Success::Stream { first: probe.read.freeze(), upstream, translate });
+            return Ok(Success::Stream { first: probe.read.freeze(), upstream, translate: start.translate() });
         }
     }
 }

@@ -29,7 +29,27 @@ pub type UpstreamStream = Pin<Box<dyn Stream<Item = Result<Bytes, reqwest::Error
 pub enum Translate {
     /// OpenAI-shaped already: bytes pass through; `[DONE]` is watched for.
     Passthrough,
-    Anthropic(Box<ChatStream>),
+    /// Anthropic's events, made chat chunks by `state` (what the log reads), then the
+    /// client's shape by `sink`.
+    Anthropic { state: Box<ChatStream>, sink: Sink },
+}
+
+/// The client's shape of a translated stream's chat chunks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sink {
+    /// `chat.completion.chunk`s as they are.
+    Chat,
+    /// Legacy `text_completion` chunks (`/v1/completions`).
+    Completion,
+}
+
+impl Sink {
+    fn client_chunk(self, chunk: &Value) -> Option<Value> {
+        match self {
+            Sink::Chat => Some(chunk.clone()),
+            Sink::Completion => provider::completion_chunk(chunk),
+        }
+    }
 }
 
 /// What the relay allows a provider's stream.
@@ -138,7 +158,7 @@ impl Relay {
                 }
                 self.whole_lines(bytes)
             }
-            Translate::Anthropic(_) => self.translate_events(&events),
+            Translate::Anthropic { .. } => self.translate_events(&events),
         }
     }
 
@@ -164,12 +184,14 @@ impl Relay {
 
     fn translate_events(&mut self, events: &[SseEvent]) -> Bytes {
         let mut out = BytesMut::new();
-        let Translate::Anthropic(state) = &mut self.translate else { return Bytes::new() };
+        let Translate::Anthropic { state, sink } = &mut self.translate else { return Bytes::new() };
         for event in events {
             match state.on_event(event) {
                 Ok(step) => {
                     for chunk in &step.chunks {
-                        out.extend_from_slice(&encode_data(&chunk.to_string()));
+                        if let Some(client) = sink.client_chunk(chunk) {
+                            out.extend_from_slice(&encode_data(&client.to_string()));
+                        }
                         if let Some(log) = &mut self.log {
                             log.stream_chunk(chunk);
                         }
