@@ -1,4 +1,5 @@
-//! Which of a request's targets can serve its endpoint. Each leaf's provider (its own, or its
+//! Which of a request's targets can serve its endpoint (and this request: a Responses request
+//! that needs conversation state only where the Responses API itself is). Each leaf's provider (its own, or its
 //! virtual key's) is asked the capability table in core; the ones that cannot serve are
 //! handed to the planner as `Unsupported` on top of their health, so that loadbalance
 //! renormalises, fallback skips (both noted in the log with the reason) and, when none can
@@ -6,6 +7,7 @@
 //! table is core's and the walk is the planner's. A virtual key that cannot be read is left
 //! eligible: its attempt reports the real error.
 
+use serde_json::{Map, Value};
 use switchboard_core::config::{Leaf, RouteTree};
 use switchboard_core::health::TargetState;
 use switchboard_core::planner::Health;
@@ -33,7 +35,7 @@ impl Health for Eligible<'_, '_> {
 /// provider serves cost nothing (no leaf is looked at).
 pub async fn check<'s, 't>(
     state: &GatewayState,
-    endpoint: Endpoint,
+    (endpoint, body): (Endpoint, &Map<String, Value>),
     tree: &'t RouteTree,
     snapshot: &'s Snapshot<'t>,
 ) -> Eligible<'s, 't> {
@@ -41,7 +43,7 @@ pub async fn check<'s, 't>(
     if !provider::served_by_all(endpoint) {
         for leaf in tree.leaves() {
             let Some(spec) = provider_of(state, leaf).await else { continue };
-            if let Err(reason) = provider::serves(spec, endpoint) {
+            if let Err(reason) = provider::serves_request(spec, endpoint, body) {
                 unsupported.push((leaf, reason));
             }
         }

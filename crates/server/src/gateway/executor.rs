@@ -51,7 +51,7 @@ pub async fn execute(job: &Job<'_>, resolved: &Resolved, held: Option<Reservatio
     let mut route = RouteInfo { trace_id: job.inbound.trace_id.clone(), ..RouteInfo::default() };
     let facts = RequestFacts { metadata: &job.inbound.metadata, params: job.body };
     let snapshot = health::snapshot(job, &resolved.tree).await;
-    let eligible = eligibility::check(job.state, job.endpoint, &resolved.tree, &snapshot).await;
+    let eligible = eligibility::check(job.state, (job.endpoint, job.body), &resolved.tree, &snapshot).await;
     let mut planner = Planner::new(&resolved.tree, facts, &eligible, crate::support::ids::fast_rng());
     let mut attempt = match planner.first() {
         Ok(first) => first,
@@ -117,6 +117,7 @@ async fn run_attempt(
     let mut note = Note::default();
     let outcome = attempt::run(job, leaf, &mut note).await;
     hold_or_settle(rec, note.reservation.take(), outcome.is_ok());
+    route.ignored = std::mem::take(&mut note.ignored);
     if let Some(provider) = note.provider {
         route.provider = Some(provider);
         rec.target(&leaf.path, provider, leaf.virtual_key.as_deref(), leaf.pricing);
