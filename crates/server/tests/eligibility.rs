@@ -4,8 +4,10 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod admin_support;
 mod common;
 
+use admin_support::*;
 use common::*;
 use serde_json::{json, Value};
 
@@ -91,4 +93,25 @@ async fn chat_through_the_same_config_still_reaches_anthropic() {
     let answer = gw.chat(&config, &chat_body()).await;
     assert_eq!(answer.status, 200, "{}", answer.text);
     assert_eq!(ant.hits().len(), 1);
+}
+
+#[tokio::test]
+async fn a_virtual_keys_provider_decides_whether_it_can_serve() {
+    let (gw, ant, oai) = (gateway().await, mock("ant").await, mock("oai").await);
+    let anthropic = json!({"name": "anthropic", "provider": "anthropic", "key": "sk-ant-0000000000000001",
+        "custom_host": format!("{}/v1", ant.base_url())});
+    let anthropic = create_virtual_key(&gw, anthropic).await;
+    let openai = openai_key(&gw, &oai, "sk-test-0000000000000002").await;
+    let config = json!({"strategy": {"mode": "fallback"},
+        "targets": [{"virtual_key": anthropic}, {"virtual_key": openai}]});
+    let answer = embed(&gw, &config).await;
+    assert_eq!(answer.status, 200, "{}", answer.text);
+    assert!(ant.hits().is_empty());
+    assert_eq!(oai.hits().len(), 1);
+    let logs = gw.logs().await;
+    let skipped = &logs[0].attempts.as_array().unwrap()[0];
+    assert_eq!(
+        (skipped["state"].as_str(), skipped["target_path"].as_str()),
+        (Some("unsupported"), Some("config.targets[0]"))
+    );
 }

@@ -252,3 +252,17 @@ async fn count_tokens_passes_through_to_anthropic_and_is_refused_elsewhere() {
     assert_eq!(refused.json()["error"]["type"], "invalid_request_error");
     assert!(refused.json()["error"]["message"].as_str().unwrap().contains("config: only anthropic counts tokens"));
 }
+
+#[tokio::test]
+async fn the_recorded_stream_that_stops_short_ends_with_an_error_event() {
+    let (gw, oai) = (gateway().await, mock("oai").await);
+    let events: Vec<String> =
+        fixture("openai/chat_stream_broken.upstream.sse").split_inclusive("\n\n").map(str::to_string).collect();
+    oai.script(Script { events: Some(events), ..Script::default() });
+    let answer = messages(&gw, &target("openai", &oai), &stream_body()).await;
+    let events = named_events(&answer.text);
+    assert_eq!(text_of(&events), "Hello there");
+    let (name, data) = events.last().unwrap();
+    assert_eq!((name.as_str(), data["error"]["type"].as_str()), ("error", Some("api_error")), "{}", answer.text);
+    assert!(data["error"]["message"].as_str().unwrap().contains("ended before it was complete"), "{data}");
+}

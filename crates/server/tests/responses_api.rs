@@ -258,3 +258,23 @@ async fn conversation_state_goes_only_where_it_can_be_kept() {
     let refused = respond(&gw, &target("groq", &oai), &stored).await;
     assert_eq!(refused.status, 400, "{}", refused.text);
 }
+
+#[tokio::test]
+async fn the_recorded_stream_that_stops_short_ends_with_response_failed() {
+    let (gw, groq) = (gateway().await, mock("groq").await);
+    let path = format!("{}/../../fixtures/openai/chat_stream_broken.upstream.sse", env!("CARGO_MANIFEST_DIR"));
+    let raw = std::fs::read_to_string(path).unwrap();
+    groq.script(Script {
+        events: Some(raw.split_inclusive("\n\n").map(str::to_string).collect()),
+        ..Script::default()
+    });
+    let answer = respond(&gw, &target("groq", &groq), &streamed()).await;
+    let events = named_events(&answer.text);
+    assert_eq!(text_of(&events), "Hello there");
+    let (name, data) = events.last().unwrap();
+    assert_eq!(name, "response.failed", "{}", answer.text);
+    assert_eq!(data["response"]["error"]["code"], "upstream_stream_incomplete");
+    assert_eq!(output_text(&data["response"]), "Hello there", "what was said before the break is kept");
+    let logs = gw.logs().await;
+    assert_eq!(logs[0].status, 502);
+}
