@@ -278,3 +278,19 @@ async fn the_recorded_stream_that_stops_short_ends_with_response_failed() {
     let logs = gw.logs().await;
     assert_eq!(logs[0].status, 502);
 }
+
+#[tokio::test]
+async fn a_targets_override_params_apply_to_the_chat_request_it_is_sent() {
+    // The cookbook's Anthropic target sets max_tokens (a chat field) in override_params; a Responses
+    // request without max_output_tokens must still reach Anthropic with it.
+    let (gw, ant) = (gateway().await, mock("ant").await);
+    let request = json!({"model": "gpt-4o-mini", "input": "Say hello"});
+    let answer = respond(&gw, &target("anthropic", &ant), &request).await;
+    assert_eq!(answer.status, 200, "{}", answer.text);
+    let hit = &ant.hits()[0];
+    assert_eq!(
+        (hit["body"]["max_tokens"].as_u64(), hit["body"]["model"].as_str()),
+        (Some(200), Some("claude-3-opus-20240229"))
+    );
+    assert_eq!(answer.json()["model"], "claude-3-opus-20240229");
+}

@@ -35,32 +35,34 @@ pub struct Wire<'b> {
 }
 
 impl<'b> Wire<'b> {
-    /// The body for `spec`: the client's (with the target's `override_params` merged over
-    /// it), translated to chat when the provider serves the client's endpoint through chat.
+    /// The body for `spec`: the client's, or — when the provider serves the client's endpoint
+    /// through chat — its chat translation. The target's `override_params` are merged over
+    /// the body that is sent (config wins): the client's own, or the chat request, so that a
+    /// target written for chat (`max_tokens`, `model`) means the same whatever API called it.
     pub fn new(
         client: Endpoint,
         spec: &ProviderSpec,
         (body, raw): (&'b Map<String, Value>, Bytes),
         overrides: &Map<String, Value>,
     ) -> Result<Self, CodecError> {
-        let (mut body, mut raw) = (Cow::Borrowed(body), Some(raw));
-        if !overrides.is_empty() {
-            deep_merge(body.to_mut(), overrides);
-            raw = None;
-        }
         let serve =
-            provider::serves_request(spec, client, &body).map_err(|why| CodecError::InvalidRequest(why.to_string()))?;
+            provider::serves_request(spec, client, body).map_err(|why| CodecError::InvalidRequest(why.to_string()))?;
         if serve == Serve::Native {
+            let (mut body, mut raw) = (Cow::Borrowed(body), Some(raw));
+            if !overrides.is_empty() {
+                deep_merge(body.to_mut(), overrides);
+                raw = None;
+            }
             return Ok(Wire { client, endpoint: client, serve, body, raw, request: None, ignored: Vec::new() });
         }
-        let chat = match client {
-            Endpoint::Messages => messages::to_chat(&body)?,
-            Endpoint::Responses => responses::to_chat(&body)?,
+        let mut chat = match client {
+            Endpoint::Messages => messages::to_chat(body)?,
+            Endpoint::Responses => responses::to_chat(body)?,
             other => return Err(CodecError::InvalidRequest(format!("{other:?} has no chat translation"))),
         };
+        deep_merge(&mut chat, overrides);
         let ignored = ignored(spec, &chat);
-        let request = Some(body.into_owned());
-        let body = Cow::Owned(chat);
+        let (request, body) = (Some(body.clone()), Cow::Owned(chat));
         Ok(Wire { client, endpoint: Endpoint::ChatCompletions, serve, body, raw: None, request, ignored })
     }
 
