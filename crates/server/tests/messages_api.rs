@@ -266,3 +266,25 @@ async fn the_recorded_stream_that_stops_short_ends_with_an_error_event() {
     assert_eq!((name.as_str(), data["error"]["type"].as_str()), ("error", Some("api_error")), "{}", answer.text);
     assert!(data["error"]["message"].as_str().unwrap().contains("ended before it was complete"), "{data}");
 }
+
+#[tokio::test]
+async fn the_clients_anthropic_headers_reach_anthropic_unless_the_target_sets_its_own() {
+    let (gw, ant) = (gateway().await, mock("ant").await);
+    let send = |config: Value| {
+        let headers = vec![
+            ("x-api-key", ADMIN_KEY.to_string()),
+            ("anthropic-version", "2023-06-01".to_string()),
+            ("anthropic-beta", "prompt-caching-2024-07-31".to_string()),
+            ("x-portkey-config", config.to_string()),
+        ];
+        let gw = &gw;
+        async move { gw.post("/v1/messages", &headers, messages_body().to_string()).await }
+    };
+    assert_eq!(send(target("anthropic", &ant)).await.status, 200);
+    let mut own = target("anthropic", &ant);
+    own["anthropic_beta"] = json!("tools-2024-04-04");
+    assert_eq!(send(own).await.status, 200);
+    let hits = ant.hits();
+    assert_eq!(hits[0]["headers"]["anthropic-beta"], "prompt-caching-2024-07-31");
+    assert_eq!(hits[1]["headers"]["anthropic-beta"], "tools-2024-04-04", "the target's own wins");
+}

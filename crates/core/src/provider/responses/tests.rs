@@ -102,3 +102,39 @@ fn a_length_finish_is_an_incomplete_response() {
         (Some("incomplete"), &json!({"reason": "max_output_tokens"}))
     );
 }
+
+#[test]
+fn a_recorded_anthropic_stream_becomes_a_complete_response_through_chat() {
+    // The path a Responses stream to an Anthropic target takes: Anthropic's events -> chat chunks
+    // (its codec) -> semantic events (this one), over fixtures/anthropic/stream_tool_use.upstream.sse.
+    let path = format!("{}/../../fixtures/anthropic/stream_tool_use.upstream.sse", env!("CARGO_MANIFEST_DIR"));
+    let raw = std::fs::read(&path).unwrap_or_default();
+    let mut decoder = crate::sse::SseDecoder::new();
+    let mut events = decoder.push(&raw);
+    events.extend(decoder.finish());
+    let mut anthropic = crate::provider::anthropic::ChatStream::new(true, 1);
+    let mut stream = ResponsesStream::new(Map::new(), 1);
+    let mut out = Vec::new();
+    for event in &events {
+        let step = anthropic.on_event(event).unwrap_or_default();
+        out.extend(step.chunks.iter().flat_map(|c| stream.on_chunk(c)));
+        if step.done {
+            out.extend(stream.finish());
+        }
+    }
+    let last = out.last().map(|e| (e.name, e.data["response"].clone()));
+    let Some(("response.completed", response)) = last else { panic!("ends with response.completed: {out:?}") };
+    let call = |id: &str, city: &str| {
+        json!({"type": "function_call", "id": format!("fc_{id}"), "call_id": id, "name": "get_weather",
+            "arguments": format!("{{\"location\": \"{city}\"}}"), "status": "completed"})
+    };
+    assert_eq!(response["output"][0]["content"][0]["text"], "Checking both cities.");
+    assert_eq!(response["output"][1], call("toolu_01T1x1fJ34qAmk2tNTrN7Up6", "Paris, France"));
+    assert_eq!(response["output"][2], call("toolu_01Ab2Cd3Ef4Gh5Ij6Kl7Mn8O", "Berlin, Germany"));
+    assert_eq!(
+        (response["usage"]["input_tokens"].as_u64(), response["usage"]["output_tokens"].as_u64()),
+        (Some(472), Some(89))
+    );
+    let numbers: Vec<u64> = out.iter().filter_map(|e| e.data["sequence_number"].as_u64()).collect();
+    assert_eq!(numbers, (0..out.len() as u64).collect::<Vec<_>>());
+}
