@@ -1,4 +1,4 @@
-"""Python smoke test: the `portkey-ai` and `openai` PyPI SDKs against the real gateway and mock providers.
+"""Python smoke test: the `portkey-ai` and `openai` PyPI SDKs (chat, and the Responses API) against the real gateway and mock providers.
 
 The fixture starts the binaries itself, like e2e/harness.mjs: MOCK_PROVIDER_BIN and SWITCHBOARD_BIN (defaults
 target/release/mock-provider and target/release/switchboard, relative to the repository root).
@@ -219,3 +219,30 @@ def test_provider_keys_never_reach_the_gateway_log(stack, mocks):
         failing.chat.completions.create(model="gpt-3.5-turbo", messages=MESSAGES)
     assert mocks["openai"].hits()[0]["headers"]["authorization"] == f"Bearer {secret}"
     assert secret not in "".join(stack["log"])
+
+
+def test_openai_sdk_responses_create_plain_and_streamed_through_translation_and_passthrough(stack, mocks):
+    """responses.create against an Anthropic target (translated through chat) and an OpenAI one (passed through)."""
+    for target, text in (
+        (anthropic_target(mocks["anthropic"]), "Hello from anthropic serving claude-3-opus-20240229"),
+        (openai_target(mocks["openai"]), "Hello from openai serving gpt-4o-mini"),
+    ):
+        client = openai.OpenAI(
+            base_url=f"{stack['gateway']}/v1",
+            api_key="sk-not-used",
+            max_retries=0,
+            default_headers={"x-portkey-api-key": ADMIN_KEY, "x-portkey-config": json.dumps(target)},
+        )
+        response = client.responses.create(model="gpt-4o-mini", instructions=MESSAGES[0]["content"], input=MESSAGES[1]["content"])
+        assert response.object == "response"
+        assert response.status == "completed"
+        assert response.output_text == text
+        assert response.usage.output_tokens > 0
+
+        events = list(client.responses.create(model="gpt-4o-mini", input=MESSAGES[1]["content"], stream=True))
+        assert events[0].type == "response.created"
+        assert events[-1].type == "response.completed"
+        assert "".join(e.delta for e in events if e.type == "response.output_text.delta") == text
+        assert [e.sequence_number for e in events] == list(range(len(events)))
+    assert [h["path"] for h in mocks["anthropic"].hits()] == ["/v1/messages", "/v1/messages"]
+    assert [h["path"] for h in mocks["openai"].hits()] == ["/v1/responses", "/v1/responses"]

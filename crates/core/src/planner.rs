@@ -111,6 +111,8 @@ pub enum Unroutable {
     AllUnavailable {
         until_ms: u64,
     },
+    /// No target the request could reach can serve its endpoint: each one's path and why.
+    Unsupported(Vec<(String, &'static str)>),
 }
 
 impl std::fmt::Display for Unroutable {
@@ -119,6 +121,10 @@ impl std::fmt::Display for Unroutable {
             Unroutable::NoRoute(no_route) => no_route.fmt(f),
             Unroutable::AllUnavailable { until_ms } => {
                 write!(f, "every target is unavailable until {until_ms} (unix ms)")
+            }
+            Unroutable::Unsupported(targets) => {
+                let each: Vec<String> = targets.iter().map(|(path, why)| format!("{path}: {why}")).collect();
+                write!(f, "no target of this route can serve the request: {}", each.join("; "))
             }
         }
     }
@@ -194,7 +200,7 @@ impl<'t, 'h, R: Rng> Planner<'t, 'h, R> {
         if let Some(leaf) = self.available(root).then(|| self.descend(root)).flatten() {
             return Ok(Attempt { leaf, kind: AttemptKind::Initial, retry: 0, backoff: Duration::ZERO });
         }
-        let (leaf, until_ms) = self.soonest(root).map_err(Unroutable::NoRoute)?;
+        let (leaf, until_ms) = self.soonest(root)?;
         if matches!(root, Node::Group(g) if g.fail_when_all_unavailable) {
             return Err(Unroutable::AllUnavailable { until_ms });
         }
@@ -420,13 +426,25 @@ impl<'t, 'h, R: Rng> Planner<'t, 'h, R> {
         }
     }
 
-    /// The reachable leaf that becomes available first; `NoRoute` when a conditional group
-    /// leaves nothing reachable.
-    fn soonest(&self, root: &'t Node) -> Result<(&'t Leaf, u64), NoRoute> {
+    /// The reachable leaf that can serve the request and becomes available first; `NoRoute`
+    /// when a conditional group leaves nothing reachable, `Unsupported` when nothing reachable
+    /// can serve it (an unsupported target is never failed open to).
+    fn soonest(&self, root: &'t Node) -> Result<(&'t Leaf, u64), Unroutable> {
         let mut leaves = Vec::new();
         self.reachable_leaves(root, &mut leaves);
-        let states = leaves.into_iter().map(|leaf| (leaf, self.leaf_state(leaf).available_at_ms()));
-        states.min_by_key(|(_, at)| *at).ok_or_else(|| NoRoute { path: no_route_path(root, &self.facts) })
+        let states: Vec<_> = leaves.into_iter().map(|leaf| (leaf, self.leaf_state(leaf))).collect();
+        let supported = states.iter().filter(|(_, state)| state.is_supported());
+        if let Some((leaf, state)) = supported.min_by_key(|(_, state)| state.available_at_ms()) {
+            return Ok((leaf, state.available_at_ms()));
+        }
+        if states.is_empty() {
+            return Err(Unroutable::NoRoute(NoRoute { path: no_route_path(root, &self.facts) }));
+        }
+        let why = |state: TargetState| match state {
+            TargetState::Unsupported { reason } => reason,
+            _ => "unsupported",
+        };
+        Err(Unroutable::Unsupported(states.into_iter().map(|(leaf, state)| (leaf.path.clone(), why(state))).collect()))
     }
 }
 
@@ -525,6 +543,8 @@ pub fn backoff<R: Rng>(n: u32, rng: &mut R) -> Duration {
     capped.mul_f64(rng.gen_range(0.5..=1.0))
 }
 
+#[cfg(test)]
+mod eligibility_tests;
 #[cfg(test)]
 mod health_tests;
 #[cfg(test)]

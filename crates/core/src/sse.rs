@@ -32,6 +32,18 @@ pub fn encode_data(json: &str) -> Bytes {
     Bytes::from(out)
 }
 
+/// Frames one JSON payload as a named SSE event (`event: {name}` then its `data:` lines), the
+/// way Anthropic's and OpenAI's Responses streams name their events.
+pub fn encode_event(name: &str, json: &str) -> Bytes {
+    let data = encode_data(json);
+    let mut out = Vec::with_capacity(name.len() + 8 + data.len());
+    out.extend_from_slice(b"event: ");
+    out.extend_from_slice(name.as_bytes());
+    out.push(b'\n');
+    out.extend_from_slice(&data);
+    Bytes::from(out)
+}
+
 /// Incremental SSE decoder: push bytes as they arrive, take whole events out.
 #[derive(Debug, Default)]
 pub struct SseDecoder {
@@ -213,6 +225,13 @@ id: 7\nretry: 100\ndata:first\ndata:  second\n\nevent: ping\r\rdata: x\r\n\n:onl
             ev(Some("ping"), ""),
             ev(None, "x"),
         ]
+    }
+
+    #[test]
+    fn a_named_event_decodes_back_to_its_name_and_data() {
+        let mut decoder = SseDecoder::new();
+        let events = decoder.push(&encode_event("message_stop", "{\"type\":\"message_stop\"}"));
+        assert_eq!(events, vec![ev(Some("message_stop"), "{\"type\":\"message_stop\"}")]);
     }
 
     #[test]

@@ -97,3 +97,25 @@ async fn slow_stream_is_not_cut_by_request_timeout_once_started() {
     assert_eq!(answer.status, 200, "{}", answer.text);
     assert_eq!(answer.events().last().map(String::as_str), Some("[DONE]"));
 }
+
+#[tokio::test]
+async fn a_completions_stream_through_anthropic_is_text_completion_chunks() {
+    let (gw, ant) = (gateway().await, mock("ant").await);
+    let headers =
+        [("x-portkey-api-key", ADMIN_KEY.to_string()), ("x-portkey-config", target("anthropic", &ant).to_string())];
+    let body = json!({"model": "claude", "prompt": "Say hello", "stream": true,
+        "stream_options": {"include_usage": true}});
+    let answer = gw.post("/v1/completions", &headers, body.to_string()).await;
+    assert_eq!(answer.status, 200, "{}", answer.text);
+    let events = answer.events();
+    assert_eq!(events.last().map(String::as_str), Some("[DONE]"));
+    let chunks: Vec<Value> = events.iter().filter_map(|e| serde_json::from_str(e).ok()).collect();
+    assert!(chunks.iter().all(|c| c["object"] == "text_completion"), "{chunks:?}");
+    let text: String = chunks.iter().filter_map(|c| c["choices"][0]["text"].as_str()).collect();
+    assert_eq!(text, "Hello from ant serving claude-3-opus-20240229");
+    let finish: Vec<_> = chunks.iter().filter_map(|c| c["choices"][0]["finish_reason"].as_str()).collect();
+    assert_eq!(finish, ["stop"]);
+    assert!(chunks.last().unwrap()["usage"]["total_tokens"].as_u64().unwrap() > 0);
+    let logs = gw.logs().await;
+    assert!(logs[0].total_tokens.unwrap_or(0) > 0, "the log counts the stream's tokens: {:?}", logs[0]);
+}

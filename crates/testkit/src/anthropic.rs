@@ -54,6 +54,19 @@ pub(crate) fn answer(incoming: &Incoming, call: &Call<'_>) -> Response {
     reply::with_header(response, "request-id", &format!("req_mock_{}_{}", call.name, call.n))
 }
 
+/// `POST /v1/messages/count_tokens`: the same headers and body checks (but `max_tokens`, which it
+/// does not take), then `{"input_tokens": N}`.
+pub(crate) fn count_tokens(incoming: &Incoming) -> Response {
+    let counted = authorize(incoming).and_then(|()| {
+        let body = incoming.object().filter(|b| b.get("messages").is_some_and(Value::is_array));
+        body.ok_or_else(|| Rejection::invalid("messages: Field required"))
+    });
+    match counted {
+        Ok(body) => reply::json(200, &json!({"input_tokens": prompt_tokens(body)})),
+        Err(rejection) => rejection.respond(),
+    }
+}
+
 fn authorize(incoming: &Incoming) -> Result<(), Rejection> {
     if incoming.header("x-api-key").is_none_or(str::is_empty) {
         return Err(Rejection {

@@ -161,6 +161,7 @@ fn answer(endpoint: &Endpoint, incoming: &Incoming, call: &Call<'_>) -> Response
         Endpoint::Models => openai::models(incoming, call),
         Endpoint::Azure { deployment, op } => openai::answer_azure(deployment, *op, incoming, call),
         Endpoint::AnthropicMessages => anthropic::answer(incoming, call),
+        Endpoint::AnthropicCountTokens => anthropic::count_tokens(incoming),
         Endpoint::Unknown => {
             let message = format!("Invalid URL ({} {})", incoming.method, incoming.path);
             reply::openai_error(404, &message, "invalid_request_error", None)

@@ -1,7 +1,8 @@
 //! OpenAI and Azure OpenAI: authentication, the checks the real APIs make before answering, and the answers for
-//! completions, embeddings and models. Chat lives in `openai::chat`. Errors use OpenAI's shape (Azure's too).
+//! completions, embeddings and models. Chat lives in `openai::chat`, the Responses API in `openai::responses`. Errors use OpenAI's shape (Azure's too).
 
 pub(crate) mod chat;
+mod responses;
 use crate::app::Call;
 use crate::content::{pieces, prompt_tokens, reply_text, words};
 use crate::reply::{self, data_event, openai_error, openai_error_with_param};
@@ -113,6 +114,7 @@ fn run(op: Op, body: &Value, model: &str, call: &Call<'_>) -> Response {
         Op::Chat => chat::chat(body, meta, call),
         Op::Completions => completions(body, meta, call),
         Op::Embeddings => embeddings(body, meta),
+        Op::Responses => responses::responses(body, meta, call),
     }
 }
 

@@ -77,6 +77,7 @@ pub(crate) enum Op {
     Chat,
     Completions,
     Embeddings,
+    Responses,
 }
 
 /// Which provider endpoint a request is for.
@@ -86,6 +87,7 @@ pub(crate) enum Endpoint {
     Models,
     Azure { deployment: String, op: Op },
     AnthropicMessages,
+    AnthropicCountTokens,
     Unknown,
 }
 
@@ -94,6 +96,7 @@ impl Endpoint {
         match (method.as_str(), path) {
             ("GET", "/v1/models") => Endpoint::Models,
             ("POST", "/v1/messages") => Endpoint::AnthropicMessages,
+            ("POST", "/v1/messages/count_tokens") => Endpoint::AnthropicCountTokens,
             ("POST", _) => post_endpoint(path),
             _ => Endpoint::Unknown,
         }
@@ -101,13 +104,17 @@ impl Endpoint {
 
     /// Whether errors on this endpoint take Anthropic's shape.
     pub(crate) fn is_anthropic(&self) -> bool {
-        matches!(self, Endpoint::AnthropicMessages)
+        matches!(self, Endpoint::AnthropicMessages | Endpoint::AnthropicCountTokens)
     }
 }
 
 fn post_endpoint(path: &str) -> Endpoint {
     if let Some(rest) = path.strip_prefix("/openai/deployments/") {
         return azure_endpoint(rest);
+    }
+    if path == "/openai/responses" {
+        // Azure's Responses API is not per deployment: the body's model names it.
+        return Endpoint::Azure { deployment: String::new(), op: Op::Responses };
     }
     match path.strip_prefix("/v1/").and_then(op_of) {
         Some(op) => Endpoint::OpenAi(op),
@@ -130,6 +137,7 @@ fn op_of(tail: &str) -> Option<Op> {
         "chat/completions" => Some(Op::Chat),
         "completions" => Some(Op::Completions),
         "embeddings" => Some(Op::Embeddings),
+        "responses" => Some(Op::Responses),
         _ => None,
     }
 }

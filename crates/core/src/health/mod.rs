@@ -38,6 +38,11 @@ pub enum TargetState {
     Limited {
         until_ms: u64,
     },
+    /// The target's provider cannot serve this request's endpoint (`reason` says why): it is
+    /// never chosen for it, not even when nothing else is available.
+    Unsupported {
+        reason: &'static str,
+    },
 }
 
 impl TargetState {
@@ -50,7 +55,13 @@ impl TargetState {
             TargetState::Cooling { .. } => "cooling",
             TargetState::NoHeadroom { .. } => "no_headroom",
             TargetState::Limited { .. } => "limited",
+            TargetState::Unsupported { .. } => "unsupported",
         }
+    }
+
+    /// Whether the target can serve the request at all (later, if not now).
+    pub fn is_supported(self) -> bool {
+        !matches!(self, TargetState::Unsupported { .. })
     }
 
     /// Whether the router may send this request to the target now.
@@ -58,10 +69,11 @@ impl TargetState {
         matches!(self, TargetState::Available | TargetState::HalfOpen { probing_until_ms: None })
     }
 
-    /// When the target becomes available (0 when it is now).
+    /// When the target becomes available (0 when it is now; never, for an unsupported one).
     pub fn available_at_ms(self) -> u64 {
         match self {
             TargetState::Available | TargetState::HalfOpen { probing_until_ms: None } => 0,
+            TargetState::Unsupported { .. } => u64::MAX,
             TargetState::HalfOpen { probing_until_ms: Some(until_ms) }
             | TargetState::Open { until_ms }
             | TargetState::Cooling { until_ms }

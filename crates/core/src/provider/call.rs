@@ -7,12 +7,18 @@ use serde_json::{json, Map, Value};
 
 use super::{anthropic, CodecError, Family, ProviderOptions, ProviderSpec};
 
-/// The OpenAI endpoints Switchboard serves.
+/// The endpoints Switchboard serves: OpenAI's, and Anthropic's Messages API.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Endpoint {
     ChatCompletions,
     Completions,
     Embeddings,
+    /// Anthropic's `/v1/messages`.
+    Messages,
+    /// Anthropic's `/v1/messages/count_tokens`.
+    CountTokens,
+    /// OpenAI's Responses API.
+    Responses,
 }
 
 impl Endpoint {
@@ -21,7 +27,15 @@ impl Endpoint {
             Endpoint::ChatCompletions => "/chat/completions",
             Endpoint::Completions => "/completions",
             Endpoint::Embeddings => "/embeddings",
+            Endpoint::Messages => "/messages",
+            Endpoint::CountTokens => "/messages/count_tokens",
+            Endpoint::Responses => "/responses",
         }
+    }
+
+    /// Whether the client speaks Anthropic's API (its answers and errors take Anthropic's shape).
+    pub fn is_anthropic(self) -> bool {
+        matches!(self, Endpoint::Messages | Endpoint::CountTokens)
     }
 }
 
@@ -64,6 +78,9 @@ pub fn build_request(
             body: raw.unwrap_or_else(|| to_bytes(body)),
         }),
         Family::Azure => azure_request(call, &base, raw.unwrap_or_else(|| to_bytes(body))),
+        Family::Anthropic if call.endpoint.is_anthropic() => {
+            Ok(anthropic_passthrough(call, &base, raw.unwrap_or_else(|| to_bytes(body))))
+        }
         Family::Anthropic => anthropic_request(call, &base, body),
     }
 }
@@ -91,6 +108,9 @@ fn azure_request(call: &Call<'_>, base: &str, body: Bytes) -> Result<UpstreamReq
     let missing = |what: &str| CodecError::InvalidRequest(format!("azure-openai needs {what}"));
     let deployment = call.options.deployment_id.as_deref().ok_or_else(|| missing("deployment_id"))?;
     let version = call.options.api_version.as_deref().ok_or_else(|| missing("api_version"))?;
+    if call.endpoint == Endpoint::Responses {
+        return Ok(azure_responses(call, base, deployment, version, body));
+    }
     Ok(UpstreamRequest {
         url: format!("{base}/deployments/{deployment}{}?api-version={version}", call.endpoint.path()),
         headers: vec![("api-key", call.api_key.to_string())],
@@ -98,21 +118,52 @@ fn azure_request(call: &Call<'_>, base: &str, body: Bytes) -> Result<UpstreamReq
     })
 }
 
+/// Azure's Responses API is not per deployment: `…/openai/responses?api-version=…`, with the
+/// deployment as the body's `model`.
+fn azure_responses(call: &Call<'_>, base: &str, deployment: &str, version: &str, body: Bytes) -> UpstreamRequest {
+    let body = match serde_json::from_slice::<Map<String, Value>>(&body) {
+        Ok(mut map) => {
+            map.insert("model".into(), Value::String(deployment.to_string()));
+            to_bytes(&map)
+        }
+        Err(_) => body,
+    };
+    UpstreamRequest {
+        url: format!("{base}/responses?api-version={version}"),
+        headers: vec![("api-key", call.api_key.to_string())],
+        body,
+    }
+}
+
 fn anthropic_request(call: &Call<'_>, base: &str, body: &Map<String, Value>) -> Result<UpstreamRequest, CodecError> {
     let opts = anthropic::RequestOptions { default_max_tokens: call.default_max_tokens };
     let translated = match call.endpoint {
         Endpoint::ChatCompletions => anthropic::chat_request(body, &opts)?,
         Endpoint::Completions => anthropic::completion_request(body, &opts)?,
-        Endpoint::Embeddings => {
-            return Err(CodecError::InvalidRequest("anthropic does not offer an embeddings API".to_string()))
+        Endpoint::Embeddings | Endpoint::Messages | Endpoint::CountTokens | Endpoint::Responses => {
+            let why = super::serves(call.spec, call.endpoint).err().unwrap_or("not translated for anthropic");
+            return Err(CodecError::InvalidRequest(why.to_string()));
         }
     };
+    Ok(UpstreamRequest {
+        url: format!("{base}/messages"),
+        headers: anthropic_headers(call),
+        body: to_bytes(&translated),
+    })
+}
+
+/// A Messages API request to an Anthropic target: the client's body as it is.
+fn anthropic_passthrough(call: &Call<'_>, base: &str, body: Bytes) -> UpstreamRequest {
+    UpstreamRequest { url: format!("{base}{}", call.endpoint.path()), headers: anthropic_headers(call), body }
+}
+
+fn anthropic_headers(call: &Call<'_>) -> Vec<(&'static str, String)> {
     let version = call.options.anthropic_version.as_deref().unwrap_or(DEFAULT_ANTHROPIC_VERSION);
     let mut headers = vec![("x-api-key", call.api_key.to_string()), ("anthropic-version", version.to_string())];
     if let Some(beta) = &call.options.anthropic_beta {
         headers.push(("anthropic-beta", beta.clone()));
     }
-    Ok(UpstreamRequest { url: format!("{base}/messages"), headers, body: to_bytes(&translated) })
+    headers
 }
 
 /// The `GET …/models` request for a provider (`/v1/models` lists what the target offers).
@@ -151,9 +202,10 @@ pub fn translate_models(spec: &ProviderSpec, body: &[u8]) -> Result<Vec<u8>, Cod
     Ok(to_bytes(&json!({"object": "list", "data": data})).to_vec())
 }
 
-/// Whether a successful answer must be rewritten into OpenAI's shape.
-pub fn translates(spec: &ProviderSpec) -> bool {
-    spec.family == Family::Anthropic
+/// Whether a successful answer of `endpoint` must be rewritten by the provider's codec
+/// (Anthropic's answers to OpenAI's endpoints; its Messages answers pass through).
+pub fn translates(spec: &ProviderSpec, endpoint: Endpoint) -> bool {
+    spec.family == Family::Anthropic && !endpoint.is_anthropic()
 }
 
 /// A successful non-stream answer in OpenAI's shape. `created` is the Unix time to stamp on
@@ -164,7 +216,7 @@ pub fn translate_response(
     body: &[u8],
     created: u64,
 ) -> Result<Vec<u8>, CodecError> {
-    if !translates(spec) {
+    if !translates(spec, endpoint) {
         return Ok(body.to_vec());
     }
     let value: Value = serde_json::from_slice(body)

@@ -7,7 +7,11 @@
 
 pub mod anthropic;
 mod call;
+mod capability;
+mod legacy;
+pub mod messages;
 mod options;
+pub mod responses;
 mod shape;
 mod table;
 
@@ -16,6 +20,8 @@ pub use call::{
     translates, Call, Endpoint, UpstreamRequest, DEFAULT_ANTHROPIC_VERSION,
 };
 
+pub use capability::{served_by_all, serves, serves_request, Serve};
+pub use legacy::completion_chunk;
 pub use options::{
     check_options, custom_host_url, provider_spec, CheckedOptions, Elsewhere, ProviderOptions, OPTION_KEYS,
 };

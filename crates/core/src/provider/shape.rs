@@ -59,6 +59,11 @@ pub fn scan_answer(endpoint: Endpoint, body: &[u8]) -> Result<AnswerFacts, Strin
 struct Shape {
     choices: Option<IgnoredAny>,
     data: Option<IgnoredAny>,
+    /// A Messages answer's blocks, a token count's number.
+    content: Option<IgnoredAny>,
+    input_tokens: Option<IgnoredAny>,
+    /// A Responses API answer's items.
+    output: Option<IgnoredAny>,
     error: Option<ErrorField>,
     /// `"error"` in vLLM- and Mistral-style error bodies, which carry `message` at the top.
     object: Option<Text>,
@@ -76,6 +81,9 @@ impl Shape {
             Endpoint::ChatCompletions => (choices, "a chat completion", "choices", "data", data),
             Endpoint::Completions => (choices, "a completion", "choices", "data", data),
             Endpoint::Embeddings => (data, "an embeddings answer", "data", "choices", choices),
+            Endpoint::Messages => (self.content.is_some(), "a message", "content", "choices", choices),
+            Endpoint::CountTokens => (self.input_tokens.is_some(), "a token count", "input_tokens", "choices", choices),
+            Endpoint::Responses => (self.output.is_some(), "a response", "output", "choices", choices),
         };
         if found {
             return Ok(());
@@ -107,6 +115,10 @@ impl Shape {
 struct UsageWire {
     prompt_tokens: Option<u64>,
     completion_tokens: Option<u64>,
+    /// The Responses API's (and Anthropic's) names.
+    input_tokens: Option<u64>,
+    output_tokens: Option<u64>,
+    input_tokens_details: Option<DetailsWire>,
     prompt_tokens_details: Option<DetailsWire>,
     cache_creation_input_tokens: Option<u64>,
 }
@@ -120,9 +132,13 @@ impl UsageWire {
     /// The same reading as [`Usage::from_openai`]: none without `prompt_tokens`.
     fn usage(self) -> Option<Usage> {
         Some(Usage {
-            prompt_tokens: self.prompt_tokens?,
-            completion_tokens: self.completion_tokens.unwrap_or(0),
-            cached_tokens: self.prompt_tokens_details.and_then(|d| d.cached_tokens).unwrap_or(0),
+            prompt_tokens: self.prompt_tokens.or(self.input_tokens)?,
+            completion_tokens: self.completion_tokens.or(self.output_tokens).unwrap_or(0),
+            cached_tokens: self
+                .prompt_tokens_details
+                .or(self.input_tokens_details)
+                .and_then(|d| d.cached_tokens)
+                .unwrap_or(0),
             cache_write_tokens: self.cache_creation_input_tokens.unwrap_or(0),
         })
     }

@@ -20,15 +20,23 @@ pub struct ProviderSpec {
     /// Base URL including the version path; `custom_host` replaces it. Azure's is a template
     /// over `{resource}`.
     pub base_url: &'static str,
+    /// Whether the provider has OpenAI's Responses API itself (`/responses`); the others of
+    /// its family are spoken to through chat for it.
+    pub responses_api: bool,
 }
 
 const fn row(id: &'static str, family: Family, base_url: &'static str) -> ProviderSpec {
-    ProviderSpec { id, family, base_url }
+    ProviderSpec { id, family, base_url, responses_api: false }
+}
+
+/// A provider with the Responses API of its own.
+const fn with_responses(id: &'static str, family: Family, base_url: &'static str) -> ProviderSpec {
+    ProviderSpec { id, family, base_url, responses_api: true }
 }
 
 pub static PROVIDERS: &[ProviderSpec] = &[
-    row("openai", Family::OpenAi, "https://api.openai.com/v1"),
-    row("azure-openai", Family::Azure, "https://{resource}.openai.azure.com/openai"),
+    with_responses("openai", Family::OpenAi, "https://api.openai.com/v1"),
+    with_responses("azure-openai", Family::Azure, "https://{resource}.openai.azure.com/openai"),
     row("anthropic", Family::Anthropic, "https://api.anthropic.com/v1"),
     row("anyscale", Family::OpenAi, "https://api.endpoints.anyscale.com/v1"),
     row("groq", Family::OpenAi, "https://api.groq.com/openai/v1"),

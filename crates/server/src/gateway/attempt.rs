@@ -15,11 +15,13 @@ use futures_util::StreamExt;
 use http::HeaderMap;
 use serde_json::{Map, Value};
 use switchboard_core::config::Leaf;
+use switchboard_core::config::ProviderOptions;
 use switchboard_core::health::headroom::{self, Dialect, Headroom};
-use switchboard_core::merge::deep_merge;
 use switchboard_core::planner::Failure;
 use switchboard_core::provider::Endpoint;
-use switchboard_core::provider::{self, anthropic, AnswerFacts, Call, CodecError, Family, ProviderSpec};
+use switchboard_core::provider::{
+    self, anthropic, AnswerFacts, Call, CodecError, Family, ProviderSpec, UpstreamRequest,
+};
 use switchboard_core::sse::{SseDecoder, SseEvent};
 
 use crate::control::auth::Principal;
@@ -27,6 +29,7 @@ use crate::gateway::key_limits;
 use crate::gateway::relay::{self, Translate};
 use crate::gateway::target::resolve_target;
 use crate::gateway::upstream::{read_capped, read_error, send_error};
+use crate::gateway::wire::Wire;
 use crate::gateway::GatewayState;
 use crate::http::headers::Inbound;
 use crate::policy::limits::Reservation;
@@ -117,6 +120,8 @@ pub struct Note {
     pub headroom: Option<Headroom>,
     /// What the attempt reserved on its virtual key's limits, for the recorder to hold.
     pub reservation: Option<Reservation>,
+    /// Request fields the translation for this target dropped.
+    pub ignored: Vec<&'static str>,
 }
 
 /// One upstream call for `leaf`.
@@ -124,26 +129,25 @@ pub async fn run(job: &Job<'_>, leaf: &Leaf, note: &mut Note) -> Result<Success,
     let target = resolve_target(job.state, job.principal, job.inbound, leaf).await.map_err(Failed::gateway)?;
     let spec = target.spec;
     note.provider = Some(spec.id);
-    let merged;
-    let (body, raw) = if leaf.override_params.is_empty() {
-        (job.body, Some(job.raw.clone()))
-    } else {
-        let mut copy = job.body.clone();
-        deep_merge(&mut copy, &leaf.override_params);
-        merged = copy;
-        (&merged, None)
-    };
+    let wire = Wire::new(job.endpoint, spec, (job.body, job.raw.clone()), &leaf.override_params)
+        .map_err(|e| codec_failure(leaf, spec, e))?;
+    let body = &wire.body;
+    note.ignored.clone_from(&wire.ignored);
     note.model = body.get("model").and_then(Value::as_str).map(str::to_string);
     note.reservation = key_limits::for_virtual_key(job.state, &target, leaf, body).await.map_err(Failed::limited)?;
     let call = Call {
         spec,
-        endpoint: job.endpoint,
+        endpoint: wire.endpoint,
         options: &target.options,
         custom_host: target.custom_host.as_deref(),
         api_key: target.api_key.expose(),
         default_max_tokens: job.state.settings.anthropic_default_max_tokens,
     };
-    let request = provider::build_request(&call, body, raw).map_err(|e| codec_failure(leaf, spec, e))?;
+    let mut request =
+        provider::build_request(&call, body, wire.raw.clone()).map_err(|e| codec_failure(leaf, spec, e))?;
+    if wire.endpoint.is_anthropic() {
+        client_anthropic_headers(job, &target.options, &mut request);
+    }
     let clock = Deadline::for_leaf(&job.state.settings.limits, job.inbound, leaf);
     let forwarded = forwarded_headers(job, leaf);
     let response = clock
@@ -158,18 +162,30 @@ pub async fn run(job: &Job<'_>, leaf: &Leaf, note: &mut Note) -> Result<Success,
         return Err(upstream_failure(spec, response, &clock, limits.max_body_bytes).await);
     }
     if job.stream {
-        let include_usage = body.get("stream_options").and_then(|o| o.get("include_usage")) == Some(&Value::Bool(true));
-        return stream_start(spec, response, &clock, include_usage, limits.max_event_bytes).await;
+        let start = StreamStart { spec, translate: wire.translate(spec), max_event_bytes: limits.max_event_bytes };
+        return stream_start(start, response, &clock).await;
     }
-    read_answer(job, leaf, spec, response, &clock).await
+    read_answer(job, (leaf, spec), &wire, response, &clock).await
+}
+
+/// The client's `anthropic-version` and `anthropic-beta` on a Messages API call to Anthropic,
+/// unless the target sets its own.
+fn client_anthropic_headers(job: &Job<'_>, options: &ProviderOptions, request: &mut UpstreamRequest) {
+    let configured = [options.anthropic_version.is_some(), options.anthropic_beta.is_some()];
+    for (name, configured) in ["anthropic-version", "anthropic-beta"].into_iter().zip(configured) {
+        let sent = job.client_headers.get(name).and_then(|v| v.to_str().ok());
+        let Some(value) = sent.filter(|_| !configured) else { continue };
+        request.headers.retain(|(n, _)| *n != name);
+        request.headers.push((name, value.to_string()));
+    }
 }
 
 /// A non-stream 2xx: its whole body within the deadline and the cap, checked to be an answer
 /// (passed through) or translated into one.
 async fn read_answer(
     job: &Job<'_>,
-    leaf: &Leaf,
-    spec: &'static ProviderSpec,
+    (leaf, spec): (&Leaf, &'static ProviderSpec),
+    wire: &Wire<'_>,
     response: reqwest::Response,
     clock: &Deadline,
 ) -> Result<Success, Failed> {
@@ -180,13 +196,8 @@ async fn read_answer(
         .await
         .ok_or_else(|| clock.timed_out(spec))?
         .map_err(|e| Failed::gateway(read_error(spec.id, e)))?;
-    if !provider::translates(spec) {
-        let facts = provider::scan_answer(job.endpoint, &bytes).map_err(|detail| malformed(spec, detail))?;
-        return Ok(Success::Json { status, body: bytes.into(), facts: Some(facts) });
-    }
-    let body = provider::translate_response(spec, job.endpoint, &bytes, clock::unix_secs())
-        .map_err(|e| codec_failure(leaf, spec, e))?;
-    Ok(Success::Json { status, body, facts: None })
+    let (body, facts) = wire.answer(spec, &bytes).map_err(|e| codec_failure(leaf, spec, e))?;
+    Ok(Success::Json { status, body, facts: Some(facts) })
 }
 
 /// When an attempt must have its answer (its headers; a non-stream answer's whole body; a
@@ -295,13 +306,16 @@ fn read_headroom(spec: &ProviderSpec, headers: &reqwest::header::HeaderMap) -> O
 /// Reads a stream until its first real event and commits to it; everything read so far is
 /// handed to the relay, which decodes it again from the start. A stream that fails before
 /// that is a failed attempt (and may be retried or fall back).
-async fn stream_start(
+/// What a stream's start needs to know about the request.
+struct StreamStart {
     spec: &'static ProviderSpec,
-    response: reqwest::Response,
-    clock: &Deadline,
-    include_usage: bool,
+    /// How the committed stream's events become the client's.
+    translate: Translate,
     max_event_bytes: usize,
-) -> Result<Success, Failed> {
+}
+
+async fn stream_start(start: StreamStart, response: reqwest::Response, clock: &Deadline) -> Result<Success, Failed> {
+    let (spec, max_event_bytes) = (start.spec, start.max_event_bytes);
     let mut upstream: relay::UpstreamStream = Box::pin(response.bytes_stream());
     let mut probe = Probe { spec, decoder: SseDecoder::new(), read: BytesMut::new() };
     loop {
@@ -316,13 +330,7 @@ async fn stream_start(
             return Err(Failed::gateway(GatewayError::UpstreamTooLarge { provider: spec.id.into(), limit }));
         }
         if probe.push(&bytes)? {
-            let translate = match spec.family {
-                Family::Anthropic => {
-                    Translate::Anthropic(Box::new(anthropic::ChatStream::new(include_usage, clock::unix_secs())))
-                }
-                Family::OpenAi | Family::Azure => Translate::Passthrough,
-            };
-            return Ok(Success::Stream { first: probe.read.freeze(), upstream, translate });
+            return Ok(Success::Stream { first: probe.read.freeze(), upstream, translate: start.translate });
         }
     }
 }

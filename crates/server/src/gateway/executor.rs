@@ -11,6 +11,7 @@ use switchboard_core::health::TargetState;
 use switchboard_core::planner::{Attempt, AttemptKind, Planner, Unroutable};
 
 use crate::gateway::attempt::{self, FailReply, Failed, Job, Note, Success};
+use crate::gateway::eligibility;
 use crate::gateway::health;
 use crate::gateway::relay;
 use crate::gateway::route::Resolved;
@@ -50,7 +51,8 @@ pub async fn execute(job: &Job<'_>, resolved: &Resolved, held: Option<Reservatio
     let mut route = RouteInfo { trace_id: job.inbound.trace_id.clone(), ..RouteInfo::default() };
     let facts = RequestFacts { metadata: &job.inbound.metadata, params: job.body };
     let snapshot = health::snapshot(job, &resolved.tree).await;
-    let mut planner = Planner::new(&resolved.tree, facts, &snapshot, crate::support::ids::fast_rng());
+    let eligible = eligibility::check(job.state, (job.endpoint, job.body), &resolved.tree, &snapshot).await;
+    let mut planner = Planner::new(&resolved.tree, facts, &eligible, crate::support::ids::fast_rng());
     let mut attempt = match planner.first() {
         Ok(first) => first,
         Err(unroutable) => {
@@ -115,6 +117,7 @@ async fn run_attempt(
     let mut note = Note::default();
     let outcome = attempt::run(job, leaf, &mut note).await;
     hold_or_settle(rec, note.reservation.take(), outcome.is_ok());
+    route.ignored = std::mem::take(&mut note.ignored);
     if let Some(provider) = note.provider {
         route.provider = Some(provider);
         rec.target(&leaf.path, provider, leaf.virtual_key.as_deref(), leaf.pricing);
@@ -147,6 +150,7 @@ fn unroutable_error(unroutable: &Unroutable) -> GatewayError {
         Unroutable::AllUnavailable { until_ms } => {
             GatewayError::TargetsUnavailable { wait_ms: until_ms.saturating_sub(clock::now_ms()) }
         }
+        Unroutable::Unsupported(_) => GatewayError::Unsupported(unroutable.to_string()),
     }
 }
 

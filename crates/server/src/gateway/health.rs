@@ -190,8 +190,12 @@ fn worth_sharing(outcome: &Outcome, cb: Option<&CbConfig>, state: TargetState) -
 pub fn note_routing<R: rand::Rng>(rec: &mut Recorder, planner: &Planner<'_, '_, R>) {
     let now = clock::now_ms();
     for skipped in planner.skipped() {
-        let until = skipped.state.available_at_ms();
-        rec.skipped(&skipped.leaf.path, skipped.state.as_str(), (until > now).then_some(until));
+        let until = Some(skipped.state.available_at_ms()).filter(|at| *at > now && skipped.state.is_supported());
+        let why = match skipped.state {
+            TargetState::Unsupported { reason } => Some(reason),
+            _ => None,
+        };
+        rec.skipped(&skipped.leaf.path, skipped.state.as_str(), until, why);
     }
     if let Some(sticky) = planner.sticky() {
         let target = |i: usize| sticky.group.targets[i].node.path();

@@ -7,8 +7,10 @@
 //! behind the `egress` policy), and whose answer is relayed (`relay`). `/v1/models` takes the same route to its first target
 //! (`models`). Decisions come from `switchboard-core`; this folder does the I/O around them.
 
+mod anthropic_api;
 mod attempt;
 pub mod egress;
+mod eligibility;
 mod executor;
 mod explain;
 mod health;
@@ -18,7 +20,9 @@ mod models;
 mod relay;
 mod route;
 mod target;
+mod translate;
 pub mod upstream;
+mod wire;
 
 use std::sync::Arc;
 
@@ -70,6 +74,9 @@ pub fn router(state: SharedGateway) -> Router {
         .route("/v1/chat/completions", post(chat_completions))
         .route("/v1/completions", post(completions))
         .route("/v1/embeddings", post(embeddings))
+        .route("/v1/responses", post(responses))
+        .route("/v1/messages", post(messages))
+        .route("/v1/messages/count_tokens", post(count_tokens))
         .route("/v1/models", get(models::list))
         .route("/v1/route/explain", post(explain::handle))
         .route("/v1/health/targets", get(health_view::list))
@@ -86,6 +93,21 @@ async fn completions(State(state): State<SharedGateway>, headers: HeaderMap, bod
 
 async fn embeddings(State(state): State<SharedGateway>, headers: HeaderMap, body: Body) -> Response {
     proxy(state, headers, body, Endpoint::Embeddings).await
+}
+
+/// OpenAI's Responses API: OpenAI and Azure targets pass through, the others are served through chat.
+async fn responses(State(state): State<SharedGateway>, headers: HeaderMap, body: Body) -> Response {
+    proxy(state, headers, body, Endpoint::Responses).await
+}
+
+/// Anthropic's Messages API: Anthropic targets pass through, the others are served through chat.
+async fn messages(State(state): State<SharedGateway>, headers: HeaderMap, body: Body) -> Response {
+    anthropic_api::reshape(proxy(state, anthropic_api::credentials(headers), body, Endpoint::Messages).await).await
+}
+
+/// Anthropic's token counting, passed through to Anthropic targets (no other provider has it).
+async fn count_tokens(State(state): State<SharedGateway>, headers: HeaderMap, body: Body) -> Response {
+    anthropic_api::reshape(proxy(state, anthropic_api::credentials(headers), body, Endpoint::CountTokens).await).await
 }
 
 /// Authenticates and reads the Portkey headers; on failure, the error response.

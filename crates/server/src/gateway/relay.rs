@@ -1,7 +1,8 @@
 //! The stream relay: forwards a provider's SSE stream to the client event by event, never
-//! buffered whole. OpenAI-family streams pass through byte for byte; Anthropic's events are
-//! translated into OpenAI chunks. A stream that breaks or ends early is finished with an SSE
-//! error event (which the OpenAI and Portkey SDKs raise), never a silent clean end.
+//! buffered whole. A stream in the client's own API passes through byte for byte (OpenAI's to
+//! an OpenAI client, Anthropic's to a Messages client); any other is translated through chat
+//! chunks (see [`crate::gateway::translate`]). A stream that breaks or ends early is finished
+//! with the client API's error event (which its SDKs raise), never a silent clean end.
 //!
 //! The relay owns the upstream body: when the client disconnects, axum drops the relay and
 //! with it the upstream connection, which cancels the provider's work. A provider cannot
@@ -15,22 +16,16 @@ use std::time::Duration;
 use bytes::{Bytes, BytesMut};
 use futures_util::{Stream, StreamExt};
 use serde_json::{json, Value};
-use switchboard_core::provider;
-use switchboard_core::provider::anthropic::{self, ChatStream, StreamError};
-use switchboard_core::sse::{encode_data, SseDecoder, SseEvent, DONE};
+use switchboard_core::provider::anthropic::StreamError;
+use switchboard_core::sse::{SseDecoder, SseEvent};
 use switchboard_core::usage::Usage;
 
+pub use crate::gateway::translate::Translate;
+use crate::gateway::translate::{self, Read};
 use crate::observe::{Recorder, CLIENT_CLOSED};
 
 /// The provider's response body.
 pub type UpstreamStream = Pin<Box<dyn Stream<Item = Result<Bytes, reqwest::Error>> + Send>>;
-
-/// How the upstream's events become the client's.
-pub enum Translate {
-    /// OpenAI-shaped already: bytes pass through; `[DONE]` is watched for.
-    Passthrough,
-    Anthropic(Box<ChatStream>),
-}
 
 /// What the relay allows a provider's stream.
 #[derive(Debug, Clone, Copy)]
@@ -132,13 +127,13 @@ impl Relay {
             return self.on_oversized();
         }
         match &mut self.translate {
-            Translate::Passthrough => {
+            Translate::Passthrough | Translate::AnthropicPassthrough(_) | Translate::ResponsesPassthrough(_) => {
                 for event in &events {
                     self.observe_passthrough(event);
                 }
                 self.whole_lines(bytes)
             }
-            Translate::Anthropic(_) => self.translate_events(&events),
+            Translate::Convert { .. } => self.translate_events(&events),
         }
     }
 
@@ -164,21 +159,21 @@ impl Relay {
 
     fn translate_events(&mut self, events: &[SseEvent]) -> Bytes {
         let mut out = BytesMut::new();
-        let Translate::Anthropic(state) = &mut self.translate else { return Bytes::new() };
         for event in events {
-            match state.on_event(event) {
-                Ok(step) => {
-                    for chunk in &step.chunks {
-                        out.extend_from_slice(&encode_data(&chunk.to_string()));
+            let Translate::Convert { source, sink } = &mut self.translate else { break };
+            match source.read(event) {
+                Ok(Read { chunks, done }) => {
+                    for chunk in &chunks {
+                        out.extend_from_slice(&sink.chunk(chunk));
                         if let Some(log) = &mut self.log {
                             log.stream_chunk(chunk);
                         }
                     }
-                    if step.done {
-                        out.extend_from_slice(DONE);
+                    if done {
+                        out.extend_from_slice(&sink.done());
+                        let usage = source.usage().as_ref().and_then(Usage::from_openai);
                         self.complete = true;
                         self.closed = true;
-                        let usage = state.usage().as_ref().and_then(Usage::from_openai);
                         if let Some(log) = &mut self.log {
                             log.stream_usage(usage);
                         }
@@ -187,9 +182,8 @@ impl Relay {
                 }
                 Err(StreamError::Upstream(error)) => {
                     let message = error.pointer("/error/message").and_then(|m| m.as_str()).unwrap_or("error event");
-                    let class = provider::classify_status(anthropic::stream_error_status(&error));
-                    self.failure = Some((message.to_string(), class));
-                    out.extend_from_slice(&error_event_value(error));
+                    self.failure = Some((message.to_string(), translate::error_class(&error)));
+                    out.extend_from_slice(&self.translate.error_bytes(&error));
                     self.closed = true;
                     break;
                 }
@@ -243,13 +237,14 @@ impl Relay {
             return Bytes::new();
         }
         let tail = self.decoder.finish();
-        if matches!(&self.translate, Translate::Passthrough) {
+        if !matches!(&self.translate, Translate::Convert { .. }) {
             if let Some(event) = tail {
                 self.observe_passthrough(&event);
             }
         }
         let mut out = std::mem::take(&mut self.held);
-        if self.complete {
+        // Complete, or the provider's own error event was relayed and said why.
+        if self.complete || self.failure.is_some() {
             return out.freeze();
         }
         tracing::warn!(provider = self.provider, "upstream stream ended before its end marker");
@@ -264,12 +259,63 @@ impl Relay {
 
     /// Watches a passed-through event for the end marker, and feeds the log.
     fn observe_passthrough(&mut self, event: &SseEvent) {
+        match &mut self.translate {
+            Translate::AnthropicPassthrough(_) => return self.observe_anthropic(event),
+            Translate::ResponsesPassthrough(watch) => {
+                let seen = watch.observe(event);
+                return self.observe_responses(seen, event);
+            }
+            Translate::Passthrough | Translate::Convert { .. } => {}
+        }
         if event.data == "[DONE]" {
             self.complete = true;
             return;
         }
         if let (Some(log), Ok(chunk)) = (&mut self.log, serde_json::from_str::<Value>(&event.data)) {
             log.stream_chunk(&chunk);
+        }
+    }
+
+    /// A passed-through Responses event: the end, with its usage, or the provider's failure.
+    fn observe_responses(&mut self, seen: translate::Seen, event: &SseEvent) {
+        if let (Some(log), Ok(data)) = (&mut self.log, serde_json::from_str::<Value>(&event.data)) {
+            if let Some(model) = data.pointer("/response/model").filter(|m| m.is_string()) {
+                log.stream_chunk(&json!({"model": model}));
+            }
+        }
+        match seen {
+            translate::Seen::Nothing => {}
+            translate::Seen::Done(usage) => {
+                self.complete = true;
+                let usage = usage.as_ref().and_then(translate::responses_usage);
+                if let Some(log) = &mut self.log {
+                    log.stream_usage(usage);
+                }
+            }
+            translate::Seen::Failed(message) => self.failure = Some((message, "upstream_error")),
+        }
+    }
+
+    /// A passed-through Anthropic event, read as chat chunks for the log; `message_stop`
+    /// completes the stream, an `error` event (relayed as it is) fails it.
+    fn observe_anthropic(&mut self, event: &SseEvent) {
+        let Translate::AnthropicPassthrough(state) = &mut self.translate else { return };
+        match state.on_event(event) {
+            Ok(step) => {
+                if let Some(log) = &mut self.log {
+                    step.chunks.iter().for_each(|chunk| log.stream_chunk(chunk));
+                    if step.done {
+                        log.stream_usage(state.usage().as_ref().and_then(Usage::from_openai));
+                    }
+                }
+                self.complete |= step.done;
+            }
+            Err(StreamError::Upstream(error)) => {
+                let message = error.pointer("/error/message").and_then(|m| m.as_str()).unwrap_or("error event");
+                self.failure = Some((message.to_string(), translate::error_class(&error)));
+            }
+            // The client reads the provider's own events; one the log cannot read costs only the log.
+            Err(StreamError::Bad(_)) => {}
         }
     }
 
@@ -291,8 +337,8 @@ impl Relay {
 
     /// An error event, opening with a blank line: it ends whatever event the client was
     /// reading, so the error is always an event of its own.
-    fn error_event(&self, code: &str, message: &str) -> Bytes {
-        let event = error_event_value(json!({"error": {
+    fn error_event(&mut self, code: &str, message: &str) -> Bytes {
+        let event = self.translate.error_bytes(&json!({"error": {
             "message": format!("{}: {message}", self.provider),
             "type": "api_error", "param": null, "code": code,
         }}));
@@ -301,9 +347,4 @@ impl Relay {
         out.extend_from_slice(&event);
         out.freeze()
     }
-}
-
-/// An SSE event carrying an OpenAI error object; SDKs raise it as an API error.
-fn error_event_value(error: Value) -> Bytes {
-    encode_data(&error.to_string())
 }

@@ -39,6 +39,9 @@ pub enum GatewayError {
     EgressDenied { provider: String, host: String, reason: String },
     #[error("{0}")]
     NoRoute(String),
+    /// No target of the route can serve the request's endpoint; names each one and why.
+    #[error("{0}")]
+    Unsupported(String),
     #[error("{provider}: request timed out after {timeout_ms} ms")]
     Timeout { provider: String, timeout_ms: u64 },
     #[error("{provider}: could not reach the provider: {detail}")]
@@ -90,7 +93,10 @@ pub enum GatewayError {
 impl GatewayError {
     pub fn status(&self) -> u16 {
         match self {
-            GatewayError::InvalidConfig(_) | GatewayError::InvalidRequest(_) | GatewayError::NoRoute(_) => 400,
+            GatewayError::InvalidConfig(_)
+            | GatewayError::InvalidRequest(_)
+            | GatewayError::NoRoute(_)
+            | GatewayError::Unsupported(_) => 400,
             GatewayError::BodyTooLarge { .. } => 413,
             GatewayError::NotFound(_) => 404,
             GatewayError::Unauthorized(_) => 401,
@@ -119,6 +125,7 @@ impl GatewayError {
             GatewayError::InvalidConfig(_)
             | GatewayError::InvalidRequest(_)
             | GatewayError::NoRoute(_)
+            | GatewayError::Unsupported(_)
             | GatewayError::NotFound(_)
             | GatewayError::BodyTooLarge { .. } => "invalid_request_error",
             GatewayError::Unauthorized(_) => "authentication_error",
@@ -153,6 +160,7 @@ impl GatewayError {
             GatewayError::EgressDenied { .. } => "egress_denied",
             GatewayError::CsrfFailed => "csrf_failed",
             GatewayError::NoRoute(_) => "no_route",
+            GatewayError::Unsupported(_) => "unsupported_endpoint",
             GatewayError::Timeout { .. } => "timeout",
             GatewayError::Unreachable { .. } => "upstream_unreachable",
             GatewayError::BadUpstream { .. } => "upstream_malformed",

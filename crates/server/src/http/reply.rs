@@ -21,6 +21,8 @@ pub struct RouteInfo {
     pub target_path: Option<String>,
     pub provider: Option<&'static str>,
     pub retries: u32,
+    /// Request fields the target's provider has no equivalent for, dropped in translation.
+    pub ignored: Vec<&'static str>,
 }
 
 pub fn json(status: u16, body: impl Into<Body>) -> Response {
@@ -66,4 +68,13 @@ pub fn stamp(response: &mut Response, route: &RouteInfo) {
         headers.insert(PROVIDER, HeaderValue::from_static(provider));
     }
     headers.insert(RETRY_ATTEMPT_COUNT, HeaderValue::from(route.retries));
+    if let Some(ignored) = Some(route.ignored.join(", ")).filter(|i| !i.is_empty()) {
+        if let Ok(value) = HeaderValue::from_str(&ignored) {
+            headers.insert(IGNORED_PARAMS, value);
+        }
+    }
 }
+
+/// Names the request fields a translation dropped because the provider has no equivalent
+/// (e.g. `reasoning.effort` on Anthropic).
+pub const IGNORED_PARAMS: &str = "x-switchboard-ignored-params";

@@ -167,9 +167,14 @@ impl Recorder {
     }
 
     /// A target routing passed over (`state`: open, half_open, cooling, no_headroom,
-    /// limited), in the record's route before its attempts.
-    pub fn skipped(&mut self, target_path: &str, state: &'static str, until_ms: Option<u64>) {
-        self.route_note(json!({"reason": "skipped", "target_path": target_path, "state": state, "until_ms": until_ms}));
+    /// limited, unsupported), in the record's route before its attempts; `why` says what an
+    /// unsupported target's provider cannot do.
+    pub fn skipped(&mut self, target_path: &str, state: &'static str, until_ms: Option<u64>, why: Option<&str>) {
+        let mut note = json!({"reason": "skipped", "target_path": target_path, "state": state, "until_ms": until_ms});
+        if let Some(why) = why {
+            note["why"] = why.into();
+        }
+        self.route_note(note);
     }
 
     /// A sticky loadbalance's assignment: the group, its first choice for the request's

@@ -253,6 +253,14 @@ mod tests {
     }
 
     #[test]
+    fn golden_completion_stream_is_text_completion_chunks() {
+        let raw = fixtures::bytes("stream_text.upstream.sse");
+        let chat = translate(&mut ChatStream::new(true, CREATED), &decode(&raw, raw.len()));
+        let got: Vec<Value> = chat.chunks.iter().filter_map(crate::provider::completion_chunk).collect();
+        assert_eq!(got, fixtures::jsonl("completion_stream_text.client.jsonl"));
+    }
+
+    #[test]
     fn golden_streams_survive_a_split_at_every_byte() {
         for case in ["stream_text", "stream_tool_use"] {
             let raw = fixtures::bytes(&format!("{case}.upstream.sse"));

@@ -191,3 +191,23 @@ fn usage_is_read_as_the_log_reads_it_elsewhere() {
     let body = serde_json::json!({"choices": [], "usage": usage}).to_string();
     assert_eq!(scan_answer(CHAT, body.as_bytes()).map(|f| f.usage), Ok(Usage::from_openai(&usage)));
 }
+
+#[test]
+fn a_responses_answer_needs_output_and_its_usage_is_read_by_its_own_names() {
+    let answer = json!({"id": "resp_1", "object": "response", "model": "gpt-4o", "output": [],
+        "usage": {"input_tokens": 12, "input_tokens_details": {"cached_tokens": 2}, "output_tokens": 5, "total_tokens": 17}});
+    let facts = scan_answer(Endpoint::Responses, answer.to_string().as_bytes()).unwrap_or_default();
+    let usage = facts.usage.unwrap_or_default();
+    assert_eq!((usage.prompt_tokens, usage.completion_tokens, usage.cached_tokens), (12, 5, 2));
+    assert_eq!(
+        reason(Endpoint::Responses, &chat_answer()),
+        "a response needs `output`; the body has none (it has `choices`: the answer of another endpoint)"
+    );
+}
+
+#[test]
+fn messages_and_token_counts_need_their_own_keys() {
+    assert_eq!(check_answer(Endpoint::Messages, br#"{"type": "message", "content": []}"#), Ok(()));
+    assert_eq!(check_answer(Endpoint::CountTokens, br#"{"input_tokens": 4}"#), Ok(()));
+    assert!(check_answer(Endpoint::Messages, br#"{"type": "error", "error": {"message": "x"}}"#).is_err());
+}
