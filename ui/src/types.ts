@@ -12,8 +12,11 @@ export interface Attempt {
   error_class?: string | null;
   retry?: number;
   backoff_ms?: number;
-  /** Skipped targets: open, half_open, cooling, no_headroom, limited. */
+  /** Skipped targets: open, half_open, cooling, no_headroom, limited, unsupported. */
   state?: string;
+  /** Skipped targets: the virtual key the target names, and what an unsupported one cannot do. */
+  virtual_key?: string | null;
+  why?: string;
   until_ms?: number | null;
   group_path?: string;
   first_choice?: string;

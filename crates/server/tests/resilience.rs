@@ -67,6 +67,7 @@ async fn a_skipped_target_is_in_the_log_record_with_its_state() {
     assert_eq!(route[0]["reason"], "skipped");
     assert_eq!(route[0]["target_path"], "config.targets[0]");
     assert_eq!(route[0]["state"], "open");
+    assert_eq!(route[0]["provider"], "openai", "who was skipped, readable without the config");
     assert!(route[0]["until_ms"].as_u64().is_some());
     assert_eq!(route[1]["target_path"], "config.targets[1]");
     assert_eq!(route[1]["status"], 200);

@@ -50,7 +50,7 @@ export function fromAttempts(record: LogRecord): TreeNode {
   const root: TreeNode = { path: 'config', mode: record.strategy_mode ?? undefined, label: record.strategy_mode ?? 'single', children: [] };
   const labels = new Map<string, string>();
   for (const a of record.attempts ?? []) {
-    if (a.target_path) labels.set(a.target_path, a.provider ?? labels.get(a.target_path) ?? 'target');
+    if (a.target_path) labels.set(a.target_path, a.provider ?? a.virtual_key ?? labels.get(a.target_path) ?? 'target');
   }
   if (record.target_path) labels.set(record.target_path, labels.get(record.target_path) ?? record.provider);
   for (const [path, provider] of labels) {
@@ -115,6 +115,7 @@ const SKIP_WHY: Record<string, string> = {
   no_headroom: 'no rate-limit headroom left',
   limited: 'its key is over its limits',
   weight_zero: 'weight 0',
+  unsupported: 'its provider cannot serve this endpoint',
 };
 
 function MarkText({ mark }: { mark: Mark }) {
@@ -136,7 +137,7 @@ function MarkText({ mark }: { mark: Mark }) {
     case 'skipped':
       return (
         <span class="mark mark-skipped">
-          Skipped: {SKIP_WHY[mark.note.state ?? ''] ?? mark.note.state}
+          Skipped: {mark.note.why ?? SKIP_WHY[mark.note.state ?? ''] ?? mark.note.state}
           {mark.note.until_ms ? ` (for ${relative(mark.note.until_ms)})` : ''}
         </span>
       );

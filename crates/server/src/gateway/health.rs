@@ -13,7 +13,7 @@ use crate::gateway::attempt::{FailReply, Failed, Job, Note, Success};
 use crate::gateway::GatewayState;
 use crate::observe::metrics::Metrics;
 use crate::observe::metrics::TransitionLabels;
-use crate::observe::Recorder;
+use crate::observe::{Recorder, SkipNote};
 use crate::policy::health::{counts_against, Outcome, TargetId, TargetLabel};
 use crate::policy::snapshot::{label, RequestKeys, Snapshot};
 use crate::policy::Policy;
@@ -195,7 +195,15 @@ pub fn note_routing<R: rand::Rng>(rec: &mut Recorder, planner: &Planner<'_, '_, 
             TargetState::Unsupported { reason } => Some(reason),
             _ => None,
         };
-        rec.skipped(&skipped.leaf.path, skipped.state.as_str(), until, why);
+        let leaf = skipped.leaf;
+        rec.skipped(&SkipNote {
+            target_path: &leaf.path,
+            state: skipped.state.as_str(),
+            until_ms: until,
+            why,
+            provider: leaf.provider.as_deref(),
+            virtual_key: leaf.virtual_key.as_deref(),
+        });
     }
     if let Some(sticky) = planner.sticky() {
         let target = |i: usize| sticky.group.targets[i].node.path();

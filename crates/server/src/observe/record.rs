@@ -44,6 +44,18 @@ pub struct AttemptNote {
     pub reason: &'static str,
 }
 
+/// A target routing passed over, as the log shows it: which target (its path, and the provider or virtual
+/// key it names, so a reader can tell it without the config), why (`state`: open, half_open, cooling,
+/// no_headroom, limited, unsupported; `why`: what an unsupported target's provider cannot do), and until when.
+pub struct SkipNote<'a> {
+    pub target_path: &'a str,
+    pub state: &'static str,
+    pub until_ms: Option<u64>,
+    pub why: Option<&'a str>,
+    pub provider: Option<&'a str>,
+    pub virtual_key: Option<&'a str>,
+}
+
 /// What the log may keep of bodies.
 #[derive(Debug, Clone, Copy)]
 pub struct BodyPolicy {
@@ -166,12 +178,11 @@ impl Recorder {
         }
     }
 
-    /// A target routing passed over (`state`: open, half_open, cooling, no_headroom,
-    /// limited, unsupported), in the record's route before its attempts; `why` says what an
-    /// unsupported target's provider cannot do.
-    pub fn skipped(&mut self, target_path: &str, state: &'static str, until_ms: Option<u64>, why: Option<&str>) {
-        let mut note = json!({"reason": "skipped", "target_path": target_path, "state": state, "until_ms": until_ms});
-        if let Some(why) = why {
+    /// A target routing passed over, in the record's route before its attempts.
+    pub fn skipped(&mut self, skip: &SkipNote<'_>) {
+        let mut note = json!({"reason": "skipped", "target_path": skip.target_path, "state": skip.state,
+                              "until_ms": skip.until_ms, "provider": skip.provider, "virtual_key": skip.virtual_key});
+        if let Some(why) = skip.why {
             note["why"] = why.into();
         }
         self.route_note(note);
