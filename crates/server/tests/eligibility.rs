@@ -20,15 +20,6 @@ async fn embed(gw: &Gateway, config: &Value) -> Answer {
     gw.post("/v1/embeddings", &headers, embeddings_body().to_string()).await
 }
 
-/// The cookbook's config: 50/50 between Anthropic and an OpenAI → Azure fallback.
-fn cookbook(anthropic: &MockProvider, openai: &MockProvider, azure: &MockProvider) -> Value {
-    let mut ant = target("anthropic", anthropic);
-    ant["weight"] = json!(0.5);
-    json!({"strategy": {"mode": "loadbalance"}, "targets": [ant,
-        {"strategy": {"mode": "fallback"}, "weight": 0.5,
-         "targets": [target("openai", openai), target("azure-openai", azure)]}]})
-}
-
 #[tokio::test]
 async fn embeddings_through_the_cookbook_config_are_served_by_its_openai_half() {
     let (gw, ant, oai, az) = (gateway().await, mock("ant").await, mock("oai").await, mock("az").await);

@@ -33,19 +33,6 @@ async fn messages(gw: &Gateway, config: &Value, body: &Value) -> Answer {
 }
 
 /// `(event name, data)` of each event of an SSE body.
-fn named_events(text: &str) -> Vec<(String, Value)> {
-    let mut out = Vec::new();
-    let mut name = String::new();
-    for line in text.lines() {
-        if let Some(n) = line.strip_prefix("event: ") {
-            name = n.to_string();
-        } else if let Some(data) = line.strip_prefix("data: ") {
-            out.push((std::mem::take(&mut name), serde_json::from_str(data).unwrap_or(Value::Null)));
-        }
-    }
-    out
-}
-
 fn text_of(events: &[(String, Value)]) -> String {
     events.iter().filter_map(|(_, d)| d.pointer("/delta/text").and_then(Value::as_str)).collect()
 }
@@ -114,10 +101,7 @@ async fn tools_round_trip_through_an_openai_target() {
 #[tokio::test]
 async fn both_halves_of_the_cookbook_config_serve_messages() {
     let (gw, ant, oai, az) = (gateway().await, mock("ant").await, mock("oai").await, mock("az").await);
-    let mut anthropic = target("anthropic", &ant);
-    anthropic["weight"] = json!(0.5);
-    let config = json!({"strategy": {"mode": "loadbalance"}, "targets": [anthropic,
-        {"strategy": {"mode": "fallback"}, "weight": 0.5, "targets": [target("openai", &oai), target("azure-openai", &az)]}]});
+    let config = cookbook(&ant, &oai, &az);
     for _ in 0..40 {
         let answer = messages(&gw, &config, &messages_body()).await;
         assert_eq!(answer.status, 200, "{}", answer.text);

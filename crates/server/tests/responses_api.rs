@@ -27,19 +27,6 @@ async fn respond(gw: &Gateway, config: &Value, body: &Value) -> Answer {
     gw.post("/v1/responses", &headers, body.to_string()).await
 }
 
-fn named_events(text: &str) -> Vec<(String, Value)> {
-    let mut out = Vec::new();
-    let mut name = String::new();
-    for line in text.lines() {
-        if let Some(n) = line.strip_prefix("event: ") {
-            name = n.to_string();
-        } else if let Some(data) = line.strip_prefix("data: ") {
-            out.push((std::mem::take(&mut name), serde_json::from_str(data).unwrap_or(Value::Null)));
-        }
-    }
-    out
-}
-
 fn text_of(events: &[(String, Value)]) -> String {
     let deltas = events.iter().filter(|(n, _)| n == "response.output_text.delta");
     deltas.filter_map(|(_, d)| d["delta"].as_str()).collect()
@@ -126,10 +113,7 @@ async fn a_chat_only_provider_is_sent_chat() {
 #[tokio::test]
 async fn both_halves_of_the_cookbook_config_serve_responses() {
     let (gw, ant, oai, az) = (gateway().await, mock("ant").await, mock("oai").await, mock("az").await);
-    let mut anthropic = target("anthropic", &ant);
-    anthropic["weight"] = json!(0.5);
-    let config = json!({"strategy": {"mode": "loadbalance"}, "targets": [anthropic,
-        {"strategy": {"mode": "fallback"}, "weight": 0.5, "targets": [target("openai", &oai), target("azure-openai", &az)]}]});
+    let config = cookbook(&ant, &oai, &az);
     for _ in 0..40 {
         let answer = respond(&gw, &config, &body()).await;
         assert_eq!(answer.status, 200, "{}", answer.text);

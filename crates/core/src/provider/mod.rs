@@ -8,6 +8,7 @@
 pub mod anthropic;
 mod call;
 mod capability;
+mod chat_delta;
 mod legacy;
 pub mod messages;
 mod options;

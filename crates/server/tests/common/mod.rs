@@ -133,6 +133,29 @@ pub fn target(provider: &str, mock: &MockProvider) -> Value {
     t
 }
 
+/// The cookbook's config: 50/50 between Anthropic and an OpenAI → Azure fallback.
+pub fn cookbook(anthropic: &MockProvider, openai: &MockProvider, azure: &MockProvider) -> Value {
+    let mut ant = target("anthropic", anthropic);
+    ant["weight"] = json!(0.5);
+    json!({"strategy": {"mode": "loadbalance"}, "targets": [ant,
+        {"strategy": {"mode": "fallback"}, "weight": 0.5,
+         "targets": [target("openai", openai), target("azure-openai", azure)]}]})
+}
+
+/// An SSE body's events as (event name, parsed data); unnamed events have an empty name.
+pub fn named_events(text: &str) -> Vec<(String, Value)> {
+    let mut out = Vec::new();
+    let mut name = String::new();
+    for line in text.lines() {
+        if let Some(n) = line.strip_prefix("event: ") {
+            name = n.to_string();
+        } else if let Some(data) = line.strip_prefix("data: ") {
+            out.push((std::mem::take(&mut name), serde_json::from_str(data).unwrap_or(Value::Null)));
+        }
+    }
+    out
+}
+
 pub fn chat_body() -> Value {
     json!({"model": "gpt-3.5-turbo", "messages": [
         {"role": "system", "content": "You are a very helpful assistant."},

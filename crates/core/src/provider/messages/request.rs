@@ -7,6 +7,7 @@
 
 use serde_json::{json, Map, Value};
 
+use crate::provider::chat_delta::{copy_field as copy, invalid};
 use crate::provider::CodecError;
 
 /// The chat request for a Messages request body.
@@ -33,16 +34,6 @@ pub fn to_chat(body: &Map<String, Value>) -> Result<Map<String, Value>, CodecErr
     }
     tools(body, &mut out)?;
     Ok(out)
-}
-
-fn copy(from: &Map<String, Value>, to: &mut Map<String, Value>, key: &str, as_key: &str) {
-    if let Some(value) = from.get(key).filter(|v| !v.is_null()) {
-        to.insert(as_key.to_string(), value.clone());
-    }
-}
-
-fn invalid(why: &str) -> CodecError {
-    CodecError::InvalidRequest(why.to_string())
 }
 
 /// `system` as a string or text blocks -> one system message.

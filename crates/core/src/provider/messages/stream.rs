@@ -10,6 +10,7 @@
 use serde_json::{json, Value};
 
 use super::response::{stop_reason, usage};
+use crate::provider::chat_delta::ChatDelta;
 
 /// One Messages stream event: its `event:` name and its data.
 #[derive(Debug, Clone, PartialEq)]
@@ -48,17 +49,17 @@ impl MessagesStream {
             self.started = true;
             out.push(message_start(chunk));
         }
-        if let Some(u) = chunk.get("usage").filter(|u| u.is_object()) {
-            self.usage = Some(u.clone());
+        let delta = ChatDelta::read(chunk);
+        if let Some(usage) = delta.usage {
+            self.usage = Some(usage.clone());
         }
-        let Some(choice) = chunk.pointer("/choices/0") else { return out };
-        if let Some(text) = choice.pointer("/delta/content").and_then(Value::as_str).filter(|t| !t.is_empty()) {
+        if let Some(text) = delta.text {
             self.text(text, &mut out);
         }
-        for call in choice.pointer("/delta/tool_calls").and_then(Value::as_array).into_iter().flatten() {
+        for call in delta.tool_calls {
             self.tool_call(call, &mut out);
         }
-        if let Some(finish) = choice.get("finish_reason").and_then(Value::as_str) {
+        if let Some(finish) = delta.finish_reason {
             self.finish = Some(finish.to_string());
         }
         out

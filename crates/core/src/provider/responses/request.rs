@@ -8,6 +8,7 @@
 
 use serde_json::{json, Map, Value};
 
+use crate::provider::chat_delta::{copy_field as copy, invalid};
 use crate::provider::CodecError;
 
 /// Why a Responses request needs a target with the Responses API itself, if it does: the
@@ -51,16 +52,6 @@ pub fn to_chat(body: &Map<String, Value>) -> Result<Map<String, Value>, CodecErr
     }
     tools(body, &mut out)?;
     Ok(out)
-}
-
-fn copy(from: &Map<String, Value>, to: &mut Map<String, Value>, key: &str, as_key: &str) {
-    if let Some(value) = from.get(key).filter(|v| !v.is_null()) {
-        to.insert(as_key.to_string(), value.clone());
-    }
-}
-
-fn invalid(why: &str) -> CodecError {
-    CodecError::InvalidRequest(why.to_string())
 }
 
 fn messages(body: &Map<String, Value>) -> Result<Vec<Value>, CodecError> {

@@ -12,6 +12,7 @@
 use serde_json::{json, Map, Value};
 
 use super::response::{envelope, finish, function_call_item, message_item};
+use crate::provider::chat_delta::ChatDelta;
 use crate::provider::messages::Event;
 
 /// One output item being streamed.
@@ -59,17 +60,17 @@ impl ResponsesStream {
         if self.response.is_none() {
             self.open(chunk, &mut out);
         }
-        if let Some(usage) = chunk.get("usage").filter(|u| u.is_object()) {
+        let delta = ChatDelta::read(chunk);
+        if let Some(usage) = delta.usage {
             self.usage = Some(usage.clone());
         }
-        let Some(choice) = chunk.pointer("/choices/0") else { return out };
-        if let Some(text) = choice.pointer("/delta/content").and_then(Value::as_str).filter(|t| !t.is_empty()) {
+        if let Some(text) = delta.text {
             self.text(text, &mut out);
         }
-        for call in choice.pointer("/delta/tool_calls").and_then(Value::as_array).into_iter().flatten() {
+        for call in delta.tool_calls {
             self.tool_call(call, &mut out);
         }
-        if let Some(reason) = choice.get("finish_reason").and_then(Value::as_str) {
+        if let Some(reason) = delta.finish_reason {
             self.finish_reason = Some(reason.to_string());
         }
         out
