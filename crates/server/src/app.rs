@@ -1,8 +1,8 @@
 //! The composition root of the HTTP surface: `fn app(state) -> Router` merges each folder's
 //! routes (the gateway's inference routes under the in-flight limit, the admin API, the logs
 //! API, the dashboard) with the process routes (`/`, `/health`, `/metrics`) and puts everything
-//! under the dashboard's CSRF check and the catch-panic layer. It sits above every folder so that none of them depends on another's
-//! handlers.
+//! under the dashboard's CSRF check and the catch-panic layer. It sits above every folder so
+//! that none of them depends on another's handlers.
 
 use crate::http::error::GatewayError;
 use axum::body::Body;
