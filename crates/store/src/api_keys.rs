@@ -197,6 +197,9 @@ impl Store {
             tx.rollback().await?;
             return Ok(None);
         }
+        if update.scope == Some(ApiKeyScope::Gateway) {
+            tx.execute(&end_sessions(&tx, id)).await?;
+        }
         let select = tx.sql(&format!("SELECT {COLUMNS} FROM api_keys WHERE id = $1"), vec![id.into()]);
         let work = tx.fetch_optional(&select, from_row).await;
         tx.finish(work).await
@@ -217,12 +220,19 @@ impl Store {
         );
         let revoked = tx.execute(&revoke).await? > 0;
         if revoked {
+            tx.execute(&end_sessions(&tx, id)).await?;
             tx.commit().await?;
         } else {
             tx.rollback().await?;
         }
         Ok(revoked)
     }
+}
+
+/// Deletes the dashboard sessions a key opened: a revoked key, or one no longer of scope `admin`, may not keep
+/// them (the server also refuses them on use; this removes the rows with the change, in its transaction).
+fn end_sessions<'a>(tx: &crate::db::Tx, id: &'a str) -> Sql<'a> {
+    tx.sql(crate::ui_sessions::END_SESSIONS_OF, vec![id.into()])
 }
 
 /// `column = placeholder` for each field the update sets (`id = id` when it sets none).

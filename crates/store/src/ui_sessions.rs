@@ -5,6 +5,9 @@ use crate::db::RowExt;
 use crate::error::StoreError;
 use crate::store::{now_ms, Store};
 
+/// Ends every session of one principal (`$1`): also run by revoking an API key or taking its `admin` scope.
+pub(crate) const END_SESSIONS_OF: &str = "DELETE FROM ui_sessions WHERE principal = $1";
+
 /// A live session.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UiSession {
@@ -57,7 +60,7 @@ impl Store {
 
     /// Ends every session of `principal` (an API key that was revoked or lost its admin scope).
     pub async fn delete_ui_sessions_of(&self, principal: &str) -> Result<u64, StoreError> {
-        let sql = self.db.sql("DELETE FROM ui_sessions WHERE principal = $1", vec![principal.into()]);
+        let sql = self.db.sql(END_SESSIONS_OF, vec![principal.into()]);
         self.db.execute(&sql).await
     }
 }

@@ -75,7 +75,13 @@ async fn api_key_update_changes_only_given_fields_of_live_keys(store: &Store) {
     assert!(store.control_generation().await.unwrap() > generation, "other instances see the change");
     assert_eq!(store.find_api_key(&created.id).await.unwrap(), Some(updated));
     assert!(store.update_api_key("missing", &update).await.unwrap().is_none());
+    store.create_ui_session("h-demoted", &created.id, now() + 60_000).await.unwrap();
+    let demote = ApiKeyUpdate { scope: Some(ApiKeyScope::Gateway), ..ApiKeyUpdate::default() };
+    store.update_api_key(&created.id, &demote).await.unwrap().unwrap();
+    assert_eq!(store.find_ui_session("h-demoted").await.unwrap(), None, "a key leaving admin ends its sessions");
+    store.create_ui_session("h-revoked", &created.id, now() + 60_000).await.unwrap();
     store.revoke_api_key(&created.id).await.unwrap();
+    assert_eq!(store.find_ui_session("h-revoked").await.unwrap(), None, "revoking ends its sessions");
     assert!(store.update_api_key(&created.id, &update).await.unwrap().is_none(), "a revoked key stays revoked");
 }
 
