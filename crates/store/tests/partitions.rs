@@ -182,10 +182,13 @@ async fn retention_counts_and_drops_a_partition_a_crashed_pass_detached() {
     assert_eq!(all_ids(&db.store).await.len(), rows.len() - 4, "a detached day is out of the log");
     // The next pass, with a cutoff that takes nothing else but the two old DEFAULT rows, drops it and counts it.
     assert_eq!(db.store.delete_logs_before(TODAY - 2 * DAY).await.unwrap(), 4 + 2);
-    let left: Option<(String,)> = sqlx::query_as("SELECT relname::text FROM pg_class WHERE relname LIKE '%expired%'")
-        .fetch_optional(&pool)
-        .await
-        .unwrap();
+    let left: Option<(String,)> = sqlx::query_as(
+        "SELECT relname::text FROM pg_class WHERE relname LIKE '%expired%' \
+         AND relnamespace = CAST(current_schema() AS regnamespace)",
+    )
+    .fetch_optional(&pool)
+    .await
+    .unwrap();
     assert_eq!(left, None);
 }
 
@@ -276,7 +279,7 @@ async fn migration_to_partitions_keeps_every_row_of_an_unpartitioned_log() {
         ("request_logs_default", "request_logs_default")
     );
     assert_eq!(all_ids(&store).await.len(), rows.len());
-    // Every index came back, on the parent and so on each partition.
+    // Every index came back (and 0009's are there), on the parent and so on each partition.
     let indexes: Vec<(String,)> = sqlx::query_as(
         "SELECT indexname::text FROM pg_indexes WHERE schemaname = current_schema() AND tablename = 'request_logs' \
          ORDER BY 1",
@@ -284,20 +287,31 @@ async fn migration_to_partitions_keeps_every_row_of_an_unpartitioned_log() {
     .fetch_all(&pool)
     .await
     .unwrap();
-    let indexes: Vec<&str> = indexes.iter().map(|(name,)| name.as_str()).collect();
+    let mut indexes: Vec<&str> = indexes.iter().map(|(name,)| name.as_str()).collect();
+    indexes.sort_unstable();
     let expected = [
         "request_logs_api_key",
         "request_logs_config",
         "request_logs_created",
+        "request_logs_failed",
         "request_logs_logged_at",
         "request_logs_pkey",
         "request_logs_provider",
+        "request_logs_provider_failed",
         "request_logs_requested_model",
         "request_logs_served_model",
         "request_logs_trace",
         "request_logs_virtual_key",
     ];
     assert_eq!(indexes, expected);
+    let (on_a_day,): (i64,) = sqlx::query_as(
+        "SELECT count(*) FROM pg_indexes WHERE schemaname = current_schema() \
+         AND tablename = 'request_logs_p20241004'",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(on_a_day, expected.len() as i64, "a partition has each of the parent's indexes");
     // Upkeep finds the migration's days made under the names it would have given them.
     assert_eq!(store.ensure_log_partitions(TODAY - DAY, 2).await.unwrap(), 0);
 }
