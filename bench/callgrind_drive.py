@@ -1,7 +1,10 @@
 """Sequential chat requests over one keep-alive connection, for bench/callgrind_ab.sh.
 
 Scenarios: single (one inline target), seed (the cookbook's nested config), vk (a virtual key, created
-first through the admin API), limited (the same with rate and usage limits)."""
+first through the admin API), limited (the same with rate and usage limits).
+
+An optional fifth argument sends over that many connections at once (threads), so the log writer sees the
+large batches of a loaded gateway instead of one request's worth per linger."""
 import http.client, json, sys, time
 port, n, scenario, mock = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], sys.argv[4]
 host = f"http://127.0.0.1:{mock}/v1"
@@ -35,9 +38,19 @@ if scenario in ("vk", "limited"):
     configs[scenario] = {"virtual_key": created["slug"]}
 cfg = json.dumps(configs[scenario])
 hdrs["x-portkey-config"] = cfg
-ok = 0
-for i in range(n):
-    c.request("POST", "/v1/chat/completions", body=body, headers=hdrs)
-    r = c.getresponse(); r.read()
-    ok += r.status == 200
+conns = int(sys.argv[5]) if len(sys.argv) > 5 else 1
+
+
+def send(count):
+    conn, ok = http.client.HTTPConnection("127.0.0.1", port, timeout=120), 0
+    for _ in range(count):
+        conn.request("POST", "/v1/chat/completions", body=body, headers=hdrs)
+        r = conn.getresponse(); r.read()
+        ok += r.status == 200
+    return ok
+
+
+from concurrent.futures import ThreadPoolExecutor
+with ThreadPoolExecutor(conns) as pool:
+    ok = sum(pool.map(send, [n // conns + (i < n % conns) for i in range(conns)]))
 print(f"{ok}/{n} ok")

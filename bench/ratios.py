@@ -7,7 +7,7 @@ figures Switchboard's performance goals are stated in, each beside its goal.
 Any file may be missing (that line then says so). Ratios are taken within one run only:
 absolute figures from different runs on these noisy machines are not comparable.
 """
-import argparse, json, os, sys
+import argparse, json, os, re, sys
 
 
 def load(path):
@@ -27,6 +27,21 @@ def pick(results, system, rate):
 def peak_rss(results, system):
     values = [r["rss_mib"] for r in results if r["system"] == system and r.get("rss_mib") is not None]
     return max(values) if values else None
+
+
+def log_drops(paths):
+    """Request logs dropped, summed over the gateway logs given: each run ends with the writer's
+    "request log writer drained" line (written=N dropped=M). None when no log has that line."""
+    found, dropped, written = False, 0, 0
+    for path in paths:
+        if not os.path.exists(path):
+            continue
+        for line in open(path, errors="replace"):
+            if "request log writer drained" in line:
+                found = True
+                dropped += int((re.search(r"dropped\W+(\d+)", line) or [0, 0])[1])
+                written += int((re.search(r"written\W+(\d+)", line) or [0, 0])[1])
+    return (dropped, written) if found else (None, None)
 
 
 class Report:
@@ -60,6 +75,8 @@ def main():
     ap.add_argument("--single")
     ap.add_argument("--seed")
     ap.add_argument("--stream")
+    ap.add_argument("--ours-log", action="append", default=[],
+                    help="a gateway log of ours (compare.py's /tmp/bench-ours.log), for the log drop count")
     ap.add_argument("--rate", default="1000", help="the fixed rate whose p99 the goal is stated at")
     a = ap.parse_args()
     single, seed, stream = load(a.single), load(a.seed), load(a.stream)
@@ -78,9 +95,15 @@ def main():
     nolog_max = max_of(single, "ours_nolog")
     kept = ratio(ours_max, nolog_max)
     rep.goal("single: max rps lost to request logging (1 - ours / ours_nolog)",
-             None if kept is None else 1 - kept, "≤ 0.15", lambda v: v <= 0.15)
+             None if kept is None else 1 - kept, "≤ 0.10", lambda v: v <= 0.10)
     seed_max = max_of(seed, "ours")
-    rep.goal("seed: max rps, ours / nginx single-target", ratio(seed_max, nginx_max), "≥ 0.4", lambda v: v >= 0.4)
+    seed_kept = ratio(seed_max, max_of(seed, "ours_nolog"))
+    rep.goal("seed: max rps lost to request logging (1 - ours / ours_nolog)",
+             None if seed_kept is None else 1 - seed_kept, "≤ 0.10", lambda v: v <= 0.10)
+    dropped, written = log_drops(a.ours_log)
+    rep.goal("request logs dropped, all scenarios (max load included)", dropped, "0", lambda v: v == 0, "{:d}")
+    rep.info("request logs written, all scenarios", written, "{:d}")
+    rep.goal("seed: max rps, ours / nginx single-target", ratio(seed_max, nginx_max), "≥ 0.45", lambda v: v >= 0.45)
     rep.info("seed: max rps, ours / portkey (same tree)", ratio(seed_max, max_of(seed, "portkey")))
     rep.info("seed: p99 at rate (ms)", (pick(seed, "ours", a.rate) or {}).get("p99_ms"), "{:.3f}")
     s_ours, s_nginx = max_of(stream, "ours"), max_of(stream, "nginx")

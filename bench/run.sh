@@ -145,4 +145,5 @@ echo
 echo "## goals (rate ${RATES%%,*} for p99)"
 python3 "$REPO/bench/ratios.py" --rate "${RATES%%,*}" \
   --single "$RESULTS/$DATE-single$TAG.json" --seed "$RESULTS/$DATE-seed$TAG.json" \
-  --stream "$RESULTS/$DATE-stream$TAG.json" | tee "$RESULTS/$DATE$TAG-goals.md"
+  --stream "$RESULTS/$DATE-stream$TAG.json" \
+  $(for s in ${SCENARIOS//,/ }; do echo --ours-log "$RESULTS/$DATE-$s$TAG.ours.log"; done) | tee "$RESULTS/$DATE$TAG-goals.md"

@@ -78,8 +78,8 @@ fn object(v: Value) -> Map<String, Value> {
 
 async fn seeded(count: usize) -> (Gateway, Vec<LogRecord>) {
     let gw = gateway().await;
-    let records: Vec<LogRecord> = (0..count).map(synthetic).collect();
-    gw.state.control.store.insert_logs(&records).await.unwrap();
+    let mut records: Vec<LogRecord> = (0..count).map(synthetic).collect();
+    gw.state.control.store.insert_logs(&mut records).await.unwrap();
     (gw, records)
 }
 
@@ -416,7 +416,7 @@ async fn analytics_summary_adds_up_the_records_of_each_group() {
 #[tokio::test]
 async fn analytics_percentiles_and_sums_on_known_latencies() {
     let gw = gateway().await;
-    let rows: Vec<LogRecord> = [(40, 200, 0.25), (10, 200, 0.5), (30, 502, 0.0), (20, 200, 0.125)]
+    let mut rows: Vec<LogRecord> = [(40, 200, 0.25), (10, 200, 0.5), (30, 502, 0.0), (20, 200, 0.125)]
         .iter()
         .enumerate()
         .map(|(i, (latency, status, cost))| LogRecord {
@@ -429,7 +429,7 @@ async fn analytics_percentiles_and_sums_on_known_latencies() {
             ..synthetic(i + 1)
         })
         .collect();
-    gw.state.control.store.insert_logs(&rows).await.unwrap();
+    gw.state.control.store.insert_logs(&mut rows).await.unwrap();
     let body = gw.get("/v1/analytics/summary", &admin()).await.json();
     assert_eq!(body["group_by"], "provider", "provider is the default grouping");
     let want = json!([{"key": "openai", "requests": 4, "errors": 1, "unpriced": 0, "prompt_tokens": 11 + 12 + 13 + 14,

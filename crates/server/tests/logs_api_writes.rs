@@ -276,8 +276,8 @@ const DAY: i64 = 86_400_000;
 async fn history(now: i64) -> Store {
     let store = control().await.store;
     let records = [("ten-days", 10 * DAY), ("eight-days", 8 * DAY), ("two-days", 2 * DAY), ("an-hour", DAY / 24)];
-    let records: Vec<LogRecord> = records.iter().map(|(id, age)| aged(id, now - age)).collect();
-    store.insert_logs(&records).await.unwrap();
+    let mut records: Vec<LogRecord> = records.iter().map(|(id, age)| aged(id, now - age)).collect();
+    store.insert_logs(&mut records).await.unwrap();
     store
 }
 

@@ -101,8 +101,8 @@ impl<T> Rows for Vec<T> {
 async fn fill(store: &Store, rows: usize, start_ms: i64) -> Result<(), StoreError> {
     let started = Instant::now();
     for first in (0..rows).step_by(BATCH) {
-        let batch: Vec<_> = (first..(first + BATCH).min(rows)).map(|n| record(n, start_ms)).collect();
-        store.insert_logs(&batch).await?;
+        let mut batch: Vec<_> = (first..(first + BATCH).min(rows)).map(|n| record(n, start_ms)).collect();
+        store.insert_logs(&mut batch).await?;
     }
     let secs = started.elapsed().as_secs_f64();
     println!("inserted {rows} rows in batches of {BATCH}: {secs:.1} s ({:.0} rows/s)", rows as f64 / secs);

@@ -183,6 +183,16 @@ impl<'a> Sql<'a> {
         self.backend.json_placeholder(self.params.len())
     }
 
+    /// The parameters in binding order (the SQLite log writer binds them itself).
+    pub(crate) fn params(&self) -> &[Param<'a>] {
+        &self.params
+    }
+
+    /// Forgets the parameters, keeping their allocation, to bind the statement's next row.
+    pub(crate) fn clear_params(&mut self) {
+        self.params.clear();
+    }
+
     /// The same statement under `EXPLAIN QUERY PLAN` (SQLite), to check which index a query uses.
     #[cfg(test)]
     pub(crate) fn explained(mut self) -> Self {

@@ -31,6 +31,12 @@ pub enum StoreError {
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
+    /// The SQLite log writer's own connection (see `logs::sqlite_writer`).
+    #[error("database error: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    /// The SQLite log writer's thread is gone (it panicked); the next batch starts a new one.
+    #[error("the request log writer has stopped")]
+    LogWriterStopped,
     /// A stored value cannot be read back (bad JSON, out-of-range number): the database was edited by hand or
     /// written by an incompatible version.
     #[error("stored {what} is unreadable: {detail}")]
@@ -47,7 +53,8 @@ impl StoreError {
             StoreError::DataDir { .. } => "data_dir",
             StoreError::Connect { .. } => "unavailable",
             StoreError::Migrate(_) => "migration",
-            StoreError::Database(_) => "database",
+            StoreError::Database(_) | StoreError::Sqlite(_) => "database",
+            StoreError::LogWriterStopped => "unavailable",
             StoreError::Corrupt { .. } => "corrupt",
         }
     }

@@ -7,6 +7,7 @@
 
 use std::path::PathBuf;
 use std::str::FromStr as _;
+use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
@@ -14,6 +15,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 
 use crate::db::{Backend, Db, RowExt, Tx};
 use crate::error::StoreError;
+use crate::logs::SqliteLogWriter;
 use crate::vault::{Ciphertext, Vault};
 
 /// File name of the SQLite database inside the data directory.
@@ -75,13 +77,16 @@ impl StoreLocation {
 
 /// Connects, runs pending migrations and returns a ready store.
 pub async fn open(location: &StoreLocation) -> Result<Store, StoreError> {
-    let db = match location {
-        StoreLocation::Sqlite(dir) => Db::Sqlite(open_sqlite(dir).await?),
-        StoreLocation::Postgres(url) => Db::Postgres(open_postgres(url).await?),
+    let (db, sqlite_logs) = match location {
+        StoreLocation::Sqlite(dir) => {
+            let writer = SqliteLogWriter::new(&dir.join(SQLITE_FILE));
+            (Db::Sqlite(open_sqlite(dir).await?), Some(Arc::new(writer)))
+        }
+        StoreLocation::Postgres(url) => (Db::Postgres(open_postgres(url).await?), None),
     };
     migrate(&db).await?;
     tracing::info!(backend = db.backend().name(), "store ready");
-    Ok(Store { db })
+    Ok(Store { db, sqlite_logs })
 }
 
 async fn open_sqlite(dir: &std::path::Path) -> Result<sqlx::SqlitePool, StoreError> {
@@ -143,6 +148,8 @@ pub(crate) fn now_ms() -> i64 {
 #[derive(Clone, Debug)]
 pub struct Store {
     pub(crate) db: Db,
+    /// SQLite only: request logs are written by a thread of their own (started by the first batch).
+    pub(crate) sqlite_logs: Option<Arc<SqliteLogWriter>>,
 }
 
 impl Store {

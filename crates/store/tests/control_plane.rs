@@ -245,6 +245,6 @@ async fn generation_stays_on_reads_no_ops_and_log_writes(store: &Store) {
     store.revoke_api_key("missing").await.unwrap();
     let duplicate = store.create_config("c", "again", "{}").await;
     assert!(duplicate.is_err());
-    store.insert_logs(&[common::log(1, 1_000)]).await.unwrap();
+    store.insert_logs(&mut vec![common::log(1, 1_000)]).await.unwrap();
     assert_eq!(store.control_generation().await.unwrap(), before);
 }

@@ -88,8 +88,8 @@ async fn api_key_update_changes_only_given_fields_of_live_keys(store: &Store) {
 async fn tail_follows_the_write_order_and_resumes_after_a_position(store: &Store) {
     let start = store.tail_now().await.unwrap();
     // The second batch holds a row created earlier (a long request): the tail still sees it, after the first.
-    store.insert_logs(&[log(1, 5_000), log(2, 6_000)]).await.unwrap();
-    store.insert_logs(&[log(3, 1_000)]).await.unwrap();
+    store.insert_logs(&mut vec![log(1, 5_000), log(2, 6_000)]).await.unwrap();
+    store.insert_logs(&mut vec![log(3, 1_000)]).await.unwrap();
     let all = store.tail_logs(&LogQuery::default(), &TailFrom::Resume(start.clone()), 100).await.unwrap();
     let order: Vec<&str> = all.iter().map(|r| r.record.id.as_str()).collect();
     assert_eq!(order.len(), 3, "{order:?}");
@@ -131,7 +131,7 @@ async fn timeseries_buckets_by_interval_and_group(store: &Store) {
         (r.total_tokens, r.cost_usd) = (Some(10), Some(0.5));
         rows.push(r);
     }
-    store.insert_logs(&rows).await.unwrap();
+    store.insert_logs(&mut rows).await.unwrap();
     let points = store.timeseries(GroupBy::Provider, 0, 120_000, 60_000).await.unwrap();
     let shape: Vec<_> = points
         .iter()

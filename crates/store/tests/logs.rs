@@ -60,6 +60,8 @@ on_both_backends!(
     metadata_filter_requires_every_pair,
     invalid_queries_are_rejected,
     reinserting_a_batch_does_not_duplicate_rows,
+    a_written_batch_is_given_back_for_a_retry,
+    log_batches_and_control_plane_writes_interleave,
     retention_deletes_only_older_logs,
     summary_percentiles_on_known_data,
     summary_groups_and_time_window,
@@ -87,8 +89,8 @@ async fn log_batch_round_trips_every_field(store: &Store) {
     sparse.error = Some("upstream timed out".to_owned());
     let mut nested = log(1, 1_000);
     nested.metadata = Map::from_iter([("env".to_owned(), json!("prod")), ("n".to_owned(), json!({"deep": [1, 2.5]}))]);
-    store.insert_logs(&[nested.clone(), sparse.clone()]).await.unwrap();
-    store.insert_logs(&[]).await.unwrap();
+    store.insert_logs(&mut vec![nested.clone(), sparse.clone()]).await.unwrap();
+    store.insert_logs(&mut Vec::<LogRecord>::new()).await.unwrap();
     assert_eq!(store.get_log(&nested.id).await.unwrap(), Some(nested));
     assert_eq!(store.get_log(&sparse.id).await.unwrap(), Some(sparse));
     assert_eq!(store.get_log("missing").await.unwrap(), None);
@@ -96,7 +98,7 @@ async fn log_batch_round_trips_every_field(store: &Store) {
 
 async fn list_pages_omit_bodies_unless_asked(store: &Store) {
     let record = log(1, 1_000);
-    store.insert_logs(std::slice::from_ref(&record)).await.unwrap();
+    store.insert_logs(&mut vec![record.clone()]).await.unwrap();
     let page = store.query_logs(&LogQuery::default()).await.unwrap();
     assert_eq!(page.items.len(), 1);
     assert_eq!((page.items[0].request_body.as_ref(), page.items[0].response_body.as_ref()), (None, None));
@@ -105,8 +107,8 @@ async fn list_pages_omit_bodies_unless_asked(store: &Store) {
 }
 
 async fn each_filter_selects_exactly_the_matching_rows(store: &Store) {
-    let rows = filter_fixture();
-    store.insert_logs(&rows).await.unwrap();
+    let mut rows = filter_fixture();
+    store.insert_logs(&mut rows).await.unwrap();
     let q = LogQuery::default;
     let s = |v: &str| Some(v.to_owned());
     let cases: Vec<(&str, LogQuery, BTreeSet<String>)> = vec![
@@ -158,8 +160,8 @@ async fn each_filter_selects_exactly_the_matching_rows(store: &Store) {
 
 async fn cursor_pagination_returns_every_row_exactly_once(store: &Store) {
     // 1,203 rows (more than one INSERT chunk) with many sharing a created_at, so paging must break ties by id.
-    let rows: Vec<_> = (0..1_203).map(|n| log(n, 10_000 + (n / 7) as i64)).collect();
-    store.insert_logs(&rows).await.unwrap();
+    let mut rows: Vec<_> = (0..1_203).map(|n| log(n, 10_000 + (n / 7) as i64)).collect();
+    store.insert_logs(&mut rows).await.unwrap();
     for page_size in [1_000, 50, 7] {
         let query = LogQuery { limit: Some(page_size), ..LogQuery::default() };
         let seen = all_pages(store, &query).await;
@@ -171,8 +173,8 @@ async fn cursor_pagination_returns_every_row_exactly_once(store: &Store) {
 }
 
 async fn cursor_pagination_keeps_filters_across_pages(store: &Store) {
-    let rows: Vec<_> = (0..100).map(|n| log(n, 5_000 + n as i64 / 3)).collect();
-    store.insert_logs(&rows).await.unwrap();
+    let mut rows: Vec<_> = (0..100).map(|n| log(n, 5_000 + n as i64 / 3)).collect();
+    store.insert_logs(&mut rows).await.unwrap();
     let query = LogQuery { trace_id: Some("trace-3".to_owned()), limit: Some(3), ..LogQuery::default() };
     let seen = all_pages(store, &query).await;
     assert_eq!(seen.len(), 10);
@@ -187,7 +189,7 @@ async fn metadata_filter_requires_every_pair(store: &Store) {
     rows[1].metadata = meta(&[("env", json!("prod")), ("user.id", json!("7"))]);
     rows[2].metadata = meta(&[("env", json!("dev")), ("user", json!({"id": "42"}))]);
     rows[3].metadata = Map::new();
-    store.insert_logs(&rows).await.unwrap();
+    store.insert_logs(&mut rows).await.unwrap();
     let filter = |pairs: &[(&str, &str)]| LogQuery {
         metadata: pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect(),
         ..LogQuery::default()
@@ -215,16 +217,41 @@ async fn invalid_queries_are_rejected(store: &Store) {
     }
 }
 
+async fn a_written_batch_is_given_back_for_a_retry(store: &Store) {
+    let sent: Vec<_> = (0..3).map(|n| log(n, 1_000)).collect();
+    let mut batch = sent.clone();
+    store.insert_logs(&mut batch).await.unwrap();
+    assert_eq!(batch, sent, "the writer lends the records and returns them unchanged");
+}
+
+/// The log writer and the control plane write the same SQLite file through different connections: each waits
+/// for the other's transaction instead of failing with "database is locked".
+async fn log_batches_and_control_plane_writes_interleave(store: &Store) {
+    let logs = async {
+        for round in 0..20 {
+            let mut batch: Vec<_> = (0..50).map(|n| log(round * 50 + n, 1_000)).collect();
+            store.insert_logs(&mut batch).await.unwrap();
+        }
+    };
+    let configs = async {
+        for n in 0..20 {
+            store.create_config(&format!("cfg-{n}"), "c", r#"{"provider":"openai"}"#).await.unwrap();
+        }
+    };
+    tokio::join!(logs, configs);
+    assert_eq!(all_pages(store, &LogQuery { limit: Some(1000), ..LogQuery::default() }).await.len(), 1000);
+}
+
 async fn reinserting_a_batch_does_not_duplicate_rows(store: &Store) {
-    let rows: Vec<_> = (0..5).map(|n| log(n, 1_000)).collect();
-    store.insert_logs(&rows).await.unwrap();
-    store.insert_logs(&rows).await.unwrap();
+    let mut rows: Vec<_> = (0..5).map(|n| log(n, 1_000)).collect();
+    store.insert_logs(&mut rows).await.unwrap();
+    store.insert_logs(&mut rows).await.unwrap();
     assert_eq!(store.query_logs(&LogQuery::default()).await.unwrap().items.len(), 5);
 }
 
 async fn retention_deletes_only_older_logs(store: &Store) {
-    let rows: Vec<_> = (0..10).map(|n| log(n, 1_000 * n as i64)).collect();
-    store.insert_logs(&rows).await.unwrap();
+    let mut rows: Vec<_> = (0..10).map(|n| log(n, 1_000 * n as i64)).collect();
+    store.insert_logs(&mut rows).await.unwrap();
     assert_eq!(store.delete_logs_before(4_000).await.unwrap(), 4);
     let left = ids(&store.query_logs(&LogQuery::default()).await.unwrap().items);
     assert_eq!(left, expected(&rows, |r| r.created_at >= 4_000));
@@ -233,7 +260,7 @@ async fn retention_deletes_only_older_logs(store: &Store) {
 
 async fn summary_percentiles_on_known_data(store: &Store) {
     // openai: latencies 1..=100 ms; every tenth request failed; cost 0.5 each; 3 prompt + 2 completion tokens.
-    let rows: Vec<_> = (1..=100)
+    let mut rows: Vec<_> = (1..=100)
         .map(|n| {
             let mut r = log(n, 1_000 + n as i64);
             r.latency_ms = (101 - n) as i64;
@@ -244,7 +271,7 @@ async fn summary_percentiles_on_known_data(store: &Store) {
             r
         })
         .collect();
-    store.insert_logs(&rows).await.unwrap();
+    store.insert_logs(&mut rows).await.unwrap();
     let summary = store.summary(GroupBy::Provider, None, None).await.unwrap();
     assert_eq!(summary.len(), 1);
     let row = &summary[0];
@@ -268,7 +295,7 @@ async fn summary_groups_and_time_window(store: &Store) {
         r.config_slug = (provider == "a").then(|| "cfg".to_owned());
         rows.push(r);
     }
-    store.insert_logs(&rows).await.unwrap();
+    store.insert_logs(&mut rows).await.unwrap();
     let summary = store.summary(GroupBy::Provider, Some(100), Some(200)).await.unwrap();
     let keys: Vec<_> = summary.iter().map(|r| r.key.clone()).collect();
     assert_eq!(keys, [Some("a".to_owned()), Some("b".to_owned()), Some("c".to_owned())], "busiest group first");

@@ -14,7 +14,7 @@ async fn sqlite_data_survives_close_and_reopen() {
     store.check_vault(&vault).await.unwrap();
     store.create_config("c", "C", r#"{"v":1}"#).await.unwrap();
     store.update_config("c", None, Some(r#"{"v":2}"#)).await.unwrap();
-    store.insert_logs(&[common::log(1, 1_000)]).await.unwrap();
+    store.insert_logs(&mut vec![common::log(1, 1_000)]).await.unwrap();
     let generation = store.control_generation().await.unwrap();
     store.close().await;
 

@@ -63,6 +63,7 @@ pub struct Metrics {
     pub retries: Family<ProviderLabels, Counter>,
     pub fallbacks: Family<ProviderLabels, Counter>,
     pub log_dropped: Counter,
+    pub log_written: Counter,
     pub log_after_close: Counter,
     pub rejected_busy: Counter,
     pub log_write_errors: Counter,
@@ -92,6 +93,7 @@ impl Default for Metrics {
             retries: Family::default(),
             fallbacks: Family::default(),
             log_dropped: Counter::default(),
+            log_written: Counter::default(),
             log_after_close: Counter::default(),
             rejected_busy: Counter::default(),
             log_write_errors: Counter::default(),
@@ -113,6 +115,7 @@ impl Default for Metrics {
             "Request logs dropped because the log queue was full",
             m.log_dropped.clone(),
         );
+        registry.register("log_records_written", "Request logs the store accepted", m.log_written.clone());
         registry.register(
             "log_records_after_close",
             "Request logs refused because the log writer had already stopped (shutdown)",

@@ -134,7 +134,13 @@ async fn write_loop(
     while rx.recv_many(&mut batch, BATCH_SIZE).await > 0 {
         flush(&store, &metrics, &mut batch).await;
     }
-    tracing::debug!("request log writer drained");
+    // One line a load test (bench/run.sh) or an operator can read to know nothing was lost.
+    tracing::info!(
+        written = metrics.log_written.get(),
+        dropped = metrics.log_dropped.get(),
+        batches_refused = metrics.log_write_errors.get(),
+        "request log writer drained"
+    );
 }
 
 /// Gathers more records until the batch is full or [`LINGER`] has passed.
@@ -155,7 +161,10 @@ async fn flush(store: &Store, metrics: &Metrics, batch: &mut Vec<LogRecord>) {
     metrics.log_queue.dec_by(batch.len() as i64);
     for attempt in 1..=WRITE_ATTEMPTS {
         match store.insert_logs(batch).await {
-            Ok(()) => break,
+            Ok(()) => {
+                metrics.log_written.inc_by(batch.len() as u64);
+                break;
+            }
             Err(err) if attempt == WRITE_ATTEMPTS => {
                 metrics.log_write_errors.inc();
                 tracing::error!(records = batch.len(), "request logs lost: the store refused the batch: {err}");

@@ -70,10 +70,14 @@ pub(crate) fn select_list(backend: Backend, with_bodies: bool) -> String {
 }
 
 /// One multi-row INSERT for `records`, stored at `logged_at` (Unix ms); ids already stored are skipped.
-pub(crate) fn insert_sql(backend: Backend, records: &[LogRecord], logged_at: i64) -> Result<Sql<'_>, StoreError> {
+pub(crate) fn insert_sql<R: std::borrow::Borrow<LogRecord>>(
+    backend: Backend,
+    records: &[R],
+    logged_at: i64,
+) -> Result<Sql<'_>, StoreError> {
     let mut sql = Sql::new(backend, insert_text(backend, records.len()));
     for record in records {
-        bind_row(&mut sql, record)?;
+        bind_row(&mut sql, record.borrow())?;
         if backend == Backend::Postgres {
             sql.bind(logged_at);
         }
@@ -83,7 +87,7 @@ pub(crate) fn insert_sql(backend: Backend, records: &[LogRecord], logged_at: i64
 
 /// The INSERT text for `rows` rows. The log writer only ever uses two row counts (full statements and single
 /// rows), so their texts are built once per backend instead of once per statement.
-fn insert_text(backend: Backend, rows: usize) -> String {
+pub(crate) fn insert_text(backend: Backend, rows: usize) -> String {
     static TEXTS: [OnceLock<String>; 4] = [const { OnceLock::new() }; 4];
     let slot = match (backend, rows) {
         (Backend::Sqlite, 1) => 0,
@@ -124,7 +128,7 @@ fn build_insert_text(backend: Backend, rows: usize) -> String {
 }
 
 /// Binds one record, in [`COLUMNS`] order.
-fn bind_row<'a>(sql: &mut Sql<'a>, r: &'a LogRecord) -> Result<(), StoreError> {
+pub(crate) fn bind_row<'a>(sql: &mut Sql<'a>, r: &'a LogRecord) -> Result<(), StoreError> {
     sql.bind(r.id.as_str());
     sql.bind(r.created_at);
     sql.bind(r.trace_id.as_deref());

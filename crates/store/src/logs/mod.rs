@@ -5,6 +5,7 @@
 mod columns;
 pub(crate) mod partitions;
 pub(crate) mod query;
+mod sqlite_writer;
 pub(crate) mod summary;
 mod tail;
 pub(crate) mod timeseries;
@@ -18,6 +19,7 @@ use crate::json_text::{json_column, to_json};
 use crate::store::Store;
 
 pub use query::{LogPage, LogQuery, StatusFilter};
+pub(crate) use sqlite_writer::SqliteLogWriter;
 pub use summary::{GroupBy, SummaryRow};
 pub use tail::{TailFrom, TailPosition, TailRow, PG_OVERLAP_MS};
 pub use timeseries::{SeriesPoint, MAX_SERIES_BUCKETS};
@@ -144,12 +146,27 @@ fn feedback_from_row(row: &dyn RowExt) -> Result<Feedback, StoreError> {
 }
 
 impl Store {
-    /// Writes a batch in one transaction (multi-row INSERTs). A record whose id is already stored is skipped, so
-    /// retrying a batch whose commit was in doubt does not fail or duplicate.
-    pub async fn insert_logs(&self, batch: &[LogRecord]) -> Result<(), StoreError> {
+    /// Writes a batch in one transaction. A record whose id is already stored is skipped, so retrying a batch
+    /// whose commit was in doubt does not fail or duplicate. On SQLite the records are lent to the log writer's
+    /// thread and are back in `batch` when this returns (see `sqlite_writer`); PostgreSQL writes multi-row
+    /// INSERTs through the pool.
+    pub async fn insert_logs<R>(&self, batch: &mut Vec<R>) -> Result<(), StoreError>
+    where
+        R: std::borrow::Borrow<LogRecord> + Send + Sync + 'static,
+    {
         if batch.is_empty() {
             return Ok(());
         }
+        match &self.sqlite_logs {
+            Some(writer) => writer.write(batch).await,
+            None => self.insert_logs_pooled(batch).await,
+        }
+    }
+
+    async fn insert_logs_pooled<R: std::borrow::Borrow<LogRecord> + Sync>(
+        &self,
+        batch: &[R],
+    ) -> Result<(), StoreError> {
         let logged_at = crate::store::now_ms();
         let mut tx = self.db.begin_write().await?;
         let mut chunks = batch.chunks_exact(ROWS_PER_INSERT);

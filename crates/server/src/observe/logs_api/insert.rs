@@ -40,11 +40,11 @@ async fn store_logs(state: &SharedApi, headers: &HeaderMap, body: Body) -> Reply
     let principal = admin(state, headers).await?;
     let body = read_value(body, state.settings.max_body_bytes).await?;
     let context = Context { now: clock::unix_ms(), api_key_id: principal.api_key_id(), bodies: &state.settings.logs };
-    let (records, single) = match &body {
+    let (mut records, single) = match &body {
         Value::Array(items) => (batch(items, &context)?, false),
         entry => (vec![record(entry, "", &context)?], true),
     };
-    state.control.store.insert_logs(&records).await?;
+    state.control.store.insert_logs(&mut records).await?;
     let ids: Vec<Value> = records.iter().map(|r| json!({"id": r.id})).collect();
     let data = if single { ids.into_iter().next().unwrap_or(Value::Null) } else { Value::Array(ids) };
     json(200, &json!({"success": true, "data": data}))

@@ -221,10 +221,10 @@ mod tests {
     #[tokio::test]
     async fn a_tail_that_falls_behind_skips_to_the_present_and_says_so() {
         let (mut f, dir) = follower().await;
-        let rows: Vec<LogRecord> = (0..PAGE as usize * PAGES_PER_POLL + 1)
+        let mut rows: Vec<LogRecord> = (0..PAGE as usize * PAGES_PER_POLL + 1)
             .map(|n| LogRecord::new(format!("r{n:05}"), 1, "openai", "m"))
             .collect();
-        f.store.insert_logs(&rows).await.unwrap();
+        f.store.insert_logs(&mut rows).await.unwrap();
         f.poll().await;
         let queued = f.pending.len();
         assert_eq!(queued, PAGE as usize * PAGES_PER_POLL + 1, "every page's rows and one gap");
@@ -238,7 +238,7 @@ mod tests {
         f.position = TailPosition::Row(5_000);
         f.poll().await;
         assert_eq!(f.position, TailPosition::Row(0));
-        f.store.insert_logs(&[LogRecord::new("new", 1, "openai", "m")]).await.unwrap();
+        f.store.insert_logs(&mut vec![LogRecord::new("new", 1, "openai", "m")]).await.unwrap();
         f.poll().await;
         assert_eq!(f.pending.len(), 1);
         let _ = std::fs::remove_dir_all(dir);
