@@ -309,7 +309,7 @@ async fn retention_of_zero_days_keeps_everything_and_returns_at_once() {
 async fn retention_of_zero_days_on_postgres_still_makes_the_log_partitions_at_start() {
     let Some(url) = services::postgres_schema().await else { return };
     let store = switchboard_store::open(&StoreLocation::Postgres(url.clone())).await.unwrap();
-    store.insert_logs(&[aged("ten-days", now_ms() - 10 * DAY)]).await.unwrap();
+    store.insert_logs(&mut vec![aged("ten-days", now_ms() - 10 * DAY)]).await.unwrap();
     let task = switchboard::support::tasks::spawn(retention::run(store.clone(), 0));
     // Today's and the days ahead, and DEFAULT.
     let want = 1 + retention::PARTITION_DAYS_AHEAD as usize + 1;

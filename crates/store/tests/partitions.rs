@@ -75,7 +75,7 @@ async fn a_row_of_a_day_without_a_partition_lands_in_default_and_its_batch_succe
     let Some(db) = common::postgres().await else { return };
     db.store.ensure_log_partitions(TODAY, 1).await.unwrap();
     let (today, past, future) = (log(1, TODAY + HOUR), log(2, 1_000), log(3, 4_102_444_800_000));
-    db.store.insert_logs(&[today.clone(), past.clone(), future.clone()]).await.unwrap();
+    db.store.insert_logs(&mut vec![today.clone(), past.clone(), future.clone()]).await.unwrap();
     let pool = raw(&db.location).await;
     let placed = placement(&pool).await;
     assert_eq!(placed[&today.id], "request_logs_p20241004");
@@ -93,10 +93,10 @@ async fn a_row_of_a_day_without_a_partition_lands_in_default_and_its_batch_succe
 async fn upkeep_moves_the_rows_default_caught_into_the_day_it_makes() {
     let Some(db) = common::postgres().await else { return };
     let later = TODAY + 10 * DAY;
-    let early: Vec<LogRecord> = (0..120).map(|n| log(n, later + (n as i64) * 60_000)).collect();
+    let mut early: Vec<LogRecord> = (0..120).map(|n| log(n, later + (n as i64) * 60_000)).collect();
     let other_day = log(500, later + DAY + HOUR);
-    db.store.insert_logs(&early).await.unwrap();
-    db.store.insert_logs(std::slice::from_ref(&other_day)).await.unwrap();
+    db.store.insert_logs(&mut early).await.unwrap();
+    db.store.insert_logs(&mut vec![other_day.clone()]).await.unwrap();
     assert_eq!(
         db.store.ensure_log_partitions(later, 0).await.unwrap(),
         1,
@@ -107,7 +107,7 @@ async fn upkeep_moves_the_rows_default_caught_into_the_day_it_makes() {
     assert_eq!(placed[&other_day.id], "request_logs_default", "another day's row stays");
     assert_eq!(db.store.get_log(&early[7].id).await.unwrap(), Some(early[7].clone()));
     // The writer's retry of a batch already stored still skips every row (ON CONFLICT on (id, created_at)).
-    db.store.insert_logs(&early).await.unwrap();
+    db.store.insert_logs(&mut early).await.unwrap();
     assert_eq!(all_ids(&db.store).await.len(), 121);
     // And the next pass finds the day made.
     assert_eq!(db.store.ensure_log_partitions(later, 1).await.unwrap(), 1);
@@ -117,7 +117,7 @@ async fn upkeep_moves_the_rows_default_caught_into_the_day_it_makes() {
 async fn instances_doing_upkeep_at_once_never_fail_and_make_each_day_once() {
     let Some(db) = common::postgres().await else { return };
     let others = [open(&db.location).await.unwrap(), open(&db.location).await.unwrap()];
-    db.store.insert_logs(&[log(1, TODAY + 2 * DAY)]).await.unwrap();
+    db.store.insert_logs(&mut vec![log(1, TODAY + 2 * DAY)]).await.unwrap();
     let (a, b, c) = tokio::join!(
         db.store.ensure_log_partitions(TODAY, 5),
         others[0].ensure_log_partitions(TODAY, 5),
@@ -135,7 +135,7 @@ async fn four_days_of_logs(store: &Store) -> Vec<LogRecord> {
     store.ensure_log_partitions(first, 3).await.unwrap();
     let mut rows: Vec<LogRecord> = (0..16).map(|n| log(n, first + (n as i64) * 6 * HOUR)).collect();
     rows.extend([log(100, 1_000), log(101, 2_000), log(102, TODAY + 30 * DAY)]);
-    store.insert_logs(&rows).await.unwrap();
+    store.insert_logs(&mut rows).await.unwrap();
     rows
 }
 
@@ -162,7 +162,7 @@ async fn retention_drops_whole_days_and_deletes_exactly_the_rows_before_the_cuto
     assert_eq!(db.store.delete_logs_before(cutoff).await.unwrap(), 0, "a second pass finds nothing");
     // Upkeep after retention still works, and rows still land where they belong.
     assert_eq!(db.store.ensure_log_partitions(TODAY, 3).await.unwrap(), 2);
-    db.store.insert_logs(&[log(200, TODAY + DAY + HOUR)]).await.unwrap();
+    db.store.insert_logs(&mut vec![log(200, TODAY + DAY + HOUR)]).await.unwrap();
     assert_eq!(placement(&pool).await["log-0000200"], "request_logs_p20241005");
 }
 
