@@ -11,7 +11,7 @@
 //! of the same size from an earlier run. `--keep-days` skips the retention timings (they drop the oldest days, so
 //! the set is no longer complete after them). Rows are made by the server (`INSERT ... SELECT ... FROM
 //! generate_series`), on two connections at once, with value shapes like `million_logs`: 10M rows took 7.5 min
-//! on two cores plus 1.3 min of `VACUUM ANALYZE`, and ~10 GB of disk; `DROP DATABASE switchboard_bench` frees it.
+//! on two cores plus 1.3 min of `VACUUM ANALYZE`, and 13 GB of disk; `DROP DATABASE switchboard_bench` frees it.
 //! Each query runs five times unmeasured (the first reported on its own), then seven times: the table shows their
 //! median, fastest and slowest. Times are the client's (a dev build unless `--release`), planning included.
 #![expect(clippy::print_stdout, clippy::print_stderr, reason = "a command-line report, progress on stderr")]
