@@ -13,7 +13,7 @@ use serde_json::{json, Value};
 use switchboard::observe::retention;
 use switchboard_core::pricing;
 use switchboard_core::usage::Usage;
-use switchboard_store::{LogQuery, LogRecord, Store};
+use switchboard_store::{LogQuery, LogRecord, Store, StoreLocation};
 
 fn admin() -> Vec<(&'static str, String)> {
     vec![("x-portkey-api-key", ADMIN_KEY.to_string())]
@@ -303,6 +303,26 @@ async fn retention_of_zero_days_keeps_everything_and_returns_at_once() {
     let finished = tokio::time::timeout(Duration::from_secs(5), retention::run(store.clone(), 0)).await;
     assert!(finished.is_ok(), "run(…, 0) returns at once");
     assert_eq!(remaining(&store).await.len(), 4);
+}
+
+#[tokio::test]
+async fn retention_of_zero_days_on_postgres_still_makes_the_log_partitions_at_start() {
+    let Some(url) = services::postgres_schema().await else { return };
+    let store = switchboard_store::open(&StoreLocation::Postgres(url.clone())).await.unwrap();
+    store.insert_logs(&mut vec![aged("ten-days", now_ms() - 10 * DAY)]).await.unwrap();
+    let task = switchboard::support::tasks::spawn(retention::run(store.clone(), 0));
+    // Today's and the days ahead, and DEFAULT.
+    let want = 1 + retention::PARTITION_DAYS_AHEAD as usize + 1;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while store.log_partitions().await.unwrap().len() < want {
+        assert!(tokio::time::Instant::now() < deadline, "the upkeep did not run");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    task.abort();
+    assert_eq!(store.log_partitions().await.unwrap().len(), want);
+    assert_eq!(remaining(&store).await, ["ten-days"], "0 days keeps every log");
+    store.close().await;
+    services::drop_schema(&url).await;
 }
 
 #[tokio::test]

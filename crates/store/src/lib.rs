@@ -23,6 +23,7 @@ pub use api_keys::{hash_api_key, ApiKeyRecord, ApiKeyScope, ApiKeyUpdate, NewApi
 pub use configs::{ConfigRecord, ConfigVersion};
 pub use db::Backend;
 pub use error::StoreError;
+pub use logs::partitions::LogPartition;
 pub use logs::query::{BadStatusFilter, DEFAULT_PAGE_SIZE, MAX_METADATA_FILTERS, MAX_PAGE_SIZE};
 pub use logs::summary::UnknownGroupBy;
 pub use logs::{

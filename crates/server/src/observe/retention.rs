@@ -2,14 +2,19 @@
 //! deleting the logs created more than the given number of days ago. 0 keeps logs forever.
 //! Feedback rows are left alone (they are tiny and keyed by trace, not by log).
 //!
-//! [`run`] never returns for a non-zero window: the caller spawns it and aborts it at
-//! shutdown; each sweep is one DELETE, so stopping between or during sweeps loses nothing.
+//! On PostgreSQL, where the log is partitioned by day, each pass first makes the partitions for
+//! today and the next [`PARTITION_DAYS_AHEAD`] days (the store's upkeep), also when logs are kept
+//! forever; the store drops whole days' partitions when it sweeps.
+//!
+//! [`run`] never returns for a non-zero window or on PostgreSQL: the caller spawns it and aborts
+//! it at shutdown; each step of a pass is its own transaction, so stopping between or during
+//! passes loses nothing.
 
 use std::future::Future;
 use std::time::Duration;
 
 use crate::support::clock;
-use switchboard_store::{Store, StoreError};
+use switchboard_store::{Backend, Store, StoreError};
 use tokio::time::MissedTickBehavior;
 
 /// Time between sweeps.
@@ -17,13 +22,33 @@ pub const SWEEP_INTERVAL: Duration = Duration::from_secs(60 * 60);
 
 const MS_PER_DAY: i64 = 86_400_000;
 
-/// Deletes logs older than `days` days now and every [`SWEEP_INTERVAL`]; returns at once
-/// when `days` is 0.
+/// Days of log partitions made ahead of today: a pass that fails (a lock it waited too long for)
+/// is retried an hour later, long before the gateway writes a row of those days.
+pub const PARTITION_DAYS_AHEAD: u32 = 3;
+
+/// Deletes logs older than `days` days now and every [`SWEEP_INTERVAL`], after the partition
+/// upkeep on PostgreSQL; returns at once when `days` is 0 on SQLite.
 pub async fn run(store: Store, days: u32) {
-    if days == 0 {
+    if days == 0 && store.backend() != Backend::Postgres {
         return;
     }
-    every(SWEEP_INTERVAL, || report(&store, days)).await;
+    every(SWEEP_INTERVAL, || pass(&store, days)).await;
+}
+
+async fn pass(store: &Store, days: u32) {
+    let now_ms = clock::unix_ms();
+    upkeep(store, now_ms).await;
+    if days > 0 {
+        report(store, days, now_ms).await;
+    }
+}
+
+async fn upkeep(store: &Store, now_ms: i64) {
+    match store.ensure_log_partitions(now_ms, PARTITION_DAYS_AHEAD).await {
+        Ok(0) => {}
+        Ok(made) => tracing::info!(made, "request log: made {made} daily partitions"),
+        Err(err) => tracing::warn!("request log: partition upkeep failed, will retry next hour: {err}"),
+    }
 }
 
 /// One sweep: deletes logs created before `now_ms` minus `days` days; returns how many.
@@ -32,8 +57,8 @@ pub async fn sweep(store: &Store, days: u32, now_ms: i64) -> Result<u64, StoreEr
     store.delete_logs_before(cutoff).await
 }
 
-async fn report(store: &Store, days: u32) {
-    match sweep(store, days, clock::unix_ms()).await {
+async fn report(store: &Store, days: u32, now_ms: i64) {
+    match sweep(store, days, now_ms).await {
         Ok(deleted) => {
             tracing::info!(deleted, days, "log retention: deleted {deleted} request logs older than {days} days")
         }

@@ -118,7 +118,7 @@ fn build_insert_text(backend: Backend, rows: usize) -> String {
     // a `LogRecord` cannot.
     let (verb, on_conflict) = match backend {
         Backend::Sqlite => ("INSERT OR IGNORE", ""),
-        Backend::Postgres => ("INSERT", " ON CONFLICT (id) DO NOTHING"),
+        Backend::Postgres => ("INSERT", " ON CONFLICT (id, created_at) DO NOTHING"),
     };
     format!(
         "{verb} INTO request_logs ({}) VALUES {}{on_conflict}",

@@ -3,6 +3,7 @@
 //! and the store keeps them exactly as given.
 
 mod columns;
+pub(crate) mod partitions;
 pub(crate) mod query;
 mod sqlite_writer;
 pub(crate) mod summary;
@@ -185,8 +186,12 @@ impl Store {
         self.db.fetch_optional(&sql, columns::from_row).await
     }
 
-    /// Retention: deletes logs created before `unix_ms`; returns how many.
+    /// Retention: deletes logs created before `unix_ms`; returns how many. PostgreSQL drops whole days'
+    /// partitions ([`partitions`]).
     pub async fn delete_logs_before(&self, unix_ms: i64) -> Result<u64, StoreError> {
+        if self.backend() == crate::db::Backend::Postgres {
+            return partitions::delete_before(self, unix_ms).await;
+        }
         let sql = self.db.sql("DELETE FROM request_logs WHERE created_at < $1", vec![unix_ms.into()]);
         self.db.execute(&sql).await
     }

@@ -39,7 +39,8 @@ pub struct TestDb {
     _cleanup: Cleanup,
 }
 
-enum Cleanup {
+/// Removes a test's database when dropped.
+pub enum Cleanup {
     Dir(PathBuf),
     Schema { admin_url: String, schema: String },
 }
@@ -89,6 +90,14 @@ pub fn postgres_url() -> String {
 
 /// `None` only when `SWITCHBOARD_SKIP_POSTGRES=1`.
 pub async fn postgres() -> Option<TestDb> {
+    let (location, cleanup) = postgres_schema().await?;
+    let store = open(&location).await.unwrap();
+    Some(TestDb { store, location, _cleanup: cleanup })
+}
+
+/// A fresh schema with nothing in it yet (no migration has run), removed when the [`Cleanup`] drops; `None` only
+/// when `SWITCHBOARD_SKIP_POSTGRES=1`.
+pub async fn postgres_schema() -> Option<(StoreLocation, Cleanup)> {
     if std::env::var("SWITCHBOARD_SKIP_POSTGRES").as_deref() == Ok("1") {
         eprintln!("SWITCHBOARD_SKIP_POSTGRES=1: skipping the PostgreSQL run of this test");
         return None;
@@ -105,9 +114,7 @@ pub async fn postgres() -> Option<TestDb> {
     admin.close().await.unwrap();
     let separator = if admin_url.contains('?') { '&' } else { '?' };
     let location = StoreLocation::Postgres(format!("{admin_url}{separator}options=-c%20search_path%3D{schema}"));
-    let cleanup = Cleanup::Schema { admin_url, schema };
-    let store = open(&location).await.unwrap();
-    Some(TestDb { store, location, _cleanup: cleanup })
+    Some((location, Cleanup::Schema { admin_url, schema }))
 }
 
 pub fn vault(byte: u8) -> Vault {
