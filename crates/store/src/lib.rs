@@ -14,6 +14,7 @@ mod db;
 mod error;
 mod json_text;
 mod logs;
+mod sqlite_thread;
 mod store;
 mod ui_sessions;
 pub mod vault;

@@ -15,7 +15,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 
 use crate::db::{Backend, Db, RowExt, Tx};
 use crate::error::StoreError;
-use crate::logs::SqliteLogWriter;
+use crate::sqlite_thread::SqliteThread;
 use crate::vault::{Ciphertext, Vault};
 
 /// File name of the SQLite database inside the data directory.
@@ -79,7 +79,7 @@ impl StoreLocation {
 pub async fn open(location: &StoreLocation) -> Result<Store, StoreError> {
     let (db, sqlite_logs) = match location {
         StoreLocation::Sqlite(dir) => {
-            let writer = SqliteLogWriter::new(&dir.join(SQLITE_FILE));
+            let writer = SqliteThread::new(&dir.join(SQLITE_FILE));
             (Db::Sqlite(open_sqlite(dir).await?), Some(Arc::new(writer)))
         }
         StoreLocation::Postgres(url) => (Db::Postgres(open_postgres(url).await?), None),
@@ -148,8 +148,8 @@ pub(crate) fn now_ms() -> i64 {
 #[derive(Clone, Debug)]
 pub struct Store {
     pub(crate) db: Db,
-    /// SQLite only: request logs are written by a thread of their own (started by the first batch).
-    pub(crate) sqlite_logs: Option<Arc<SqliteLogWriter>>,
+    /// SQLite only: the connection thread request logs are written on (started by the first batch).
+    pub(crate) sqlite_logs: Option<Arc<SqliteThread>>,
 }
 
 impl Store {

@@ -19,7 +19,6 @@ use crate::json_text::{json_column, to_json};
 use crate::store::Store;
 
 pub use query::{LogPage, LogQuery, StatusFilter};
-pub(crate) use sqlite_writer::SqliteLogWriter;
 pub use summary::{GroupBy, SummaryRow};
 pub use tail::{TailFrom, TailPosition, TailRow, PG_OVERLAP_MS};
 pub use timeseries::{SeriesPoint, MAX_SERIES_BUCKETS};
@@ -158,7 +157,7 @@ impl Store {
             return Ok(());
         }
         match &self.sqlite_logs {
-            Some(writer) => writer.write(batch).await,
+            Some(thread) => sqlite_writer::write(thread, batch).await,
             None => self.insert_logs_pooled(batch).await,
         }
     }

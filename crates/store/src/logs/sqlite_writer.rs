@@ -1,123 +1,40 @@
-//! SQLite's request-log writer: one OS thread that owns one connection to the store's file and writes each batch
-//! as one transaction of prepared multi-row INSERTs.
+//! SQLite's request-log writes: each batch is one transaction of prepared multi-row INSERTs, run on the store's
+//! [`SqliteThread`] (one rusqlite connection of its own).
 //!
 //! Why not through sqlx's pool like every other statement: sqlx hands each statement to its connection's worker
 //! thread, and a batch went out as 1,600-placeholder multi-row INSERTs whose every argument sqlx re-encodes into
-//! its own buffer before SQLite binds it. A profile put that machinery at a third of what a logged row cost.
-//! Here the statements are prepared once per connection (`prepare_cached`), each row binds its 32 values straight
-//! from the record (through the same [`columns::bind_row`] the PostgreSQL path uses, so the column order has one
-//! home), and the thread hop is paid once per batch, not per statement. rusqlite is used for this one statement
-//! because it exposes SQLite's prepared-statement API directly; it links the same `libsqlite3-sys` as sqlx.
-//!
-//! The thread starts with the first batch (a store that never writes logs, like the CLI's, opens no second
-//! connection) and runs at a lower scheduling priority than the gateway's request threads (see [`NICENESS`]),
-//! and stops when the last [`Store`](crate::Store) clone is dropped.
+//! its own buffer before SQLite binds it. Here the statements are prepared once per connection (`prepare_cached`),
+//! each row binds its 32 values straight from the record (through the same [`columns::bind_row`] the PostgreSQL
+//! path uses, so the column order has one home), the thread hop is paid once per batch, not per statement, and the
+//! thread runs below the request threads' priority. rusqlite is used for this one statement because it exposes
+//! SQLite's prepared-statement API directly; it links the same `libsqlite3-sys` as sqlx.
 
 use std::borrow::Borrow;
-use std::path::{Path, PathBuf};
-use std::sync::{mpsc, Mutex};
-use std::time::Duration;
 
 use rusqlite::types::{ToSqlOutput, Value as SqlValue, ValueRef};
-use rusqlite::{Connection, OpenFlags, TransactionBehavior};
+use rusqlite::{Connection, TransactionBehavior};
 
 use super::{columns, LogRecord, ROWS_PER_INSERT};
 use crate::db::{Backend, Param, Sql};
 use crate::error::StoreError;
+use crate::sqlite_thread::SqliteThread;
 
-/// How much lower than the request threads the writer runs (a Linux nice increment; ignored elsewhere). A batch
-/// takes a few milliseconds of CPU; at a lower priority the scheduler lets a request thread that wakes up run
-/// first, so the batch does not sit in a request's latency. It is not so low that a busy gateway starves it:
-/// at nice 5 the writer still gets about a quarter of a core the request threads would otherwise take, several
-/// times what it needs at the load where that core is full (see bench/README.md, "Request logs").
-pub(crate) const NICENESS: i32 = 5;
-
-/// The writer's page cache, in KiB. Its working set is the last leaf of the table and, in each index, the leaf where
-/// each distinct value (provider, model, config, virtual key, API key) appends: with dozens of those and 16 KiB pages
-/// SQLite's 2 MiB default (and the pool's 1 MiB) thrashes, re-reading pages from the OS for most rows. Measured with
-/// `million_logs` (varied keys), 200k rows: 1 MiB 15.5k rows/s, 8 MiB 24-40k rows/s. Pages are held only once read,
-/// so a gateway with few distinct values (the load benchmark's) holds a few hundred KiB of it.
-const CACHE_KIB: i64 = 8 * 1024;
-
-/// How long a write waits for another writer (a control-plane write, retention) before failing.
-const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
-
-type Job = Box<dyn FnOnce(&mut Connection) + Send>;
-
-/// The writer thread's inbox, started on first use.
-pub(crate) struct SqliteLogWriter {
-    path: PathBuf,
-    jobs: Mutex<Option<mpsc::Sender<Job>>>,
-}
-
-impl std::fmt::Debug for SqliteLogWriter {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SqliteLogWriter").field("path", &self.path).finish_non_exhaustive()
-    }
-}
-
-impl SqliteLogWriter {
-    pub(crate) fn new(path: &Path) -> Self {
-        SqliteLogWriter { path: path.to_owned(), jobs: Mutex::new(None) }
-    }
-
-    /// Writes `batch` in one transaction; ids already stored are skipped. The records are lent to the writer
-    /// thread and given back in `batch` (so a caller can retry), unless this future is dropped before the write
-    /// ends: the write still completes, and the records are dropped with it.
-    pub(crate) async fn write<R>(&self, batch: &mut Vec<R>) -> Result<(), StoreError>
-    where
-        R: Borrow<LogRecord> + Send + 'static,
-    {
-        let rows = std::mem::take(batch);
-        let (reply, answer) = tokio::sync::oneshot::channel();
-        let job: Job = Box::new(move |conn| {
+/// Writes `batch` in one transaction; ids already stored are skipped. The records are lent to the thread and given
+/// back in `batch` (so a caller can retry), unless this future is dropped before the write ends: the write still
+/// completes, and the records are dropped with it.
+pub(crate) async fn write<R>(thread: &SqliteThread, batch: &mut Vec<R>) -> Result<(), StoreError>
+where
+    R: Borrow<LogRecord> + Send + 'static,
+{
+    let rows = std::mem::take(batch);
+    let (result, rows) = thread
+        .run(move |conn| {
             let result = write_batch(conn, &rows);
-            let _ = reply.send((result, rows));
-        });
-        self.send(job)?;
-        let (result, rows) = answer.await.map_err(|_| StoreError::LogWriterStopped)?;
-        *batch = rows;
-        result
-    }
-
-    fn send(&self, job: Job) -> Result<(), StoreError> {
-        let mut jobs = self.jobs.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        if jobs.is_none() {
-            *jobs = Some(start(&self.path)?);
-        }
-        let sender = jobs.as_ref().ok_or(StoreError::LogWriterStopped)?;
-        sender.send(job).map_err(|_| {
-            *jobs = None;
-            StoreError::LogWriterStopped
+            (result, rows)
         })
-    }
-}
-
-/// Opens the connection here, so a failure to open is the caller's error, then moves it into the thread.
-fn start(path: &Path) -> Result<mpsc::Sender<Job>, StoreError> {
-    let mut conn = connect(path)?;
-    let (jobs, inbox) = mpsc::channel::<Job>();
-    std::thread::Builder::new()
-        .name("sb-log-writer".into())
-        .spawn(move || {
-            lower_priority();
-            for job in inbox {
-                job(&mut conn);
-            }
-        })
-        .map_err(|source| StoreError::DataDir { path: path.to_owned(), source })?;
-    Ok(jobs)
-}
-
-fn connect(path: &Path) -> Result<Connection, StoreError> {
-    let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-    let conn = Connection::open_with_flags(path, flags)?;
-    conn.busy_timeout(BUSY_TIMEOUT)?;
-    // The file is already in WAL mode (a persistent setting, made when the store opened it); `synchronous` is per
-    // connection and matches the pool's.
-    conn.pragma_update(None, "synchronous", "NORMAL")?;
-    conn.pragma_update(None, "cache_size", -CACHE_KIB)?;
-    Ok(conn)
+        .await?;
+    *batch = rows;
+    result
 }
 
 /// Full statements of [`ROWS_PER_INSERT`] rows, then single-row statements for the rest: each statement opens and
@@ -158,13 +75,6 @@ impl rusqlite::ToSql for Param<'_> {
             Param::Text(None) | Param::Int(None) | Param::Real(None) => ToSqlOutput::Owned(SqlValue::Null),
         })
     }
-}
-
-/// Lowers this thread's priority by [`NICENESS`] (Linux's nice value is per thread: `setpriority` on the thread's
-/// id). Failing to is harmless and not reported: the writer then runs at the request threads' priority.
-fn lower_priority() {
-    #[cfg(target_os = "linux")]
-    let _ = rustix::process::setpriority_process(Some(rustix::thread::gettid()), NICENESS);
 }
 
 #[cfg(test)]
