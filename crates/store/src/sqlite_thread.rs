@@ -21,12 +21,13 @@ use crate::error::StoreError;
 /// needs when logging every request of a gateway at full load (bench/README.md, "Request logs").
 pub(crate) const NICENESS: i32 = 2;
 
-/// The page cache, in KiB. The log writer's working set is the last leaf of the table and, in each index, the leaf
-/// where each distinct value (provider, model, config, virtual key, API key) appends: with dozens of those and
-/// 16 KiB pages the pool's 1 MiB thrashes, re-reading pages from the OS for most rows. Measured with
-/// `million_logs` (varied keys), 200k rows: 1 MiB 15.5k rows/s, 8 MiB 24-40k rows/s. Pages are held only once read,
-/// so a gateway with few distinct values (the load benchmark's) holds a few hundred KiB of it.
-const CACHE_KIB: i64 = 8 * 1024;
+/// The page cache, in KiB: SQLite's default size, twice the pool connections'. The log writer's working set is the
+/// last leaf of the table and, in each index, the leaf where each distinct value (provider, model, config, virtual
+/// key, API key) appends: with dozens of those and 16 KiB pages a 1 MiB cache thrashes, re-reading pages from the OS
+/// for most rows. `million_logs` (varied keys), 200k rows: 1 MiB 15.5k rows/s, 2 MiB 26-29k, 8 MiB 34-35k. Clean
+/// pages stay cached until the limit, so the limit is memory the gateway holds: 8 MiB cost 5 MiB of RSS within
+/// seconds of load, 2 MiB keeps it near the pool's.
+const CACHE_KIB: i64 = 2 * 1024;
 
 /// How long a write waits for another writer (a control-plane write, retention) before failing.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
