@@ -207,7 +207,7 @@ impl Metrics {
             self.ttfb.get_or_create(&provider).observe(ttfb as f64 / 1000.0);
         }
         self.retries.get_or_create(&provider).inc_by(u64::from(r.retry_count));
-        let fallbacks = r.attempts.as_array().map_or(0, |a| a.iter().filter(|x| x["reason"] == "fallback").count());
+        let fallbacks = r.attempts.fallbacks();
         self.fallbacks.get_or_create(&provider).inc_by(fallbacks as u64);
         self.observe_usage(r, model);
     }

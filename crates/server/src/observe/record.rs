@@ -10,39 +10,18 @@
 
 use std::time::Instant;
 
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value};
 use switchboard_core::pricing::{self, Price};
 use switchboard_core::provider::AnswerFacts;
 use switchboard_core::usage::Usage;
-use switchboard_store::LogRecord;
+use switchboard_store::{AttemptEntry, AttemptReason, LogRecord, RouteEntry, RouteNote};
 
 use super::LogSink;
 use crate::policy::limits::Reservation;
 use crate::support::clock;
 
-/// Entries of a record's `attempts` that are not upstream calls: what routing decided.
-pub const ROUTE_NOTES: [&str; 3] = ["skipped", "sticky", "failed_open"];
-
 /// The class of a request whose client went away before its answer was complete.
 pub const CLIENT_CLOSED: &str = "client_closed";
-
-/// One upstream attempt, as the log shows it.
-#[derive(Debug, Clone)]
-pub struct AttemptNote {
-    pub target_path: String,
-    pub provider: Option<&'static str>,
-    pub model: Option<String>,
-    pub status: u16,
-    pub latency_ms: u64,
-    /// When the attempt started, in milliseconds after the request arrived.
-    pub start_offset_ms: u64,
-    /// `None` for a success.
-    pub error_class: Option<&'static str>,
-    pub retry: u32,
-    pub backoff_ms: u64,
-    /// Why this attempt happened: `initial`, `retry`, `fallback`.
-    pub reason: &'static str,
-}
 
 /// A target routing passed over, as the log shows it: which target (its path, and the provider or virtual
 /// key it names, so a reader can tell it without the config), why (`state`: open, half_open, cooling,
@@ -164,49 +143,38 @@ impl Recorder {
         self.price = price;
     }
 
-    pub fn attempt(&mut self, note: AttemptNote) {
-        if note.reason == "retry" {
+    pub fn attempt(&mut self, call: AttemptEntry) {
+        if call.reason == AttemptReason::Retry {
             self.record.retry_count += 1;
         }
-        if let Value::Array(list) = &mut self.record.attempts {
-            list.push(json!({
-                "target_path": note.target_path, "provider": note.provider, "model": note.model,
-                "status": note.status, "latency_ms": note.latency_ms, "start_offset_ms": note.start_offset_ms,
-                "error_class": note.error_class,
-                "retry": note.retry, "backoff_ms": note.backoff_ms, "reason": note.reason,
-            }));
-        }
+        self.record.attempts.push(RouteEntry::Attempt(call));
     }
 
     /// A target routing passed over, in the record's route before its attempts.
     pub fn skipped(&mut self, skip: &SkipNote<'_>) {
-        let mut note = json!({"reason": "skipped", "target_path": skip.target_path, "state": skip.state,
-                              "until_ms": skip.until_ms, "provider": skip.provider, "virtual_key": skip.virtual_key});
-        if let Some(why) = skip.why {
-            note["why"] = why.into();
-        }
-        self.route_note(note);
+        self.record.attempts.push_note(RouteNote::Skipped {
+            target_path: skip.target_path.to_string(),
+            state: skip.state.into(),
+            until_ms: skip.until_ms,
+            provider: skip.provider.map(str::to_string),
+            virtual_key: skip.virtual_key.map(str::to_string),
+            why: skip.why.map(str::to_string),
+        });
     }
 
     /// A sticky loadbalance's assignment: the group, its first choice for the request's
     /// `hash_key` value, and the target it went to.
     pub fn sticky(&mut self, group_path: &str, first_choice: &str, chosen: &str) {
-        self.route_note(json!({"reason": "sticky", "group_path": group_path, "first_choice": first_choice,
-                               "target_path": chosen}));
+        self.record.attempts.push_note(RouteNote::Sticky {
+            group_path: group_path.to_string(),
+            first_choice: first_choice.to_string(),
+            target_path: chosen.to_string(),
+        });
     }
 
     /// Nothing was available: the router tried the target back first.
     pub fn failed_open(&mut self) {
-        self.route_note(json!({"reason": "failed_open"}));
-    }
-
-    /// Routing notes go before the attempts, in the order they were made.
-    fn route_note(&mut self, note: Value) {
-        if let Value::Array(list) = &mut self.record.attempts {
-            let at =
-                list.iter().take_while(|a| ROUTE_NOTES.contains(&a["reason"].as_str().unwrap_or_default())).count();
-            list.insert(at, note);
-        }
+        self.record.attempts.push_note(RouteNote::FailedOpen);
     }
 
     /// The first response byte is ready for the client.
@@ -445,6 +413,7 @@ mod tests {
 
     #[test]
     fn prompt_chars_counts_message_text() {
+        use serde_json::json;
         let body = json!({"messages": [{"role": "user", "content": "abcd"},
             {"role": "user", "content": [{"type": "text", "text": "ef"}]}]});
         assert_eq!(prompt_chars(body.as_object().unwrap_or(&Map::new())), 6);

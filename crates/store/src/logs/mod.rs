@@ -2,6 +2,7 @@
 //! live in [`query`], aggregates in [`summary`]. The store does not build or cap log records: the server does,
 //! and the store keeps them exactly as given.
 
+mod attempts;
 mod columns;
 pub(crate) mod query;
 pub(crate) mod summary;
@@ -16,6 +17,7 @@ use crate::error::StoreError;
 use crate::json_text::{json_column, to_json};
 use crate::store::Store;
 
+pub use attempts::{AttemptEntry, AttemptReason, Attempts, RouteEntry, RouteNote};
 pub use query::{LogPage, LogQuery, StatusFilter};
 pub use summary::{GroupBy, SummaryRow};
 pub use tail::{TailFrom, TailPosition, TailRow, PG_OVERLAP_MS};
@@ -62,8 +64,8 @@ pub struct LogRecord {
     pub unpriced: bool,
     pub request_body: Option<String>,
     pub response_body: Option<String>,
-    /// The server's array of attempts.
-    pub attempts: Value,
+    /// Routing notes, then the upstream calls.
+    pub attempts: Attempts,
     pub error: Option<String>,
     /// Why the request failed, as a short stable class (`rate_limit`, `timeout`,
     /// `upstream_malformed`, `client_closed`, `internal`, …); `None` for a success.
@@ -105,7 +107,7 @@ impl LogRecord {
             unpriced: false,
             request_body: None,
             response_body: None,
-            attempts: Value::Array(Vec::new()),
+            attempts: Attempts::default(),
             error: None,
             error_class: None,
         }
