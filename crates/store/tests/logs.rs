@@ -88,7 +88,7 @@ async fn log_batch_round_trips_every_field(store: &Store) {
     let mut nested = log(1, 1_000);
     nested.metadata = Map::from_iter([("env".to_owned(), json!("prod")), ("n".to_owned(), json!({"deep": [1, 2.5]}))]);
     store.insert_logs(&[nested.clone(), sparse.clone()]).await.unwrap();
-    store.insert_logs(&[]).await.unwrap();
+    store.insert_logs::<LogRecord>(&[]).await.unwrap();
     assert_eq!(store.get_log(&nested.id).await.unwrap(), Some(nested));
     assert_eq!(store.get_log(&sparse.id).await.unwrap(), Some(sparse));
     assert_eq!(store.get_log("missing").await.unwrap(), None);

@@ -9,6 +9,8 @@ pub(crate) mod summary;
 mod tail;
 pub(crate) mod timeseries;
 
+use std::borrow::Borrow;
+
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
@@ -145,20 +147,17 @@ fn feedback_from_row(row: &dyn RowExt) -> Result<Feedback, StoreError> {
 }
 
 impl Store {
-    /// Writes a batch in one transaction (multi-row INSERTs). A record whose id is already stored is skipped, so
-    /// retrying a batch whose commit was in doubt does not fail or duplicate.
-    pub async fn insert_logs(&self, batch: &[LogRecord]) -> Result<(), StoreError> {
+    /// Writes a batch in one transaction, a single-row INSERT per record (a batch of shared records, `Arc`s, cannot
+    /// be handed to the multi-row statement as a slice of records). A record whose id is already stored is skipped,
+    /// so retrying a batch whose commit was in doubt does not fail or duplicate.
+    pub async fn insert_logs<R: Borrow<LogRecord>>(&self, batch: &[R]) -> Result<(), StoreError> {
         if batch.is_empty() {
             return Ok(());
         }
         let logged_at = crate::store::now_ms();
         let mut tx = self.db.begin_write().await?;
-        let mut chunks = batch.chunks_exact(ROWS_PER_INSERT);
-        for chunk in chunks.by_ref() {
-            tx.execute(&columns::insert_sql(self.backend(), chunk, logged_at)?).await?;
-        }
-        for row in chunks.remainder() {
-            tx.execute(&columns::insert_sql(self.backend(), std::slice::from_ref(row), logged_at)?).await?;
+        for row in batch {
+            tx.execute(&columns::insert_sql(self.backend(), std::slice::from_ref(row.borrow()), logged_at)?).await?;
         }
         tx.commit().await
     }
