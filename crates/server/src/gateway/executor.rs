@@ -33,7 +33,7 @@ impl Failed {
             FailReply::Upstream { status, body } => {
                 let bytes = serde_json::to_vec(&body).unwrap_or_default();
                 rec.class(switchboard_core::provider::classify_status(status));
-                rec.finish_json(status, &bytes);
+                rec.finish_failure(status, &body, &bytes);
                 let mut response = reply::json(status, bytes);
                 if let Some(after) = self.failure.retry_after {
                     // The client's SDK paces its own retries by it (whole seconds, rounded up).

@@ -42,14 +42,6 @@ pub struct BodyPolicy {
     pub max_bytes: usize,
 }
 
-/// The few fields of an answer the log reads; everything else is skipped unparsed.
-#[derive(serde::Deserialize)]
-struct Peek {
-    model: Option<String>,
-    usage: Option<Value>,
-    error: Option<Value>,
-}
-
 pub struct Recorder {
     started: Instant,
     record: LogRecord,
@@ -84,7 +76,10 @@ pub struct Identity<'a> {
 }
 
 impl Recorder {
-    pub fn start(who: Identity<'_>, bodies: BodyPolicy, sink: LogSink) -> Self {
+    /// Starts a request's record. Bodies are copied into it only when `bodies` keeps them and
+    /// the sink stores records (not with `--no-request-logs`: metrics and OTLP read none).
+    pub fn start(who: Identity<'_>, mut bodies: BodyPolicy, sink: LogSink) -> Self {
+        bodies.keep &= sink.stores_records();
         let [span_id, parent_span_id, span_name] = who.span;
         let model = who.body.get("model").and_then(Value::as_str).unwrap_or_default();
         let record = LogRecord {
@@ -101,7 +96,8 @@ impl Recorder {
             request_body: bodies.keep.then(|| capped(who.raw_body, bodies.max_bytes)),
             ..LogRecord::new(crate::support::ids::log_id(), clock::unix_ms(), "none", model)
         };
-        let prompt_chars = prompt_chars(who.body);
+        // Only a stream's tokens are ever estimated (a provider that sends no usage).
+        let prompt_chars = if who.stream { prompt_chars(who.body) } else { 0 };
         Recorder {
             started: Instant::now(),
             record,
@@ -182,27 +178,24 @@ impl Recorder {
         self.record.ttfb_ms = Some(self.elapsed_ms() as i64);
     }
 
-    /// A successful non-stream answer whose model and usage were read when it was checked
-    /// (`facts`), else read here. Returns the request's cost when priced.
-    pub fn finish_answer(mut self, status: u16, body: &[u8], facts: Option<AnswerFacts>) -> Option<f64> {
-        let Some(facts) = facts else { return self.finish_json(status, body) };
+    /// A successful non-stream answer. Its model and usage were read by the scan that checked
+    /// it (`facts`), so the body is not parsed again. Returns the request's cost when priced.
+    pub fn finish_answer(mut self, status: u16, body: &[u8], facts: AnswerFacts) -> Option<f64> {
         self.record.served_model = facts.model;
         self.set_usage(facts.usage);
         self.finish_body(status, body)
     }
 
-    /// A non-stream answer: its status and (OpenAI-shaped) body. Returns the request's cost
-    /// when priced.
-    pub fn finish_json(mut self, status: u16, body: &[u8]) -> Option<f64> {
-        if let Ok(peek) = serde_json::from_slice::<Peek>(body) {
-            self.record.served_model = peek.model;
-            self.set_usage(peek.usage.as_ref().and_then(Usage::from_openai));
-            if status >= 400 {
-                let message = peek.error.as_ref().and_then(|e| e.get("message").or(Some(e))).and_then(Value::as_str);
-                self.record.error = message.map(str::to_string);
-            }
+    /// A provider's failure: its status and (OpenAI-shaped) body, read from the value the
+    /// client's answer was made of, and that answer (`sent`).
+    pub fn finish_failure(mut self, status: u16, body: &Value, sent: &[u8]) {
+        self.record.served_model = body.get("model").and_then(Value::as_str).map(str::to_string);
+        self.set_usage(body.get("usage").and_then(Usage::from_openai));
+        if status >= 400 {
+            let message = body.get("error").and_then(|e| e.get("message").or(Some(e))).and_then(Value::as_str);
+            self.record.error = message.map(str::to_string);
         }
-        self.finish_body(status, body)
+        self.finish_body(status, sent);
     }
 
     fn finish_body(mut self, status: u16, body: &[u8]) -> Option<f64> {
@@ -275,8 +268,8 @@ impl Recorder {
         self.record.prompt_tokens = Some(usage.prompt_tokens as i64);
         self.record.completion_tokens = Some(usage.completion_tokens as i64);
         self.record.total_tokens = Some(usage.total() as i64);
-        let model = self.record.served_model.clone().unwrap_or_else(|| self.record.requested_model.clone());
-        let price = self.price.or_else(|| pricing::lookup(&self.record.provider, &model));
+        let model = self.record.served_model.as_deref().unwrap_or(&self.record.requested_model);
+        let price = self.price.or_else(|| pricing::lookup(&self.record.provider, model));
         match price {
             Some(price) => self.record.cost_usd = Some(pricing::cost(&price, &usage)),
             None => self.record.unpriced = true,
@@ -357,10 +350,18 @@ fn prompt_chars(body: &Map<String, Value>) -> usize {
 }
 
 #[cfg(test)]
+#[expect(clippy::unwrap_used, reason = "a failed test should stop loudly")]
 mod tests {
+    use std::sync::Arc;
+
     use super::*;
+    use crate::observe::metrics::Metrics;
 
     fn recorder(sink: &LogSink) -> Recorder {
+        recorder_keeping(sink, false)
+    }
+
+    fn recorder_keeping(sink: &LogSink, keep: bool) -> Recorder {
         let (metadata, body) = (Map::new(), Map::new());
         let who = Identity {
             trace_id: "t",
@@ -371,10 +372,44 @@ mod tests {
             config_version: None,
             strategy_mode: "single",
             body: &body,
-            raw_body: b"{}",
+            raw_body: b"{\"model\": \"gpt-4o\"}",
             stream: false,
         };
-        Recorder::start(who, BodyPolicy { keep: false, max_bytes: 0 }, sink.clone())
+        Recorder::start(who, BodyPolicy { keep, max_bytes: 8 }, sink.clone())
+    }
+
+    #[test]
+    fn bodies_are_copied_capped_into_a_stored_record_and_not_at_all_without_a_store() {
+        let metrics = Arc::new(Metrics::default());
+        let (stored, mut queue) = crate::observe::sink::queue(4, metrics.clone());
+        recorder_keeping(&stored, true).finish_answer(200, b"0123456789", AnswerFacts::default());
+        let record = queue.try_recv().unwrap();
+        assert_eq!(record.request_body.as_deref(), Some("{\"model\"…[truncated]"));
+        assert_eq!(record.response_body.as_deref(), Some("01234567…[truncated]"));
+        let unstored = recorder_keeping(&LogSink::metrics_only(metrics), true);
+        assert!(!unstored.bodies.keep && unstored.record.request_body.is_none());
+    }
+
+    #[test]
+    fn an_answer_is_logged_from_the_facts_of_its_check_not_parsed_again() {
+        let (sink, mut queue) = crate::observe::sink::queue(4, Arc::new(Metrics::default()));
+        let mut rec = recorder(&sink);
+        rec.target("config", "openai", None, None);
+        let usage = Usage { prompt_tokens: 1_000_000, completion_tokens: 0, ..Usage::default() };
+        let facts = AnswerFacts { model: Some("gpt-4o".into()), usage: Some(usage) };
+        let cost = rec.finish_answer(200, b"not json: never read", facts);
+        let record = queue.try_recv().unwrap();
+        assert_eq!((record.served_model.as_deref(), record.prompt_tokens), (Some("gpt-4o"), Some(1_000_000)));
+        assert_eq!(cost, record.cost_usd);
+        assert!(cost.is_some_and(|c| c > 0.0) && !record.unpriced);
+    }
+
+    #[test]
+    fn a_provider_failure_is_read_from_the_value_it_was_sent_from() {
+        let (sink, mut queue) = crate::observe::sink::queue(4, Arc::new(Metrics::default()));
+        let body = serde_json::json!({"error": {"message": "slow down", "type": "rate_limit"}});
+        recorder(&sink).finish_failure(429, &body, b"{}");
+        assert_eq!(queue.try_recv().unwrap().error.as_deref(), Some("slow down"));
     }
 
     fn statuses(metrics: &crate::observe::metrics::Metrics) -> Vec<String> {

@@ -44,6 +44,11 @@ impl LogSink {
         self.metrics.clone()
     }
 
+    /// Whether records reach a store (so a body copied into one is kept).
+    pub fn stores_records(&self) -> bool {
+        self.tx.is_some()
+    }
+
     /// Also exports every record as OTLP spans through `queue`.
     pub fn with_otlp(mut self, queue: mpsc::Sender<Arc<LogRecord>>) -> Self {
         self.otlp = Some(queue);
@@ -112,7 +117,7 @@ pub fn spawn_writer(store: Store, capacity: usize, metrics: Arc<Metrics>) -> (Lo
 }
 
 /// A sink and the receiving end of its queue.
-fn queue(capacity: usize, metrics: Arc<Metrics>) -> (LogSink, mpsc::Receiver<Arc<LogRecord>>) {
+pub(super) fn queue(capacity: usize, metrics: Arc<Metrics>) -> (LogSink, mpsc::Receiver<Arc<LogRecord>>) {
     let (tx, rx) = mpsc::channel(capacity.max(1));
     (LogSink { tx: Some(tx), otlp: None, metrics, dropped: Arc::default() }, rx)
 }
