@@ -1,11 +1,14 @@
 //! Prometheus metrics, served at `GET /metrics` (OpenMetrics text). Every per-request series
 //! is recorded in one place, from the finished request's log record, so metrics and logs
 //! can never disagree. Recording a request whose series exist allocates nothing: label values
-//! are static or shared ([`labels`]).
+//! are static or shared ([`labels`]), and its series' handles are found in one lookup
+//! ([`series`]).
 
 mod labels;
+mod series;
 
 use labels::{Label, SharedLabels};
+use series::SeriesCache;
 use switchboard_core::pricing::{self, Known};
 
 use prometheus_client::encoding::text::encode;
@@ -80,6 +83,8 @@ pub struct Metrics {
     pub limits: LimitMetrics,
     /// Label values taken from configs and answers, shared across requests.
     labels: SharedLabels,
+    /// The per-request series by request label set.
+    series: SeriesCache,
 }
 
 fn latency_histogram() -> Histogram {
@@ -109,6 +114,7 @@ impl Default for Metrics {
             otlp_errors: Counter::default(),
             limits: LimitMetrics::default(),
             labels: SharedLabels::default(),
+            series: SeriesCache::default(),
             registry: Registry::default(),
         };
         registry.register("requests", "Requests answered, by final provider/model/target/status", m.requests.clone());
@@ -208,30 +214,24 @@ impl Metrics {
         let provider = self.labels.provider(&r.provider);
         let model = self.model_label(r);
         let target = r.target_path.as_deref().map_or(Label::Static(""), |path| self.labels.get(path));
-        let labels = RequestLabels { provider: provider.clone(), model: model.clone(), target, status: r.status };
-        self.requests.get_or_create(&labels).inc();
-        if r.status >= 400 {
-            self.errors.get_or_create(&labels).inc();
+        let series = self.series.get(self, RequestLabels { provider, model, target, status: r.status });
+        series.requests.inc();
+        if let Some(errors) = &series.errors {
+            errors.inc();
         }
-        let by_provider = ProviderLabels { provider: provider.clone() };
-        self.latency.get_or_create(&by_provider).observe(r.latency_ms as f64 / 1000.0);
+        series.latency.observe(r.latency_ms as f64 / 1000.0);
         if let Some(ttfb) = r.ttfb_ms {
-            self.ttfb.get_or_create(&by_provider).observe(ttfb as f64 / 1000.0);
+            series.ttfb(self).observe(ttfb as f64 / 1000.0);
         }
-        self.retries.get_or_create(&by_provider).inc_by(u64::from(r.retry_count));
-        self.fallbacks.get_or_create(&by_provider).inc_by(r.attempts.fallbacks() as u64);
-        self.observe_usage(r, ModelLabels { provider, model });
-    }
-
-    fn observe_usage(&self, r: &LogRecord, labels: ModelLabels) {
-        for (kind, count) in [("prompt", r.prompt_tokens), ("completion", r.completion_tokens)] {
+        series.retries.inc_by(u64::from(r.retry_count));
+        series.fallbacks.inc_by(r.attempts.fallbacks() as u64);
+        for (kind, count) in [r.prompt_tokens, r.completion_tokens].into_iter().enumerate() {
             if let Some(n) = count.and_then(|n| u64::try_from(n).ok()) {
-                let tokens = TokenLabels { provider: labels.provider.clone(), model: labels.model.clone(), kind };
-                self.tokens.get_or_create(&tokens).inc_by(n);
+                series.tokens(self, kind).inc_by(n);
             }
         }
         if let Some(cost) = r.cost_usd.filter(|c| c.is_finite() && *c > 0.0) {
-            self.cost_micro_usd.get_or_create(&labels).inc_by((cost * 1e6).round() as u64);
+            series.cost(self).inc_by((cost * 1e6).round() as u64);
         }
     }
 }
