@@ -57,23 +57,41 @@ fn exact() -> &'static HashMap<&'static str, HashMap<&'static str, Price>> {
     })
 }
 
+/// How the price table knows a model at a provider.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Known {
+    /// By its exact id: the table's own copy of it, which a caller may keep without copying.
+    Exact(&'static str),
+    /// As a dated version of a table id (`gpt-4o-2024-08-06` of `gpt-4o`).
+    Dated,
+}
+
 /// The list price of `model` at `provider`: an exact id, else the longest table id that
 /// the model starts with followed by `-` (its dated versions).
 pub fn lookup(provider: &str, model: &str) -> Option<Price> {
-    if let Some(price) = exact().get(provider).and_then(|models| models.get(model)) {
-        return Some(*price);
+    find(provider, model).map(|(price, _)| price)
+}
+
+/// Whether (and how) the table knows `model` at `provider`, by the rule of [`lookup`].
+pub fn known(provider: &str, model: &str) -> Option<Known> {
+    find(provider, model).map(|(_, known)| known)
+}
+
+fn find(provider: &str, model: &str) -> Option<(Price, Known)> {
+    if let Some((id, price)) = exact().get(provider).and_then(|models| models.get_key_value(model)) {
+        return Some((*price, Known::Exact(id)));
     }
     let mut best: Option<&Entry> = None;
     for entry in table().iter().filter(|e| e.providers.iter().any(|p| p == provider)) {
         if entry.model == model {
-            return Some(entry.price);
+            return Some((entry.price, Known::Exact(entry.model.as_str())));
         }
         let dated = model.strip_prefix(entry.model.as_str()).is_some_and(|rest| rest.starts_with('-'));
         if dated && best.is_none_or(|b| b.model.len() < entry.model.len()) {
             best = Some(entry);
         }
     }
-    best.map(|e| e.price)
+    best.map(|e| (e.price, Known::Dated))
 }
 
 /// The cost in USD of `usage` at `price`.
@@ -113,6 +131,14 @@ mod tests {
         assert_eq!(lookup("anthropic", "claude-3-opus-20240229").map(|p| p.input), Some(15.0));
         assert_eq!(lookup("openai", "gpt-4o-mini-2024-07-18").map(|p| p.input), Some(0.15));
         assert_eq!(lookup("openai", "gpt-4o-2024-08-06").map(|p| p.input), Some(2.5));
+    }
+
+    #[test]
+    fn known_models_are_the_table_ids_or_their_dated_versions() {
+        assert_eq!(known("openai", "gpt-4o"), Some(Known::Exact("gpt-4o")));
+        assert_eq!(known("openai", "gpt-4o-2024-08-06"), Some(Known::Dated));
+        assert_eq!(known("openai", "my-finetune"), None);
+        assert_eq!(known("no-such-provider", "gpt-4o"), None);
     }
 
     #[test]

@@ -35,7 +35,7 @@ async fn embeddings_through_the_cookbook_config_are_served_by_its_openai_half() 
     let logs = gw.logs().await;
     assert_eq!(logs.len(), 20);
     for log in &logs {
-        let skipped = &log.attempts.as_array().unwrap()[0];
+        let skipped = &attempts_json(log)[0];
         assert_eq!(skipped["reason"], "skipped");
         assert_eq!(skipped["target_path"], "config.targets[0]");
         assert_eq!(skipped["state"], "unsupported");
@@ -100,7 +100,7 @@ async fn a_virtual_keys_provider_decides_whether_it_can_serve() {
     assert!(ant.hits().is_empty());
     assert_eq!(oai.hits().len(), 1);
     let logs = gw.logs().await;
-    let skipped = &logs[0].attempts.as_array().unwrap()[0];
+    let skipped = &attempts_json(&logs[0])[0];
     assert_eq!(
         (skipped["state"].as_str(), skipped["target_path"].as_str()),
         (Some("unsupported"), Some("config.targets[0]"))

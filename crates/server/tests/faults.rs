@@ -38,7 +38,7 @@ async fn only_record(gw: &Gateway) -> LogRecord {
 }
 
 fn attempt_classes(record: &LogRecord) -> Vec<Value> {
-    record.attempts.as_array().unwrap().iter().map(|a| a["error_class"].clone()).collect()
+    attempts_json(record).iter().map(|a| a["error_class"].clone()).collect()
 }
 
 fn code(answer: &Answer) -> String {

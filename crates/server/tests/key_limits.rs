@@ -226,7 +226,7 @@ async fn a_limited_virtual_key_inside_a_fallback_is_skipped_like_an_unhealthy_ta
     assert_eq!((capped.hits().len(), spare.hits().len()), (2, 4), "the capped key served its 2, then was passed over");
     let logs = gw.logs().await;
     let last = logs.iter().find(|r| r.trace_id.as_deref() == Some("limited-5")).unwrap();
-    let route = last.attempts.as_array().unwrap();
+    let route = attempts_json(last);
     assert_eq!((route[0]["reason"].clone(), route[0]["state"].clone()), (json!("skipped"), json!("limited")));
     assert_eq!(route[0]["virtual_key"], json!(capped_slug));
     assert_eq!(

@@ -60,8 +60,12 @@ fn synthetic(i: usize) -> LogRecord {
         unpriced: nth(i, 11),
         request_body: Some(format!("{{\"model\":\"{model}\"}}")),
         response_body: Some("{\"ok\":true}".into()),
-        attempts: json!([{"target_path": "config.targets[0]", "status": 503, "reason": "initial"},
+        // Shapes older than the typed attempts: the API gives them back as stored.
+        attempts: serde_json::from_value(
+            json!([{"target_path": "config.targets[0]", "status": 503, "reason": "initial"},
                          {"target_path": "config.targets[1]", "status": status, "reason": "fallback"}]),
+        )
+        .unwrap(),
         error: (status >= 400).then(|| "upstream said \"no\", twice".to_string()),
         error_class: None,
     }

@@ -169,7 +169,8 @@ fn cost_record(i: usize) -> switchboard_store::LogRecord {
         cost_usd: Some(0.000_046_8),
         request_body: Some("x".repeat(512)),
         response_body: Some("y".repeat(512)),
-        attempts: json!([attempt("config.targets[0]", 503), attempt("config.targets[1]", 200)]),
+        attempts: serde_json::from_value(json!([attempt("config.targets[0]", 503), attempt("config.targets[1]", 200)]))
+            .unwrap(),
         ..switchboard_store::LogRecord::new(
             format!("0190f5a2-7b3c-7def-8123-{i:012x}"),
             1_720_000_000_000,

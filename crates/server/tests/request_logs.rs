@@ -9,10 +9,7 @@ use common::*;
 use serde_json::{json, Value};
 
 fn attempts(record: &switchboard_store::LogRecord) -> Vec<(String, u64, String)> {
-    record
-        .attempts
-        .as_array()
-        .unwrap()
+    attempts_json(record)
         .iter()
         .map(|a| {
             (
@@ -46,7 +43,7 @@ async fn fallback_after_503_is_logged_attempt_by_attempt_with_tokens_and_cost() 
         attempts(r),
         [("config.targets[0]".into(), 503, "initial".into()), ("config.targets[1]".into(), 200, "fallback".into())]
     );
-    assert_eq!(r.attempts[0]["error_class"], "overloaded");
+    assert_eq!(attempts_json(r)[0]["error_class"], "overloaded");
     assert_eq!(r.requested_model, "gpt-3.5-turbo");
     let usage = answer.json()["usage"].clone();
     assert_eq!(r.prompt_tokens, usage["prompt_tokens"].as_i64());

@@ -63,7 +63,7 @@ async fn a_skipped_target_is_in_the_log_record_with_its_state() {
     assert_eq!(gw.chat_with(&cfg, &chat_body(), &trace).await.status, 200);
     let logs = gw.logs().await;
     let record = logs.iter().find(|r| r.trace_id.as_deref() == Some("skipped-primary")).unwrap();
-    let route = record.attempts.as_array().unwrap();
+    let route = attempts_json(record);
     assert_eq!(route[0]["reason"], "skipped");
     assert_eq!(route[0]["target_path"], "config.targets[0]");
     assert_eq!(route[0]["state"], "open");
@@ -177,7 +177,7 @@ async fn a_sticky_split_holds_per_user_and_follows_the_weights() {
     }
     assert!((12..=60).contains(&on_canary), "about 10 % of 300 users on the canary, got {on_canary}");
     let logs = gw.logs().await;
-    let sticky = logs[0].attempts.as_array().unwrap().iter().find(|a| a["reason"] == "sticky").cloned();
+    let sticky = attempts_json(&logs[0]).into_iter().find(|a| a["reason"] == "sticky");
     assert_eq!(sticky.map(|s| s["group_path"].clone()), Some(json!("config")), "the assignment is logged");
 }
 

@@ -15,9 +15,9 @@
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
-use serde_json::{json, Map};
+use serde_json::Map;
 use sqlx::Connection as _;
-use switchboard_store::{open, LogRecord, Store, StoreLocation};
+use switchboard_store::{open, AttemptEntry, AttemptReason, Attempts, LogRecord, RouteEntry, Store, StoreLocation};
 
 /// The server's `observe::sink::BATCH_SIZE`.
 const BATCH: usize = 500;
@@ -49,9 +49,18 @@ fn record(n: usize) -> LogRecord {
         response_body: Some(format!(
             r#"{{"id":"chatcmpl-{n}","object":"chat.completion","created":1780000000,"model":"gpt-4o-mini-2024-07-18","choices":[{{"index":0,"message":{{"role":"assistant","content":"Weights shift, calm and sure; one path fails, another holds; the answer arrives."}},"finish_reason":"stop"}}],"usage":{{"prompt_tokens":31,"completion_tokens":12,"total_tokens":43}}}}"#
         )),
-        attempts: json!([{"target_path": "config", "provider": "openai", "model": "gpt-4o-mini", "status": 200,
-                          "latency_ms": 2, "start_offset_ms": 0, "error_class": null, "retry": 0,
-                          "backoff_ms": 0, "reason": "initial"}]),
+        attempts: Attempts(vec![RouteEntry::Attempt(AttemptEntry {
+            target_path: "config".to_owned(),
+            provider: Some("openai".into()),
+            model: Some("gpt-4o-mini".to_owned()),
+            status: 200,
+            latency_ms: 2,
+            start_offset_ms: 0,
+            error_class: None,
+            retry: 0,
+            backoff_ms: 0,
+            reason: AttemptReason::Initial,
+        })]),
         ..LogRecord::new(format!("019a{n:028x}"), created_at, "openai", "gpt-4o-mini")
     }
 }

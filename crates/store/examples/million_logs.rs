@@ -12,7 +12,9 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Map};
-use switchboard_store::{open, GroupBy, LogQuery, LogRecord, StatusFilter, Store, StoreError, StoreLocation};
+use switchboard_store::{
+    open, Attempts, GroupBy, LogQuery, LogRecord, RouteEntry, StatusFilter, Store, StoreError, StoreLocation,
+};
 
 const BATCH: usize = 1_000;
 const PROVIDERS: [&str; 5] = ["openai", "anthropic", "azure-openai", "bedrock", "groq"];
@@ -58,7 +60,9 @@ fn record(n: usize, start_ms: i64) -> LogRecord {
             MODELS[0]
         )),
         response_body: Some(r#"{"id":"chatcmpl-1","choices":[{"message":{"content":"hi"}}]}"#.to_owned()),
-        attempts: json!([{"provider": PROVIDERS[n % PROVIDERS.len()], "status": 200, "latency_ms": 100}]),
+        attempts: Attempts(vec![RouteEntry::Other(
+            json!({"provider": PROVIDERS[n % PROVIDERS.len()], "status": 200, "latency_ms": 100}),
+        )]),
         error: None,
         error_class: None,
     }

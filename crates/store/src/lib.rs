@@ -28,8 +28,9 @@ pub use logs::partitions::LogPartition;
 pub use logs::query::{BadStatusFilter, DEFAULT_PAGE_SIZE, MAX_METADATA_FILTERS, MAX_PAGE_SIZE};
 pub use logs::summary::UnknownGroupBy;
 pub use logs::{
-    Feedback, FeedbackUpdate, GroupBy, LogPage, LogQuery, LogRecord, SeriesPoint, StatusFilter, SummaryRow, TailFrom,
-    TailPosition, TailRow, MAX_SERIES_BUCKETS, PG_OVERLAP_MS,
+    AttemptEntry, AttemptReason, Attempts, Feedback, FeedbackUpdate, GroupBy, LogPage, LogQuery, LogRecord, RouteEntry,
+    RouteNote, SeriesPoint, StatusFilter, SummaryRow, TailFrom, TailPosition, TailRow, MAX_SERIES_BUCKETS,
+    PG_OVERLAP_MS,
 };
 pub use store::{open, Store, StoreLocation, SQLITE_FILE};
 pub use ui_sessions::UiSession;

@@ -85,7 +85,7 @@ async fn log_batch_round_trips_every_field(store: &Store) {
     sparse.stream = true;
     sparse.retry_count = 3;
     sparse.request_body = None;
-    sparse.attempts = json!([]);
+    sparse.attempts = switchboard_store::Attempts::default();
     sparse.error = Some("upstream timed out".to_owned());
     let mut nested = log(1, 1_000);
     nested.metadata = Map::from_iter([("env".to_owned(), json!("prod")), ("n".to_owned(), json!({"deep": [1, 2.5]}))]);

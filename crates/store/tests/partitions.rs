@@ -237,7 +237,7 @@ async fn insert_old_row(pool: &PgPool, record: &LogRecord, logged_at: Option<i64
     .bind(record.stream)
     .bind(i64::from(record.retry_count))
     .bind(record.unpriced)
-    .bind(record.attempts.to_string())
+    .bind(serde_json::to_string(&record.attempts).unwrap())
     .bind(&record.error_class)
     .bind(logged_at)
     .execute(pool)
@@ -250,7 +250,7 @@ fn old_row(n: usize, created_at: i64) -> LogRecord {
     record.trace_id = Some(format!("trace-{}", n % 3));
     record.metadata = serde_json::Map::from_iter([("user".to_owned(), serde_json::json!(format!("u{n}")))]);
     (record.status, record.latency_ms, record.stream) = (200, 10 + n as i64, n % 2 == 0);
-    record.attempts = serde_json::json!([{"provider": "openai", "status": 200}]);
+    record.attempts = serde_json::from_value(serde_json::json!([{"provider": "openai", "status": 200}])).unwrap();
     record.error_class = (n == 3).then(|| "rate_limit".to_owned());
     record
 }

@@ -98,11 +98,11 @@ impl Failed {
 
 /// A successful attempt, before it is answered.
 pub enum Success {
-    /// `facts`: what the log needs, when the check of a passed-through body already read it.
+    /// `facts`: what the log needs of the answer, read by the scan that checked it.
     Json {
         status: u16,
         body: Vec<u8>,
-        facts: Option<AnswerFacts>,
+        facts: AnswerFacts,
     },
     Stream {
         first: Bytes,
@@ -197,7 +197,7 @@ async fn read_answer(
         .ok_or_else(|| clock.timed_out(spec))?
         .map_err(|e| Failed::gateway(read_error(spec.id, e)))?;
     let (body, facts) = wire.answer(spec, &bytes).map_err(|e| codec_failure(leaf, spec, e))?;
-    Ok(Success::Json { status, body, facts: Some(facts) })
+    Ok(Success::Json { status, body, facts })
 }
 
 /// When an attempt must have its answer (its headers; a non-stream answer's whole body; a

@@ -3,12 +3,15 @@
 //! attempt succeeds or the planner gives up. Failover stops once a byte has gone to the
 //! client: a stream is committed only on its first real upstream event.
 
+use std::borrow::Cow;
+
 use crate::http::error::GatewayError;
 use axum::response::Response;
 use http::HeaderValue;
 use switchboard_core::config::RequestFacts;
 use switchboard_core::health::TargetState;
 use switchboard_core::planner::{Attempt, AttemptKind, Planner, Unroutable};
+use switchboard_store::{AttemptEntry, AttemptReason};
 
 use crate::gateway::attempt::{self, FailReply, Failed, Job, Note, Success};
 use crate::gateway::eligibility;
@@ -16,7 +19,7 @@ use crate::gateway::health;
 use crate::gateway::relay;
 use crate::gateway::route::Resolved;
 use crate::http::reply::{self, RouteInfo};
-use crate::observe::{AttemptNote, BodyPolicy, Identity, Recorder};
+use crate::observe::{BodyPolicy, Identity, Recorder};
 use crate::policy::limits::Reservation;
 use crate::support::clock;
 
@@ -30,7 +33,7 @@ impl Failed {
             FailReply::Upstream { status, body } => {
                 let bytes = serde_json::to_vec(&body).unwrap_or_default();
                 rec.class(switchboard_core::provider::classify_status(status));
-                rec.finish_json(status, &bytes);
+                rec.finish_failure(status, &body, &bytes);
                 let mut response = reply::json(status, bytes);
                 if let Some(after) = self.failure.retry_after {
                     // The client's SDK paces its own retries by it (whole seconds, rounded up).
@@ -127,14 +130,14 @@ async fn run_attempt(
         Ok(Success::Stream { .. }) => (200, None),
         Err(failed) => (failed.failure.status, Some(failed.class())),
     };
-    rec.attempt(AttemptNote {
+    rec.attempt(AttemptEntry {
         target_path: leaf.path.clone(),
-        provider: note.provider,
-        model: note.model.clone(),
+        provider: note.provider.map(Cow::Borrowed),
+        model: note.model.take(),
         status,
         latency_ms: rec.elapsed_ms().saturating_sub(began),
         start_offset_ms: began,
-        error_class: class,
+        error_class: class.map(Cow::Borrowed),
         retry: attempt.retry,
         backoff_ms: u64::try_from(attempt.backoff.as_millis()).unwrap_or(u64::MAX),
         reason: reason(attempt.kind),
@@ -170,11 +173,11 @@ fn hold_or_settle(rec: &mut Recorder, reservation: Option<Reservation>, succeede
     }
 }
 
-fn reason(kind: AttemptKind) -> &'static str {
+fn reason(kind: AttemptKind) -> AttemptReason {
     match kind {
-        AttemptKind::Initial => "initial",
-        AttemptKind::Retry => "retry",
-        AttemptKind::Fallback => "fallback",
+        AttemptKind::Initial => AttemptReason::Initial,
+        AttemptKind::Retry => AttemptReason::Retry,
+        AttemptKind::Fallback => AttemptReason::Fallback,
     }
 }
 

@@ -1,6 +1,15 @@
 //! Prometheus metrics, served at `GET /metrics` (OpenMetrics text). Every per-request series
 //! is recorded in one place, from the finished request's log record, so metrics and logs
-//! can never disagree.
+//! can never disagree. Recording a request whose series exist allocates nothing: label values
+//! are static or shared ([`labels`]), and its series' handles are found in one lookup
+//! ([`series`]).
+
+mod labels;
+mod series;
+
+use labels::{Label, SharedLabels};
+use series::SeriesCache;
+use switchboard_core::pricing::{self, Known};
 
 use prometheus_client::encoding::text::encode;
 use prometheus_client::encoding::EncodeLabelSet;
@@ -10,32 +19,34 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
 
+use switchboard_store::LogRecord;
+
 use crate::policy::limits::LimitMetrics;
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct RequestLabels {
-    pub provider: String,
-    pub model: String,
-    pub target: String,
-    pub status: String,
+    pub provider: Label,
+    pub model: Label,
+    pub target: Label,
+    pub status: u16,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct ProviderLabels {
-    pub provider: String,
+    pub provider: Label,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct TokenLabels {
-    pub provider: String,
-    pub model: String,
-    pub kind: String,
+    pub provider: Label,
+    pub model: Label,
+    pub kind: &'static str,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct ModelLabels {
-    pub provider: String,
-    pub model: String,
+    pub provider: Label,
+    pub model: Label,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -71,6 +82,10 @@ pub struct Metrics {
     pub otlp_errors: Counter,
     /// The key limiter's series (budget alerts, shared state degraded).
     pub limits: LimitMetrics,
+    /// Label values taken from configs and answers, shared across requests.
+    labels: SharedLabels,
+    /// The per-request series by request label set.
+    series: SeriesCache,
 }
 
 fn latency_histogram() -> Histogram {
@@ -100,6 +115,8 @@ impl Default for Metrics {
             log_queue: Gauge::default(),
             otlp_errors: Counter::default(),
             limits: LimitMetrics::default(),
+            labels: SharedLabels::default(),
+            series: SeriesCache::default(),
             registry: Registry::default(),
         };
         registry.register("requests", "Requests answered, by final provider/model/target/status", m.requests.clone());
@@ -177,54 +194,47 @@ impl Metrics {
     }
 }
 
-/// The `model` label: a model the price table knows (for the request's provider), else
-/// `other`. A client's `model` string (and a hostile provider's) never becomes a label of
-/// its own, so the number of series stays bounded whatever is sent.
-fn model_label(r: &switchboard_store::LogRecord) -> String {
-    let known = |m: &&String| switchboard_core::pricing::lookup(&r.provider, m).is_some();
-    r.served_model
-        .as_ref()
-        .filter(known)
-        .or(Some(&r.requested_model).filter(known))
-        .cloned()
-        .unwrap_or_else(|| "other".into())
-}
-
 impl Metrics {
-    /// Records one finished request (from its log record).
-    pub fn observe(&self, r: &switchboard_store::LogRecord) {
-        let model = model_label(r);
-        let labels = RequestLabels {
-            provider: r.provider.clone(),
-            model: model.clone(),
-            target: r.target_path.clone().unwrap_or_default(),
-            status: r.status.to_string(),
-        };
-        self.requests.get_or_create(&labels).inc();
-        if r.status >= 400 {
-            self.errors.get_or_create(&labels).inc();
+    /// The `model` label: a model the price table knows (for the request's provider), else
+    /// `other`. A client's `model` string (and a hostile provider's) never becomes a label of
+    /// its own, so the number of series stays bounded whatever is sent. (A dated version of a
+    /// known id, `gpt-4o-2024-08-06`, is its own label.)
+    fn model_label(&self, r: &LogRecord) -> Label {
+        let served = r.served_model.as_deref();
+        let requested = Some(r.requested_model.as_str()).filter(|m| Some(*m) != served);
+        for model in [served, requested].into_iter().flatten() {
+            match pricing::known(&r.provider, model) {
+                Some(Known::Exact(id)) => return Label::Static(id),
+                Some(Known::Dated) => return self.labels.get(model),
+                None => {}
+            }
         }
-        let provider = ProviderLabels { provider: r.provider.clone() };
-        self.latency.get_or_create(&provider).observe(r.latency_ms as f64 / 1000.0);
-        if let Some(ttfb) = r.ttfb_ms {
-            self.ttfb.get_or_create(&provider).observe(ttfb as f64 / 1000.0);
-        }
-        self.retries.get_or_create(&provider).inc_by(u64::from(r.retry_count));
-        let fallbacks = r.attempts.as_array().map_or(0, |a| a.iter().filter(|x| x["reason"] == "fallback").count());
-        self.fallbacks.get_or_create(&provider).inc_by(fallbacks as u64);
-        self.observe_usage(r, model);
+        Label::Static("other")
     }
 
-    fn observe_usage(&self, r: &switchboard_store::LogRecord, model: String) {
-        for (kind, count) in [("prompt", r.prompt_tokens), ("completion", r.completion_tokens)] {
+    /// Records one finished request (from its log record).
+    pub fn observe(&self, r: &LogRecord) {
+        let provider = self.labels.provider(&r.provider);
+        let model = self.model_label(r);
+        let target = r.target_path.as_deref().map_or(Label::Static(""), |path| self.labels.get(path));
+        let series = self.series.get(self, RequestLabels { provider, model, target, status: r.status });
+        series.requests.inc();
+        if let Some(errors) = &series.errors {
+            errors.inc();
+        }
+        series.latency.observe(r.latency_ms as f64 / 1000.0);
+        if let Some(ttfb) = r.ttfb_ms {
+            series.ttfb(self).observe(ttfb as f64 / 1000.0);
+        }
+        series.retries.inc_by(u64::from(r.retry_count));
+        series.fallbacks.inc_by(r.attempts.fallbacks() as u64);
+        for (kind, count) in [r.prompt_tokens, r.completion_tokens].into_iter().enumerate() {
             if let Some(n) = count.and_then(|n| u64::try_from(n).ok()) {
-                let labels = TokenLabels { provider: r.provider.clone(), model: model.clone(), kind: kind.into() };
-                self.tokens.get_or_create(&labels).inc_by(n);
+                series.tokens(self, kind).inc_by(n);
             }
         }
         if let Some(cost) = r.cost_usd.filter(|c| c.is_finite() && *c > 0.0) {
-            let labels = ModelLabels { provider: r.provider.clone(), model };
-            self.cost_micro_usd.get_or_create(&labels).inc_by((cost * 1e6).round() as u64);
+            series.cost(self).inc_by((cost * 1e6).round() as u64);
         }
     }
 }
@@ -232,7 +242,103 @@ impl Metrics {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use switchboard_store::LogRecord;
+    use switchboard_store::{AttemptEntry, AttemptReason, Attempts, RouteEntry};
+
+    fn call(reason: AttemptReason) -> RouteEntry {
+        RouteEntry::Attempt(AttemptEntry {
+            target_path: "config.targets[1]".into(),
+            provider: Some("openai".into()),
+            model: None,
+            status: 200,
+            latency_ms: 1,
+            start_offset_ms: 0,
+            error_class: None,
+            retry: 0,
+            backoff_ms: 0,
+            reason,
+        })
+    }
+
+    /// Requests of every kind the per-request series tell apart: priced with tokens, time to
+    /// first byte, retries and a fallback; a dated model; an upstream error; a refusal before
+    /// routing; a provider outside the table.
+    fn requests() -> Vec<LogRecord> {
+        let fallback = Attempts(vec![call(AttemptReason::Initial), call(AttemptReason::Fallback)]);
+        vec![
+            LogRecord {
+                status: 200,
+                latency_ms: 120,
+                ttfb_ms: Some(30),
+                prompt_tokens: Some(10),
+                completion_tokens: Some(5),
+                cost_usd: Some(0.0125),
+                target_path: Some("config.targets[1]".into()),
+                served_model: Some("gpt-4o".into()),
+                retry_count: 2,
+                attempts: fallback,
+                ..LogRecord::new("a", 0, "openai", "gpt-4o")
+            },
+            LogRecord {
+                status: 200,
+                latency_ms: 80,
+                served_model: Some("gpt-4o-2024-08-06".into()),
+                prompt_tokens: Some(7),
+                completion_tokens: Some(0),
+                cost_usd: Some(0.0),
+                target_path: Some("config".into()),
+                ..LogRecord::new("b", 0, "openai", "gpt-4o")
+            },
+            LogRecord {
+                status: 503,
+                latency_ms: 5,
+                error_class: Some("overloaded".into()),
+                target_path: Some("config".into()),
+                ..LogRecord::new("c", 0, "anthropic", "claude-3-opus-20240229")
+            },
+            LogRecord { status: 400, ..LogRecord::new("d", 0, "none", "made-up") },
+            LogRecord { status: 200, latency_ms: 1, ..LogRecord::new("e", 0, "my-own-provider", "m") },
+        ]
+    }
+
+    /// The exposition's lines of the per-request families, sorted (a family's series come in
+    /// hash order).
+    fn per_request_lines(text: &str) -> Vec<&str> {
+        const FAMILIES: [&str; 8] = [
+            "requests",
+            "errors",
+            "request_duration_seconds",
+            "time_to_first_byte_seconds",
+            "tokens",
+            "cost_micro_usd",
+            "retries",
+            "fallbacks",
+        ];
+        let per_request = |line: &str| {
+            let rest = line.strip_prefix("# HELP ").or_else(|| line.strip_prefix("# TYPE ")).unwrap_or(line);
+            let Some(name) = rest.split(['{', ' ']).next().and_then(|n| n.strip_prefix("switchboard_")) else {
+                return false;
+            };
+            let suffixes = ["_total", "_bucket", "_sum", "_count", "_created"];
+            let base = suffixes.iter().filter_map(|suffix| name.strip_suffix(suffix)).find(|b| FAMILIES.contains(b));
+            FAMILIES.contains(&base.unwrap_or(name))
+        };
+        let mut lines: Vec<&str> = text.lines().filter(|line| per_request(line)).collect();
+        lines.sort_unstable();
+        lines
+    }
+
+    #[test]
+    fn the_exposition_is_the_one_owned_string_labels_gave() {
+        let metrics = Metrics::default();
+        for record in requests() {
+            metrics.observe(&record);
+            metrics.observe(&record);
+        }
+        let text = metrics.render();
+        // Rendered by the metrics of commit 4169de4, whose labels were owned `String`s.
+        let before: Vec<&str> = include_str!("metrics/per_request.txt").lines().collect();
+        assert_eq!(per_request_lines(&text), before);
+    }
 
     #[test]
     fn client_chosen_models_do_not_become_labels() {

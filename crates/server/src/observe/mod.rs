@@ -12,7 +12,5 @@ pub mod retention;
 mod sink;
 
 pub(crate) use record::capped;
-pub(crate) use record::{
-    log_refusal, AttemptNote, BodyPolicy, Identity, Recorder, SkipNote, CLIENT_CLOSED, ROUTE_NOTES,
-};
+pub(crate) use record::{log_refusal, BodyPolicy, Identity, Recorder, SkipNote, CLIENT_CLOSED};
 pub use sink::{spawn_writer, LogSink, WriterHandle, BATCH_SIZE};

@@ -10,39 +10,18 @@
 
 use std::time::Instant;
 
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value};
 use switchboard_core::pricing::{self, Price};
 use switchboard_core::provider::AnswerFacts;
 use switchboard_core::usage::Usage;
-use switchboard_store::LogRecord;
+use switchboard_store::{AttemptEntry, AttemptReason, LogRecord, RouteEntry, RouteNote};
 
 use super::LogSink;
 use crate::policy::limits::Reservation;
 use crate::support::clock;
 
-/// Entries of a record's `attempts` that are not upstream calls: what routing decided.
-pub const ROUTE_NOTES: [&str; 3] = ["skipped", "sticky", "failed_open"];
-
 /// The class of a request whose client went away before its answer was complete.
 pub const CLIENT_CLOSED: &str = "client_closed";
-
-/// One upstream attempt, as the log shows it.
-#[derive(Debug, Clone)]
-pub struct AttemptNote {
-    pub target_path: String,
-    pub provider: Option<&'static str>,
-    pub model: Option<String>,
-    pub status: u16,
-    pub latency_ms: u64,
-    /// When the attempt started, in milliseconds after the request arrived.
-    pub start_offset_ms: u64,
-    /// `None` for a success.
-    pub error_class: Option<&'static str>,
-    pub retry: u32,
-    pub backoff_ms: u64,
-    /// Why this attempt happened: `initial`, `retry`, `fallback`.
-    pub reason: &'static str,
-}
 
 /// A target routing passed over, as the log shows it: which target (its path, and the provider or virtual
 /// key it names, so a reader can tell it without the config), why (`state`: open, half_open, cooling,
@@ -61,14 +40,6 @@ pub struct SkipNote<'a> {
 pub struct BodyPolicy {
     pub keep: bool,
     pub max_bytes: usize,
-}
-
-/// The few fields of an answer the log reads; everything else is skipped unparsed.
-#[derive(serde::Deserialize)]
-struct Peek {
-    model: Option<String>,
-    usage: Option<Value>,
-    error: Option<Value>,
 }
 
 pub struct Recorder {
@@ -105,7 +76,10 @@ pub struct Identity<'a> {
 }
 
 impl Recorder {
-    pub fn start(who: Identity<'_>, bodies: BodyPolicy, sink: LogSink) -> Self {
+    /// Starts a request's record. Bodies are copied into it only when `bodies` keeps them and
+    /// the sink stores records (not with `--no-request-logs`: metrics and OTLP read none).
+    pub fn start(who: Identity<'_>, mut bodies: BodyPolicy, sink: LogSink) -> Self {
+        bodies.keep &= sink.stores_records();
         let [span_id, parent_span_id, span_name] = who.span;
         let model = who.body.get("model").and_then(Value::as_str).unwrap_or_default();
         let record = LogRecord {
@@ -122,7 +96,8 @@ impl Recorder {
             request_body: bodies.keep.then(|| capped(who.raw_body, bodies.max_bytes)),
             ..LogRecord::new(crate::support::ids::log_id(), clock::unix_ms(), "none", model)
         };
-        let prompt_chars = prompt_chars(who.body);
+        // Only a stream's tokens are ever estimated (a provider that sends no usage).
+        let prompt_chars = if who.stream { prompt_chars(who.body) } else { 0 };
         Recorder {
             started: Instant::now(),
             record,
@@ -164,49 +139,38 @@ impl Recorder {
         self.price = price;
     }
 
-    pub fn attempt(&mut self, note: AttemptNote) {
-        if note.reason == "retry" {
+    pub fn attempt(&mut self, call: AttemptEntry) {
+        if call.reason == AttemptReason::Retry {
             self.record.retry_count += 1;
         }
-        if let Value::Array(list) = &mut self.record.attempts {
-            list.push(json!({
-                "target_path": note.target_path, "provider": note.provider, "model": note.model,
-                "status": note.status, "latency_ms": note.latency_ms, "start_offset_ms": note.start_offset_ms,
-                "error_class": note.error_class,
-                "retry": note.retry, "backoff_ms": note.backoff_ms, "reason": note.reason,
-            }));
-        }
+        self.record.attempts.push(RouteEntry::Attempt(call));
     }
 
     /// A target routing passed over, in the record's route before its attempts.
     pub fn skipped(&mut self, skip: &SkipNote<'_>) {
-        let mut note = json!({"reason": "skipped", "target_path": skip.target_path, "state": skip.state,
-                              "until_ms": skip.until_ms, "provider": skip.provider, "virtual_key": skip.virtual_key});
-        if let Some(why) = skip.why {
-            note["why"] = why.into();
-        }
-        self.route_note(note);
+        self.record.attempts.push_note(RouteNote::Skipped {
+            target_path: skip.target_path.to_string(),
+            state: skip.state.into(),
+            until_ms: skip.until_ms,
+            provider: skip.provider.map(str::to_string),
+            virtual_key: skip.virtual_key.map(str::to_string),
+            why: skip.why.map(str::to_string),
+        });
     }
 
     /// A sticky loadbalance's assignment: the group, its first choice for the request's
     /// `hash_key` value, and the target it went to.
     pub fn sticky(&mut self, group_path: &str, first_choice: &str, chosen: &str) {
-        self.route_note(json!({"reason": "sticky", "group_path": group_path, "first_choice": first_choice,
-                               "target_path": chosen}));
+        self.record.attempts.push_note(RouteNote::Sticky {
+            group_path: group_path.to_string(),
+            first_choice: first_choice.to_string(),
+            target_path: chosen.to_string(),
+        });
     }
 
     /// Nothing was available: the router tried the target back first.
     pub fn failed_open(&mut self) {
-        self.route_note(json!({"reason": "failed_open"}));
-    }
-
-    /// Routing notes go before the attempts, in the order they were made.
-    fn route_note(&mut self, note: Value) {
-        if let Value::Array(list) = &mut self.record.attempts {
-            let at =
-                list.iter().take_while(|a| ROUTE_NOTES.contains(&a["reason"].as_str().unwrap_or_default())).count();
-            list.insert(at, note);
-        }
+        self.record.attempts.push_note(RouteNote::FailedOpen);
     }
 
     /// The first response byte is ready for the client.
@@ -214,27 +178,24 @@ impl Recorder {
         self.record.ttfb_ms = Some(self.elapsed_ms() as i64);
     }
 
-    /// A successful non-stream answer whose model and usage were read when it was checked
-    /// (`facts`), else read here. Returns the request's cost when priced.
-    pub fn finish_answer(mut self, status: u16, body: &[u8], facts: Option<AnswerFacts>) -> Option<f64> {
-        let Some(facts) = facts else { return self.finish_json(status, body) };
+    /// A successful non-stream answer. Its model and usage were read by the scan that checked
+    /// it (`facts`), so the body is not parsed again. Returns the request's cost when priced.
+    pub fn finish_answer(mut self, status: u16, body: &[u8], facts: AnswerFacts) -> Option<f64> {
         self.record.served_model = facts.model;
         self.set_usage(facts.usage);
         self.finish_body(status, body)
     }
 
-    /// A non-stream answer: its status and (OpenAI-shaped) body. Returns the request's cost
-    /// when priced.
-    pub fn finish_json(mut self, status: u16, body: &[u8]) -> Option<f64> {
-        if let Ok(peek) = serde_json::from_slice::<Peek>(body) {
-            self.record.served_model = peek.model;
-            self.set_usage(peek.usage.as_ref().and_then(Usage::from_openai));
-            if status >= 400 {
-                let message = peek.error.as_ref().and_then(|e| e.get("message").or(Some(e))).and_then(Value::as_str);
-                self.record.error = message.map(str::to_string);
-            }
+    /// A provider's failure: its status and (OpenAI-shaped) body, read from the value the
+    /// client's answer was made of, and that answer (`sent`).
+    pub fn finish_failure(mut self, status: u16, body: &Value, sent: &[u8]) {
+        self.record.served_model = body.get("model").and_then(Value::as_str).map(str::to_string);
+        self.set_usage(body.get("usage").and_then(Usage::from_openai));
+        if status >= 400 {
+            let message = body.get("error").and_then(|e| e.get("message").or(Some(e))).and_then(Value::as_str);
+            self.record.error = message.map(str::to_string);
         }
-        self.finish_body(status, body)
+        self.finish_body(status, sent);
     }
 
     fn finish_body(mut self, status: u16, body: &[u8]) -> Option<f64> {
@@ -307,8 +268,8 @@ impl Recorder {
         self.record.prompt_tokens = Some(usage.prompt_tokens as i64);
         self.record.completion_tokens = Some(usage.completion_tokens as i64);
         self.record.total_tokens = Some(usage.total() as i64);
-        let model = self.record.served_model.clone().unwrap_or_else(|| self.record.requested_model.clone());
-        let price = self.price.or_else(|| pricing::lookup(&self.record.provider, &model));
+        let model = self.record.served_model.as_deref().unwrap_or(&self.record.requested_model);
+        let price = self.price.or_else(|| pricing::lookup(&self.record.provider, model));
         match price {
             Some(price) => self.record.cost_usd = Some(pricing::cost(&price, &usage)),
             None => self.record.unpriced = true,
@@ -389,10 +350,18 @@ fn prompt_chars(body: &Map<String, Value>) -> usize {
 }
 
 #[cfg(test)]
+#[expect(clippy::unwrap_used, reason = "a failed test should stop loudly")]
 mod tests {
+    use std::sync::Arc;
+
     use super::*;
+    use crate::observe::metrics::Metrics;
 
     fn recorder(sink: &LogSink) -> Recorder {
+        recorder_keeping(sink, false)
+    }
+
+    fn recorder_keeping(sink: &LogSink, keep: bool) -> Recorder {
         let (metadata, body) = (Map::new(), Map::new());
         let who = Identity {
             trace_id: "t",
@@ -403,10 +372,44 @@ mod tests {
             config_version: None,
             strategy_mode: "single",
             body: &body,
-            raw_body: b"{}",
+            raw_body: b"{\"model\": \"gpt-4o\"}",
             stream: false,
         };
-        Recorder::start(who, BodyPolicy { keep: false, max_bytes: 0 }, sink.clone())
+        Recorder::start(who, BodyPolicy { keep, max_bytes: 8 }, sink.clone())
+    }
+
+    #[test]
+    fn bodies_are_copied_capped_into_a_stored_record_and_not_at_all_without_a_store() {
+        let metrics = Arc::new(Metrics::default());
+        let (stored, mut queue) = crate::observe::sink::queue(4, metrics.clone());
+        recorder_keeping(&stored, true).finish_answer(200, b"0123456789", AnswerFacts::default());
+        let record = queue.try_recv().unwrap();
+        assert_eq!(record.request_body.as_deref(), Some("{\"model\"…[truncated]"));
+        assert_eq!(record.response_body.as_deref(), Some("01234567…[truncated]"));
+        let unstored = recorder_keeping(&LogSink::metrics_only(metrics), true);
+        assert!(!unstored.bodies.keep && unstored.record.request_body.is_none());
+    }
+
+    #[test]
+    fn an_answer_is_logged_from_the_facts_of_its_check_not_parsed_again() {
+        let (sink, mut queue) = crate::observe::sink::queue(4, Arc::new(Metrics::default()));
+        let mut rec = recorder(&sink);
+        rec.target("config", "openai", None, None);
+        let usage = Usage { prompt_tokens: 1_000_000, completion_tokens: 0, ..Usage::default() };
+        let facts = AnswerFacts { model: Some("gpt-4o".into()), usage: Some(usage) };
+        let cost = rec.finish_answer(200, b"not json: never read", facts);
+        let record = queue.try_recv().unwrap();
+        assert_eq!((record.served_model.as_deref(), record.prompt_tokens), (Some("gpt-4o"), Some(1_000_000)));
+        assert_eq!(cost, record.cost_usd);
+        assert!(cost.is_some_and(|c| c > 0.0) && !record.unpriced);
+    }
+
+    #[test]
+    fn a_provider_failure_is_read_from_the_value_it_was_sent_from() {
+        let (sink, mut queue) = crate::observe::sink::queue(4, Arc::new(Metrics::default()));
+        let body = serde_json::json!({"error": {"message": "slow down", "type": "rate_limit"}});
+        recorder(&sink).finish_failure(429, &body, b"{}");
+        assert_eq!(queue.try_recv().unwrap().error.as_deref(), Some("slow down"));
     }
 
     fn statuses(metrics: &crate::observe::metrics::Metrics) -> Vec<String> {
@@ -445,6 +448,7 @@ mod tests {
 
     #[test]
     fn prompt_chars_counts_message_text() {
+        use serde_json::json;
         let body = json!({"messages": [{"role": "user", "content": "abcd"},
             {"role": "user", "content": [{"type": "text", "text": "ef"}]}]});
         assert_eq!(prompt_chars(body.as_object().unwrap_or(&Map::new())), 6);

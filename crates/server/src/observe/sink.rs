@@ -2,6 +2,8 @@
 //! store (retrying a failed batch a few times), and a drain on shutdown so that a clean
 //! stop loses nothing. Every finished record also updates the Prometheus metrics here, in
 //! one place, whether or not logs are stored.
+//!
+//! A record goes to the writer and to the OTLP exporter as one shared `Arc`, never copied.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -24,10 +26,10 @@ const WRITE_ATTEMPTS: u32 = 4;
 /// Where finished request records go.
 #[derive(Clone)]
 pub struct LogSink {
-    tx: Option<mpsc::Sender<LogRecord>>,
+    tx: Option<mpsc::Sender<Arc<LogRecord>>>,
     /// The OTLP exporter's queue, when `--otlp-endpoint` is set; when full, a record is
     /// dropped and counted in `otlp_errors`, as a failed export is.
-    otlp: Option<mpsc::Sender<LogRecord>>,
+    otlp: Option<mpsc::Sender<Arc<LogRecord>>>,
     metrics: Arc<Metrics>,
     dropped: Arc<AtomicU64>,
 }
@@ -42,8 +44,13 @@ impl LogSink {
         self.metrics.clone()
     }
 
+    /// Whether records reach a store (so a body copied into one is kept).
+    pub fn stores_records(&self) -> bool {
+        self.tx.is_some()
+    }
+
     /// Also exports every record as OTLP spans through `queue`.
-    pub fn with_otlp(mut self, queue: mpsc::Sender<LogRecord>) -> Self {
+    pub fn with_otlp(mut self, queue: mpsc::Sender<Arc<LogRecord>>) -> Self {
         self.otlp = Some(queue);
         self
     }
@@ -51,8 +58,12 @@ impl LogSink {
     /// Records metrics and queues the record without waiting; a full queue drops it.
     pub fn submit(&self, record: LogRecord) {
         self.metrics.observe(&record);
+        if self.tx.is_none() && self.otlp.is_none() {
+            return;
+        }
+        let record = Arc::new(record);
         if let Some(otlp) = &self.otlp {
-            if otlp.try_send(record.clone()).is_err() {
+            if otlp.try_send(Arc::clone(&record)).is_err() {
                 self.metrics.otlp_errors.inc();
             }
         }
@@ -106,13 +117,13 @@ pub fn spawn_writer(store: Store, capacity: usize, metrics: Arc<Metrics>) -> (Lo
 }
 
 /// A sink and the receiving end of its queue.
-fn queue(capacity: usize, metrics: Arc<Metrics>) -> (LogSink, mpsc::Receiver<LogRecord>) {
+pub(super) fn queue(capacity: usize, metrics: Arc<Metrics>) -> (LogSink, mpsc::Receiver<Arc<LogRecord>>) {
     let (tx, rx) = mpsc::channel(capacity.max(1));
     (LogSink { tx: Some(tx), otlp: None, metrics, dropped: Arc::default() }, rx)
 }
 
 async fn write_loop(
-    mut rx: mpsc::Receiver<LogRecord>,
+    mut rx: mpsc::Receiver<Arc<LogRecord>>,
     mut stopped: oneshot::Receiver<()>,
     store: Store,
     metrics: Arc<Metrics>,
@@ -144,7 +155,7 @@ async fn write_loop(
 }
 
 /// Gathers more records until the batch is full or [`LINGER`] has passed.
-async fn fill(rx: &mut mpsc::Receiver<LogRecord>, batch: &mut Vec<LogRecord>) {
+async fn fill(rx: &mut mpsc::Receiver<Arc<LogRecord>>, batch: &mut Vec<Arc<LogRecord>>) {
     let deadline = tokio::time::Instant::now() + LINGER;
     while batch.len() < BATCH_SIZE {
         match tokio::time::timeout_at(deadline, rx.recv_many(batch, BATCH_SIZE - batch.len())).await {
@@ -154,7 +165,7 @@ async fn fill(rx: &mut mpsc::Receiver<LogRecord>, batch: &mut Vec<LogRecord>) {
     }
 }
 
-async fn flush(store: &Store, metrics: &Metrics, batch: &mut Vec<LogRecord>) {
+async fn flush(store: &Store, metrics: &Metrics, batch: &mut Vec<Arc<LogRecord>>) {
     if batch.is_empty() {
         return;
     }
@@ -195,7 +206,7 @@ mod tests {
         }
         assert_eq!(metrics.log_dropped.get(), 3);
         assert_eq!(metrics.log_queue.get(), 2);
-        let kept: Vec<String> = std::iter::from_fn(|| rx.try_recv().ok()).map(|r| r.id).collect();
+        let kept: Vec<String> = std::iter::from_fn(|| rx.try_recv().ok()).map(|r| r.id.clone()).collect();
         assert_eq!(kept, ["0", "1"]);
         let requests: u64 =
             metrics.render().lines().filter(|l| l.starts_with("switchboard_requests_total{")).count() as u64;

@@ -277,3 +277,8 @@ pub fn otlp_attr(span: &Span, key: &str) -> Option<Value> {
         _ => None,
     }
 }
+
+/// A record's attempts as the logs API shows them (JSON).
+pub fn attempts_json(record: &switchboard_store::LogRecord) -> Vec<Value> {
+    serde_json::to_value(&record.attempts).unwrap().as_array().cloned().unwrap()
+}

@@ -2,6 +2,7 @@
 //! live in [`query`], aggregates in [`summary`]. The store does not build or cap log records: the server does,
 //! and the store keeps them exactly as given.
 
+mod attempts;
 mod columns;
 pub(crate) mod partitions;
 pub(crate) mod query;
@@ -9,6 +10,8 @@ mod sqlite_writer;
 pub(crate) mod summary;
 mod tail;
 pub(crate) mod timeseries;
+
+use std::borrow::Borrow;
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -18,6 +21,7 @@ use crate::error::StoreError;
 use crate::json_text::{json_column, to_json};
 use crate::store::Store;
 
+pub use attempts::{AttemptEntry, AttemptReason, Attempts, RouteEntry, RouteNote};
 pub use query::{LogPage, LogQuery, StatusFilter};
 pub use summary::{GroupBy, SummaryRow};
 pub use tail::{TailFrom, TailPosition, TailRow, PG_OVERLAP_MS};
@@ -64,8 +68,8 @@ pub struct LogRecord {
     pub unpriced: bool,
     pub request_body: Option<String>,
     pub response_body: Option<String>,
-    /// The server's array of attempts.
-    pub attempts: Value,
+    /// Routing notes, then the upstream calls.
+    pub attempts: Attempts,
     pub error: Option<String>,
     /// Why the request failed, as a short stable class (`rate_limit`, `timeout`,
     /// `upstream_malformed`, `client_closed`, `internal`, …); `None` for a success.
@@ -107,7 +111,7 @@ impl LogRecord {
             unpriced: false,
             request_body: None,
             response_body: None,
-            attempts: Value::Array(Vec::new()),
+            attempts: Attempts::default(),
             error: None,
             error_class: None,
         }
@@ -151,7 +155,7 @@ impl Store {
     /// INSERTs through the pool.
     pub async fn insert_logs<R>(&self, batch: &mut Vec<R>) -> Result<(), StoreError>
     where
-        R: std::borrow::Borrow<LogRecord> + Send + Sync + 'static,
+        R: Borrow<LogRecord> + Send + Sync + 'static,
     {
         if batch.is_empty() {
             return Ok(());
@@ -162,10 +166,7 @@ impl Store {
         }
     }
 
-    async fn insert_logs_pooled<R: std::borrow::Borrow<LogRecord> + Sync>(
-        &self,
-        batch: &[R],
-    ) -> Result<(), StoreError> {
+    async fn insert_logs_pooled<R: Borrow<LogRecord> + Sync>(&self, batch: &[R]) -> Result<(), StoreError> {
         let logged_at = crate::store::now_ms();
         let mut tx = self.db.begin_write().await?;
         let mut chunks = batch.chunks_exact(ROWS_PER_INSERT);

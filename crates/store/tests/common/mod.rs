@@ -153,7 +153,7 @@ pub fn log(n: usize, created_at: i64) -> LogRecord {
         unpriced: false,
         request_body: Some(r#"{"model":"gpt-4o"}"#.to_owned()),
         response_body: Some(r#"{"id":"x"}"#.to_owned()),
-        attempts: json!([{"provider": "openai", "status": 200}]),
+        attempts: serde_json::from_value(json!([{"provider": "openai", "status": 200}])).unwrap(),
         error: None,
         error_class: None,
     }

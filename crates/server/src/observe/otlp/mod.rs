@@ -53,7 +53,10 @@ pub enum OtlpError {
 
 /// Starts the exporter; returns the queue to feed finished records into and the task, which
 /// ends once every sender is dropped and what was queued is sent.
-pub fn spawn(endpoint: &str, metrics: Arc<Metrics>) -> Result<(mpsc::Sender<LogRecord>, JoinHandle<()>), OtlpError> {
+pub fn spawn(
+    endpoint: &str,
+    metrics: Arc<Metrics>,
+) -> Result<(mpsc::Sender<Arc<LogRecord>>, JoinHandle<()>), OtlpError> {
     let exporter = exporter(endpoint)?;
     let (tx, rx) = mpsc::channel(QUEUE);
     Ok((tx, crate::support::tasks::spawn(export_loop(rx, exporter, metrics))))
@@ -93,7 +96,7 @@ fn traces_url(endpoint: &str) -> Result<String, OtlpError> {
 }
 
 async fn export_loop(
-    mut rx: mpsc::Receiver<LogRecord>,
+    mut rx: mpsc::Receiver<Arc<LogRecord>>,
     exporter: opentelemetry_otlp::SpanExporter,
     metrics: Arc<Metrics>,
 ) {

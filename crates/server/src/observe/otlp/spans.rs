@@ -11,8 +11,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use opentelemetry::trace::{SpanContext, SpanId, SpanKind, Status, TraceFlags, TraceId, TraceState};
 use opentelemetry::{InstrumentationScope, KeyValue};
 use opentelemetry_sdk::trace::{SpanData, SpanEvents, SpanLinks};
-use serde_json::Value;
-use switchboard_store::LogRecord;
+use switchboard_store::{AttemptEntry, LogRecord};
 
 /// The instrumentation scope every span carries.
 pub fn scope() -> InstrumentationScope {
@@ -37,23 +36,22 @@ pub fn spans(r: &LogRecord, scope: &InstrumentationScope) -> Vec<SpanData> {
         status: status(r.status),
         ..blank(scope)
     };
-    let attempts = r.attempts.as_array().map(Vec::as_slice).unwrap_or_default();
-    let is_call = |a: &&Value| !crate::observe::ROUTE_NOTES.contains(&a["reason"].as_str().unwrap_or_default());
     let children: Vec<SpanData> =
-        attempts.iter().filter(is_call).enumerate().map(|(i, a)| attempt_span(r.created_at, &root, i, a)).collect();
+        r.attempts.calls().enumerate().map(|(i, a)| attempt_span(r.created_at, &root, i, a)).collect();
     std::iter::once(root).chain(children).collect()
 }
 
-fn attempt_span(created_at: i64, root: &SpanData, i: usize, a: &Value) -> SpanData {
-    let start = created_at.saturating_add(a["start_offset_ms"].as_i64().unwrap_or(0));
-    let end = start.saturating_add(a["latency_ms"].as_i64().unwrap_or(0));
-    let code = a["status"].as_u64().and_then(|s| u16::try_from(s).ok()).unwrap_or(0);
+fn attempt_span(created_at: i64, root: &SpanData, i: usize, a: &AttemptEntry) -> SpanData {
+    let millis = |ms: u64| i64::try_from(ms).unwrap_or(i64::MAX);
+    let start = created_at.saturating_add(millis(a.start_offset_ms));
+    let end = start.saturating_add(millis(a.latency_ms));
+    let code = a.status;
     let root_id = root.span_context.span_id();
     SpanData {
         span_context: context(root.span_context.trace_id(), child_span_id(root_id, i)),
         parent_span_id: root_id,
         span_kind: SpanKind::Client,
-        name: format!("attempt {}", a["target_path"].as_str().unwrap_or_default()).into(),
+        name: format!("attempt {}", a.target_path).into(),
         start_time: at(start),
         end_time: at(end),
         attributes: attempt_attributes(a, code),
@@ -100,14 +98,14 @@ fn request_attributes(r: &LogRecord) -> Vec<KeyValue> {
     a.0
 }
 
-fn attempt_attributes(attempt: &Value, code: u16) -> Vec<KeyValue> {
+fn attempt_attributes(attempt: &AttemptEntry, code: u16) -> Vec<KeyValue> {
     let mut a = Attributes(Vec::with_capacity(7));
-    a.text("switchboard.target_path", attempt["target_path"].as_str());
-    a.provider(attempt["provider"].as_str());
-    a.text("gen_ai.request.model", attempt["model"].as_str());
+    a.text("switchboard.target_path", Some(attempt.target_path.as_str()));
+    a.provider(attempt.provider.as_deref());
+    a.text("gen_ai.request.model", attempt.model.as_deref());
     a.int("http.response.status_code", Some(i64::from(code)));
-    a.text("error.type", attempt["error_class"].as_str());
-    a.text("switchboard.reason", attempt["reason"].as_str());
+    a.text("error.type", attempt.error_class.as_deref());
+    a.text("switchboard.reason", Some(attempt.reason.as_str()));
     a.0
 }
 
@@ -189,17 +187,28 @@ fn child_span_id(root: SpanId, i: usize) -> SpanId {
 
 #[cfg(test)]
 mod tests {
-    use serde_json::json;
+    use switchboard_store::{AttemptReason, Attempts, RouteEntry, RouteNote};
 
     use super::*;
 
     fn record() -> LogRecord {
+        let call = AttemptEntry {
+            target_path: "config.targets[0]".into(),
+            provider: Some("mistral-ai".into()),
+            model: Some("m".into()),
+            status: 503,
+            latency_ms: 20,
+            start_offset_ms: 5,
+            error_class: Some("overloaded".into()),
+            retry: 0,
+            backoff_ms: 0,
+            reason: AttemptReason::Initial,
+        };
         LogRecord {
             status: 503,
             latency_ms: 30,
             error_class: Some("overloaded".into()),
-            attempts: json!([{"target_path": "config.targets[0]", "provider": "mistral-ai", "model": "m",
-                "status": 503, "latency_ms": 20, "start_offset_ms": 5, "error_class": "overloaded", "reason": "initial"}]),
+            attempts: Attempts(vec![RouteEntry::Note(RouteNote::FailedOpen), RouteEntry::Attempt(call)]),
             ..LogRecord::new("0190f5a2-7b3c-7def-8123-456789abcdef", 1_000, "mistral-ai", "m")
         }
     }
@@ -221,6 +230,7 @@ mod tests {
     #[test]
     fn attempt_spans_are_children_with_distinct_ids_and_times_from_their_offsets() {
         let spans = spans(&record(), &scope());
+        assert_eq!(spans.len(), 2, "a routing note is no span");
         let (root, child) = (&spans[0], &spans[1]);
         assert_eq!(child.parent_span_id, root.span_context.span_id());
         assert_ne!(child.span_context.span_id(), root.span_context.span_id());
