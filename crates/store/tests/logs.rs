@@ -6,7 +6,9 @@ mod common;
 use std::collections::BTreeSet;
 
 use serde_json::{json, Map};
-use switchboard_store::{Feedback, FeedbackUpdate, GroupBy, LogQuery, LogRecord, StatusFilter, Store, StoreError};
+use switchboard_store::{
+    Feedback, FeedbackUpdate, GroupBy, LogQuery, LogRecord, RouteEntry, StatusFilter, Store, StoreError,
+};
 
 use common::log;
 
@@ -53,6 +55,7 @@ fn expected(rows: &[LogRecord], keep: impl Fn(&LogRecord) -> bool) -> BTreeSet<S
 
 on_both_backends!(
     log_batch_round_trips_every_field,
+    typed_attempts_read_back_typed_and_older_shapes_as_stored,
     list_pages_omit_bodies_unless_asked,
     each_filter_selects_exactly_the_matching_rows,
     cursor_pagination_returns_every_row_exactly_once,
@@ -94,6 +97,30 @@ async fn log_batch_round_trips_every_field(store: &Store) {
     assert_eq!(store.get_log(&nested.id).await.unwrap(), Some(nested));
     assert_eq!(store.get_log(&sparse.id).await.unwrap(), Some(sparse));
     assert_eq!(store.get_log("missing").await.unwrap(), None);
+}
+
+/// Every kind of entry, typed, and one of a shape no version wrote: PostgreSQL's JSONB reorders keys, and both
+/// must still read back as they went in.
+async fn typed_attempts_read_back_typed_and_older_shapes_as_stored(store: &Store) {
+    let mut record = log(3, 3_000);
+    record.attempts = serde_json::from_value(json!([
+        {"reason": "skipped", "target_path": "config.targets[1]", "state": "unsupported", "until_ms": null,
+         "provider": "anthropic", "virtual_key": null, "why": "no embeddings"},
+        {"reason": "skipped", "target_path": "config.targets[2]", "state": "cooling", "until_ms": 9_000,
+         "provider": null, "virtual_key": "vk-1"},
+        {"reason": "sticky", "group_path": "config", "first_choice": "config.targets[0]",
+         "target_path": "config.targets[0]"},
+        {"reason": "failed_open"},
+        {"target_path": "config.targets[0]", "provider": "openai", "model": "gpt-4o", "status": 503,
+         "latency_ms": 12, "start_offset_ms": 3, "error_class": "overloaded", "retry": 0, "backoff_ms": 0,
+         "reason": "initial"},
+        {"target_path": "config.targets[0]", "status": 200, "reason": "fallback"},
+    ]))
+    .unwrap();
+    let typed = record.attempts.iter().filter(|e| !matches!(e, RouteEntry::Other(_))).count();
+    assert_eq!(typed, 5, "the last entry lacks most keys: kept as stored, not typed");
+    store.insert_logs(&mut vec![record.clone()]).await.unwrap();
+    assert_eq!(store.get_log(&record.id).await.unwrap(), Some(record));
 }
 
 async fn list_pages_omit_bodies_unless_asked(store: &Store) {
