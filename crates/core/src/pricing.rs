@@ -62,8 +62,8 @@ fn exact() -> &'static HashMap<&'static str, HashMap<&'static str, Price>> {
 pub enum Known {
     /// By its exact id: the table's own copy of it, which a caller may keep without copying.
     Exact(&'static str),
-    /// As a dated version of a table id (`gpt-4o-2024-08-06` of `gpt-4o`).
-    Dated,
+    /// As a dated version of a table id (`gpt-4o-2024-08-06` of `gpt-4o`): the table's id.
+    Dated(&'static str),
 }
 
 /// The list price of `model` at `provider`: an exact id, else the longest table id that
@@ -91,7 +91,7 @@ fn find(provider: &str, model: &str) -> Option<(Price, Known)> {
             best = Some(entry);
         }
     }
-    best.map(|e| (e.price, Known::Dated))
+    best.map(|e| (e.price, Known::Dated(e.model.as_str())))
 }
 
 /// The cost in USD of `usage` at `price`.
@@ -136,7 +136,7 @@ mod tests {
     #[test]
     fn known_models_are_the_table_ids_or_their_dated_versions() {
         assert_eq!(known("openai", "gpt-4o"), Some(Known::Exact("gpt-4o")));
-        assert_eq!(known("openai", "gpt-4o-2024-08-06"), Some(Known::Dated));
+        assert_eq!(known("openai", "gpt-4o-2024-08-06"), Some(Known::Dated("gpt-4o")));
         assert_eq!(known("openai", "my-finetune"), None);
         assert_eq!(known("no-such-provider", "gpt-4o"), None);
     }

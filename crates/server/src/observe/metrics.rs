@@ -197,15 +197,15 @@ impl Metrics {
 impl Metrics {
     /// The `model` label: a model the price table knows (for the request's provider), else
     /// `other`. A client's `model` string (and a hostile provider's) never becomes a label of
-    /// its own, so the number of series stays bounded whatever is sent. (A dated version of a
-    /// known id, `gpt-4o-2024-08-06`, is its own label.)
+    /// its own, so the number of series stays bounded whatever is sent. A dated version of a
+    /// known id (`gpt-4o-2024-08-06`) counts under that id: a provider answering a new
+    /// `gpt-4o-<anything>` each time must not make a new series each time.
     fn model_label(&self, r: &LogRecord) -> Label {
         let served = r.served_model.as_deref();
         let requested = Some(r.requested_model.as_str()).filter(|m| Some(*m) != served);
         for model in [served, requested].into_iter().flatten() {
             match pricing::known(&r.provider, model) {
-                Some(Known::Exact(id)) => return Label::Static(id),
-                Some(Known::Dated) => return self.labels.get(model),
+                Some(Known::Exact(id) | Known::Dated(id)) => return Label::Static(id),
                 None => {}
             }
         }
@@ -335,7 +335,8 @@ mod tests {
             metrics.observe(&record);
         }
         let text = metrics.render();
-        // Rendered by the metrics of commit 4169de4, whose labels were owned `String`s.
+        // Rendered by the metrics of commit 4169de4, whose labels were owned `String`s, except that a dated model
+        // (`gpt-4o-2024-08-06`) now counts under its table id: its own label let a provider grow the series.
         let before: Vec<&str> = include_str!("metrics/per_request.txt").lines().collect();
         assert_eq!(per_request_lines(&text), before);
     }
@@ -354,5 +355,20 @@ mod tests {
         assert_eq!(series, 2, "{text}");
         assert!(text.contains("model=\"other\"") && text.contains("model=\"gpt-4o\""));
         assert!(!text.contains("made-up"));
+    }
+
+    #[test]
+    fn a_provider_inventing_dated_versions_of_a_known_model_makes_one_series() {
+        let metrics = Metrics::default();
+        for i in 0..50 {
+            let served = Some(format!("gpt-4o-{i}"));
+            metrics.observe(&LogRecord { status: 200, served_model: served, ..LogRecord::new("r", 0, "openai", "x") });
+        }
+        let text = metrics.render();
+        let series: Vec<&str> = text.lines().filter(|l| l.starts_with("switchboard_requests_total{")).collect();
+        assert_eq!(
+            series,
+            ["switchboard_requests_total{provider=\"openai\",model=\"gpt-4o\",target=\"\",status=\"200\"} 50"]
+        );
     }
 }
