@@ -34,7 +34,8 @@ pub enum StoreError {
     /// The SQLite log writer's own connection (see `logs::sqlite_writer`).
     #[error("database error: {0}")]
     Sqlite(#[from] rusqlite::Error),
-    /// The SQLite log writer's thread is gone (it panicked); the next batch starts a new one.
+    /// The SQLite log writer's thread is gone: the store was closed, or the thread panicked (then the next batch
+    /// starts a new one).
     #[error("the request log writer has stopped")]
     LogWriterStopped,
     /// A stored value cannot be read back (bad JSON, out-of-range number): the database was edited by hand or

@@ -3,10 +3,11 @@
 //!
 //! The thread starts with the first job (a store that never writes logs, like the CLI's, opens no second
 //! connection), runs at a lower scheduling priority than the gateway's request threads ([`NICENESS`]), and stops
-//! when the last [`Store`](crate::Store) clone is dropped. A job that panics takes the thread with it; the next job
-//! starts a new one.
+//! when the store is closed or its last [`Store`](crate::Store) clone dropped. A job that panics takes the thread
+//! with it; the next job starts a new one.
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{mpsc, Mutex};
 use std::time::Duration;
 
@@ -38,6 +39,7 @@ type Job = Box<dyn FnOnce(&mut Connection) + Send>;
 pub(crate) struct SqliteThread {
     path: PathBuf,
     jobs: Mutex<Option<mpsc::Sender<Job>>>,
+    closed: AtomicBool,
 }
 
 impl std::fmt::Debug for SqliteThread {
@@ -48,7 +50,7 @@ impl std::fmt::Debug for SqliteThread {
 
 impl SqliteThread {
     pub(crate) fn new(path: &Path) -> Self {
-        SqliteThread { path: path.to_owned(), jobs: Mutex::new(None) }
+        SqliteThread { path: path.to_owned(), jobs: Mutex::new(None), closed: AtomicBool::new(false) }
     }
 
     /// Runs `job` on the thread's connection and returns what it returned. If this future is dropped first, the
@@ -65,8 +67,18 @@ impl SqliteThread {
         answer.await.map_err(|_| StoreError::LogWriterStopped)
     }
 
+    /// Lets the thread end once the jobs sent so far have run (its connection closes then); later jobs fail, as
+    /// the pool's statements do after [`Store::close`](crate::Store::close).
+    pub(crate) fn stop(&self) {
+        self.closed.store(true, Ordering::Relaxed);
+        self.jobs.lock().unwrap_or_else(std::sync::PoisonError::into_inner).take();
+    }
+
     fn send(&self, job: Job) -> Result<(), StoreError> {
         let mut jobs = self.jobs.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if self.closed.load(Ordering::Relaxed) {
+            return Err(StoreError::LogWriterStopped);
+        }
         if jobs.is_none() {
             *jobs = Some(start(&self.path)?);
         }
@@ -148,6 +160,8 @@ mod tests {
             let its = thread.run(|_| rustix::process::getpriority_process(Some(rustix::thread::gettid()))).await;
             assert_eq!(its.unwrap().unwrap(), (ours + NICENESS).min(19), "the writer runs NICENESS below its parent");
         }
+        thread.stop();
+        assert!(matches!(thread.run(|_| ()).await, Err(StoreError::LogWriterStopped)), "no job runs after stop");
         let _ = std::fs::remove_dir_all(dir);
     }
 }

@@ -157,8 +157,12 @@ impl Store {
         self.db.backend()
     }
 
-    /// Closes the pool and waits for connections to finish; later calls fail.
+    /// Closes the pool and waits for connections to finish, and lets the SQLite log writer's thread end after
+    /// the batches already sent; later calls fail.
     pub async fn close(&self) {
+        if let Some(thread) = &self.sqlite_logs {
+            thread.stop();
+        }
         self.db.close().await;
     }
 
