@@ -169,16 +169,20 @@ async fn flush(store: &Store, metrics: &Metrics, batch: &mut Vec<Arc<LogRecord>>
     if batch.is_empty() {
         return;
     }
-    metrics.log_queue.dec_by(batch.len() as i64);
+    let records = batch.len();
+    metrics.log_queue.dec_by(records as i64);
     for attempt in 1..=WRITE_ATTEMPTS {
         match store.insert_logs(batch).await {
             Ok(()) => {
-                metrics.log_written.inc_by(batch.len() as u64);
+                metrics.log_written.inc_by(records as u64);
                 break;
             }
-            Err(err) if attempt == WRITE_ATTEMPTS => {
+            // An empty batch after a failure went down with the store's writer (closed, or its thread gone):
+            // there is nothing left to retry, and a retry of nothing would "succeed" and hide the loss.
+            Err(err) if attempt == WRITE_ATTEMPTS || batch.is_empty() => {
                 metrics.log_write_errors.inc();
-                tracing::error!(records = batch.len(), "request logs lost: the store refused the batch: {err}");
+                tracing::error!(records, "request logs lost: the store refused the batch: {err}");
+                break;
             }
             Err(err) => {
                 tracing::warn!(attempt, "request logs: write failed, retrying: {err}");
@@ -190,6 +194,7 @@ async fn flush(store: &Store, metrics: &Metrics, batch: &mut Vec<Arc<LogRecord>>
 }
 
 #[cfg(test)]
+#[expect(clippy::unwrap_used, reason = "tests")]
 mod tests {
     use super::*;
 
@@ -220,6 +225,23 @@ mod tests {
         drop(rx);
         sink.submit(record("late"));
         assert_eq!((metrics.log_after_close.get(), metrics.log_dropped.get()), (1, 0));
+    }
+
+    #[tokio::test]
+    async fn a_batch_lost_with_the_stores_writer_is_counted_once_and_not_retried() {
+        let dir = std::env::temp_dir().join(format!("switchboard-sink-{}", uuid::Uuid::new_v4().simple()));
+        let store = switchboard_store::open(&switchboard_store::StoreLocation::Sqlite(dir.clone())).await.unwrap();
+        store.close().await;
+        // Paused only now: opening the store waits on real threads, which a paused clock would time out.
+        tokio::time::pause();
+        let metrics = Metrics::default();
+        let mut batch: Vec<Arc<LogRecord>> = (0..3).map(|i| Arc::new(record(&i.to_string()))).collect();
+        let started = tokio::time::Instant::now();
+        flush(&store, &metrics, &mut batch).await;
+        assert_eq!((metrics.log_write_errors.get(), metrics.log_written.get()), (1, 0));
+        assert_eq!(started.elapsed(), Duration::ZERO, "no retry backoff for a batch that is gone");
+        assert!(batch.is_empty());
+        let _ = std::fs::remove_dir_all(dir);
     }
 
     #[test]
