@@ -10,11 +10,16 @@
 //! later read and write of the log behind itself. A pass that gives up is retried by the next one, and days are
 //! made ahead of time so that a few missed passes cost nothing.
 
+use switchboard_core::limits::period::civil_from_days;
+
 use crate::db::{Backend, RowExt, Tx};
 use crate::error::StoreError;
 use crate::store::Store;
 
 const DAY_MS: i64 = 86_400_000;
+
+/// 9999-12-31, the last day that gets a partition (migration 0008 leaves later rows in DEFAULT too).
+const LAST_DAY: u64 = 2_932_896;
 
 /// How long partition DDL waits for a table lock before the pass gives up.
 const LOCK_TIMEOUT: &str = "2s";
@@ -41,24 +46,11 @@ fn day_of(unix_ms: i64) -> i64 {
     unix_ms.div_euclid(DAY_MS)
 }
 
-/// `request_logs_pYYYYMMDD` for the UTC date of `day`, as migration 0008 names them too.
-pub(crate) fn partition_name(day: i64) -> String {
+/// `request_logs_pYYYYMMDD` for the UTC date of `day`, as migration 0008 names them too. Days before 1970 get no
+/// partition of their own (0008 sends them to DEFAULT), so `day` is unsigned.
+pub(crate) fn partition_name(day: u64) -> String {
     let (year, month, date) = civil_from_days(day);
     format!("request_logs_p{year:04}{month:02}{date:02}")
-}
-
-/// The proleptic Gregorian (year, month, day) of a day count since 1970-01-01 (Howard Hinnant's `civil_from_days`).
-fn civil_from_days(days: i64) -> (i64, i64, i64) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let day_of_era = z.rem_euclid(146_097);
-    let year_of_era = (day_of_era - day_of_era / 1_460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
-    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
-    let shifted_month = (5 * day_of_year + 2) / 153;
-    let date = day_of_year - (153 * shifted_month + 2) / 5 + 1;
-    let month = if shifted_month < 10 { shifted_month + 3 } else { shifted_month - 9 };
-    let year = year_of_era + era * 400 + i64::from(month <= 2);
-    (year, month, date)
 }
 
 /// A table name as an SQL identifier.
@@ -103,9 +95,10 @@ impl Store {
         if self.backend() != Backend::Postgres {
             return Ok(0);
         }
-        let today = day_of(now_ms);
+        // A clock before 1970 makes nothing: those days' rows belong in DEFAULT.
+        let today = u64::try_from(day_of(now_ms)).unwrap_or(0);
         let mut made = 0;
-        for day in today..=today.saturating_add(i64::from(days_ahead)) {
+        for day in today..=today.saturating_add(u64::from(days_ahead)).min(LAST_DAY) {
             let mut tx = self.db.begin_write().await?;
             let work = make_partition(&mut tx, day).await;
             made += u32::from(tx.finish(work).await?);
@@ -133,13 +126,14 @@ impl Store {
 }
 
 /// Makes `day`'s partition unless it exists; true when it made it.
-async fn make_partition(tx: &mut Tx, day: i64) -> Result<bool, StoreError> {
+async fn make_partition(tx: &mut Tx, day: u64) -> Result<bool, StoreError> {
     take_turn(tx).await?;
     let name = partition_name(day);
     if table_exists(tx, &name).await? {
         return Ok(false);
     }
-    let (table, from, to) = (quoted(&name), day * DAY_MS, (day + 1) * DAY_MS);
+    let from = DAY_MS * i64::try_from(day.min(LAST_DAY)).unwrap_or_default();
+    let (table, to) = (quoted(&name), from + DAY_MS);
     // A table of its own first, holding the day's rows taken out of DEFAULT, then attached: CREATE TABLE ...
     // PARTITION OF fails while DEFAULT holds a row of the range, and it locks the whole log against reads and
     // writes while ATTACH lets the log's writers and readers of other days go on.
@@ -222,15 +216,24 @@ async fn count_and_drop(tx: &mut Tx, name: &str) -> Result<u64, StoreError> {
 mod tests {
     use super::*;
 
+    fn utc_day(unix_ms: i64) -> u64 {
+        u64::try_from(day_of(unix_ms)).unwrap()
+    }
+
     #[test]
     fn partitions_are_named_after_their_utc_date() {
         assert_eq!(partition_name(0), "request_logs_p19700101");
-        assert_eq!(partition_name(day_of(1_764_633_599_999)), "request_logs_p20251201");
-        assert_eq!(partition_name(day_of(1_764_633_600_000)), "request_logs_p20251202");
+        assert_eq!(partition_name(utc_day(1_764_633_599_999)), "request_logs_p20251201");
+        assert_eq!(partition_name(utc_day(1_764_633_600_000)), "request_logs_p20251202");
         // Leap days, and a century that is not a leap year.
-        assert_eq!(partition_name(day_of(951_782_400_000)), "request_logs_p20000229");
-        assert_eq!(partition_name(day_of(4_107_542_400_000)), "request_logs_p21000301");
-        assert_eq!(partition_name(-1), "request_logs_p19691231");
+        assert_eq!(partition_name(utc_day(951_782_400_000)), "request_logs_p20000229");
+        assert_eq!(partition_name(utc_day(4_107_542_400_000)), "request_logs_p21000301");
+    }
+
+    #[test]
+    fn the_last_partitioned_day_is_the_last_day_migration_0008_partitions() {
+        assert_eq!(partition_name(LAST_DAY), "request_logs_p99991231");
+        assert_eq!(DAY_MS * i64::try_from(LAST_DAY + 1).unwrap() - 1, 253_402_300_799_999);
     }
 
     #[test]
