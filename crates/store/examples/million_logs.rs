@@ -16,6 +16,9 @@ use switchboard_store::{
     open, Attempts, GroupBy, LogQuery, LogRecord, RouteEntry, StatusFilter, Store, StoreError, StoreLocation,
 };
 
+mod common;
+use common::Rows;
+
 const BATCH: usize = 1_000;
 const PROVIDERS: [&str; 5] = ["openai", "anthropic", "azure-openai", "bedrock", "groq"];
 const MODELS: [&str; 4] = ["gpt-4o", "gpt-4o-mini", "claude-3-5-sonnet", "llama-3.1-70b"];
@@ -84,22 +87,6 @@ where
     }
     println!("{label:<58} {:>9.2} ms  ({rows} rows)", best.as_secs_f64() * 1e3);
     Ok(())
-}
-
-trait Rows {
-    fn rows(&self) -> usize;
-}
-
-impl Rows for switchboard_store::LogPage {
-    fn rows(&self) -> usize {
-        self.items.len()
-    }
-}
-
-impl<T> Rows for Vec<T> {
-    fn rows(&self) -> usize {
-        self.len()
-    }
 }
 
 async fn fill(store: &Store, rows: usize, start_ms: i64) -> Result<(), StoreError> {

@@ -22,6 +22,9 @@ use std::time::{Duration, Instant};
 use sqlx::{Connection as _, PgConnection};
 use switchboard_store::{open, GroupBy, LogQuery, Store, StoreLocation, TailFrom};
 
+mod common;
+use common::Rows;
+
 type Error = Box<dyn std::error::Error + Send + Sync>;
 
 const DATABASE: &str = "switchboard_bench";
@@ -149,35 +152,6 @@ async fn fill(bench: &Bench) -> Result<(), Error> {
         .execute(&mut conn)
         .await?;
     Ok(())
-}
-
-/// Something a timed call returns, sized in rows for the report.
-trait Rows {
-    fn rows(&self) -> usize;
-}
-
-impl Rows for switchboard_store::LogPage {
-    fn rows(&self) -> usize {
-        self.items.len()
-    }
-}
-
-impl<T> Rows for Vec<T> {
-    fn rows(&self) -> usize {
-        self.len()
-    }
-}
-
-impl<T> Rows for Option<T> {
-    fn rows(&self) -> usize {
-        usize::from(self.is_some())
-    }
-}
-
-impl Rows for u64 {
-    fn rows(&self) -> usize {
-        usize::try_from(*self).unwrap_or(usize::MAX)
-    }
 }
 
 fn ms(duration: Duration) -> f64 {
