@@ -63,6 +63,7 @@ on_both_backends!(
     metadata_filter_requires_every_pair,
     invalid_queries_are_rejected,
     reinserting_a_batch_does_not_duplicate_rows,
+    batches_of_odd_sizes_land_whole,
     a_written_batch_is_given_back_for_a_retry,
     log_batches_and_control_plane_writes_interleave,
     retention_deletes_only_older_logs,
@@ -274,6 +275,15 @@ async fn reinserting_a_batch_does_not_duplicate_rows(store: &Store) {
     store.insert_logs(&mut rows).await.unwrap();
     store.insert_logs(&mut rows).await.unwrap();
     assert_eq!(store.query_logs(&LogQuery::default()).await.unwrap().items.len(), 5);
+}
+
+/// 49 rows go as statements of 32, 16 and 1 rows, 113 as 50, 50, 8, 4 and 1.
+async fn batches_of_odd_sizes_land_whole(store: &Store) {
+    let rows: Vec<_> = (0..162).map(|n| log(n, 1_000 + n as i64)).collect();
+    store.insert_logs(&mut rows[..49].to_vec()).await.unwrap();
+    store.insert_logs(&mut rows[49..].to_vec()).await.unwrap();
+    let seen = all_pages(store, &LogQuery { limit: Some(1000), ..LogQuery::default() }).await;
+    assert_eq!((seen.len(), ids(&seen)), (rows.len(), ids(&rows)));
 }
 
 async fn retention_deletes_only_older_logs(store: &Store) {

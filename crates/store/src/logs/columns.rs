@@ -85,16 +85,21 @@ pub(crate) fn insert_sql<R: std::borrow::Borrow<LogRecord>>(
     Ok(sql)
 }
 
-/// The INSERT text for `rows` rows. The log writer only ever uses two row counts (full statements and single
-/// rows), so their texts are built once per backend instead of once per statement.
+/// The INSERT text for `rows` rows. The log writer only ever uses the row counts [`statement_chunks`] cuts a batch
+/// into (seven), so their texts are built once per backend instead of once per statement.
+///
+/// [`statement_chunks`]: super::statement_chunks
 pub(crate) fn insert_text(backend: Backend, rows: usize) -> String {
-    static TEXTS: [OnceLock<String>; 4] = [const { OnceLock::new() }; 4];
-    let slot = match (backend, rows) {
-        (Backend::Sqlite, 1) => 0,
-        (Backend::Sqlite, ROWS_PER_INSERT) => 1,
-        (Backend::Postgres, 1) => 2,
-        (Backend::Postgres, ROWS_PER_INSERT) => 3,
+    const SHAPES: usize = 7;
+    static TEXTS: [OnceLock<String>; 2 * SHAPES] = [const { OnceLock::new() }; 2 * SHAPES];
+    let shape = match rows {
+        ROWS_PER_INSERT => 0,
+        n if n.is_power_of_two() && n < ROWS_PER_INSERT => 1 + n.trailing_zeros() as usize,
         _ => return build_insert_text(backend, rows),
+    };
+    let slot = match backend {
+        Backend::Sqlite => shape,
+        Backend::Postgres => SHAPES + shape,
     };
     TEXTS[slot].get_or_init(|| build_insert_text(backend, rows)).clone()
 }
@@ -225,7 +230,7 @@ mod tests {
     #[test]
     fn cached_insert_texts_equal_freshly_built_ones() {
         for backend in [Backend::Sqlite, Backend::Postgres] {
-            for rows in [1, ROWS_PER_INSERT, 3] {
+            for rows in [1, 2, 16, 32, ROWS_PER_INSERT, 3] {
                 assert_eq!(insert_text(backend, rows), build_insert_text(backend, rows));
                 assert_eq!(insert_text(backend, rows), build_insert_text(backend, rows), "second use");
             }

@@ -27,11 +27,27 @@ pub use summary::{GroupBy, SummaryRow};
 pub use tail::{TailFrom, TailPosition, TailRow, PG_OVERLAP_MS};
 pub use timeseries::{SeriesPoint, MAX_SERIES_BUCKETS};
 
-/// Rows per INSERT statement. Every batch is written as full statements of this many rows
-/// plus single-row statements for the rest, so each connection prepares (and caches) just
-/// two statement shapes: one per batch size would mean re-parsing a statement of thousands
-/// of placeholders for most batches and a statement cache that grows to tens of MiB.
+/// Rows per INSERT statement, at most. Every batch is written as full statements of this many rows, then the rest
+/// in statements of 32, 16, 8, 4, 2 and 1 rows (its binary digits), so each connection prepares and caches seven
+/// statement shapes at most: one per batch size would mean re-parsing a statement of thousands of placeholders for
+/// most batches and a statement cache that grows to tens of MiB, and single-row statements for the rest made a
+/// 49-row batch cost 49 statements (each opens a cursor on the table and every index) instead of 3.
 pub(crate) const ROWS_PER_INSERT: usize = 50;
+
+/// How a batch is cut into INSERT statements (see [`ROWS_PER_INSERT`]): in order, every row exactly once.
+pub(crate) fn statement_chunks<R>(batch: &[R]) -> impl Iterator<Item = &[R]> {
+    let mut rest = batch;
+    std::iter::from_fn(move || {
+        let size = match rest.len() {
+            0 => return None,
+            n if n >= ROWS_PER_INSERT => ROWS_PER_INSERT,
+            n => 1 << n.ilog2(),
+        };
+        let (chunk, tail) = rest.split_at(size);
+        rest = tail;
+        Some(chunk)
+    })
+}
 
 /// One request as the gateway handled it. Serialised as is (snake_case) by the logs API.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -169,12 +185,8 @@ impl Store {
     async fn insert_logs_pooled<R: Borrow<LogRecord> + Sync>(&self, batch: &[R]) -> Result<(), StoreError> {
         let logged_at = crate::store::now_ms();
         let mut tx = self.db.begin_write().await?;
-        let mut chunks = batch.chunks_exact(ROWS_PER_INSERT);
-        for chunk in chunks.by_ref() {
+        for chunk in statement_chunks(batch) {
             tx.execute(&columns::insert_sql(self.backend(), chunk, logged_at)?).await?;
-        }
-        for row in chunks.remainder() {
-            tx.execute(&columns::insert_sql(self.backend(), std::slice::from_ref(row), logged_at)?).await?;
         }
         tx.commit().await
     }
@@ -247,5 +259,31 @@ impl Store {
             vec![trace_id.into()],
         );
         self.db.fetch_all(&sql, feedback_from_row).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sizes(rows: usize) -> Vec<usize> {
+        let batch: Vec<usize> = (0..rows).collect();
+        let chunks: Vec<&[usize]> = statement_chunks(&batch).collect();
+        assert_eq!(chunks.concat(), batch, "every row once, in order ({rows} rows)");
+        chunks.iter().map(|c| c.len()).collect()
+    }
+
+    #[test]
+    fn a_batch_is_cut_into_full_statements_then_the_rests_binary_digits() {
+        assert_eq!(sizes(0), Vec::<usize>::new());
+        assert_eq!(sizes(1), [1]);
+        assert_eq!(sizes(49), [32, 16, 1]);
+        assert_eq!(sizes(113), [50, 50, 8, 4, 1]);
+        for rows in 0..=1_000 {
+            let sizes = sizes(rows);
+            let shapes = [ROWS_PER_INSERT, 32, 16, 8, 4, 2, 1];
+            assert!(sizes.iter().all(|s| shapes.contains(s)), "{rows}: {sizes:?}");
+            assert!(sizes.len() <= rows / ROWS_PER_INSERT + 6, "{rows}: {sizes:?}");
+        }
     }
 }

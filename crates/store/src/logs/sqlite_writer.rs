@@ -14,7 +14,7 @@ use std::borrow::Borrow;
 use rusqlite::types::{ToSqlOutput, Value as SqlValue, ValueRef};
 use rusqlite::{Connection, TransactionBehavior};
 
-use super::{columns, LogRecord, ROWS_PER_INSERT};
+use super::{columns, statement_chunks, LogRecord};
 use crate::db::{Backend, Param, Sql};
 use crate::error::StoreError;
 use crate::sqlite_thread::SqliteThread;
@@ -37,18 +37,14 @@ where
     result
 }
 
-/// Full statements of [`ROWS_PER_INSERT`] rows, then single-row statements for the rest: each statement opens and
-/// closes a cursor on the table and on each index (~6k instructions in a profile of single-row statements), which a
-/// 50-row statement pays once for its rows. Both shapes are prepared once per connection.
+/// The batch in the statements [`statement_chunks`] cuts it into: each statement opens and closes a cursor on the
+/// table and on each index (~6k instructions in a profile of single-row statements), which a many-row statement pays
+/// once for its rows. Every shape is prepared once per connection.
 fn write_batch<R: Borrow<LogRecord>>(conn: &mut Connection, rows: &[R]) -> Result<(), StoreError> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let mut sql = Sql::new(Backend::Sqlite, "");
-    let mut chunks = rows.chunks_exact(ROWS_PER_INSERT);
-    for chunk in chunks.by_ref() {
+    for chunk in statement_chunks(rows) {
         execute(&tx, &mut sql, chunk)?;
-    }
-    for row in chunks.remainder() {
-        execute(&tx, &mut sql, std::slice::from_ref(row))?;
     }
     tx.commit()?;
     Ok(())
