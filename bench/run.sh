@@ -70,10 +70,10 @@ ensure_peers() {
   fi
 }
 
-# Rebuilds when the binary is missing or older than any source or manifest.
+# Rebuilds when the binary is missing or older than any source or manifest (not a SWITCHBOARD_BIN given).
 ensure_binary() {
-  local bin="$REPO/target/release/switchboard"
-  if [ "$BUILD" = 1 ] && { [ ! -x "$bin" ] || [ -n "$(find "$REPO/crates" "$REPO/Cargo.toml" "$REPO/Cargo.lock" \
+  local bin="${SWITCHBOARD_BIN:-$REPO/target/release/switchboard}"
+  if [ "$BUILD" = 1 ] && [ -z "${SWITCHBOARD_BIN:-}" ] && { [ ! -x "$bin" ] || [ -n "$(find "$REPO/crates" "$REPO/Cargo.toml" "$REPO/Cargo.lock" \
       -newer "$bin" \( -name '*.rs' -o -name Cargo.toml -o -name Cargo.lock \) -print -quit)" ]; }; then
     (cd "$REPO" && cargo build --release -p switchboard)
   fi
