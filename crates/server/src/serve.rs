@@ -5,7 +5,7 @@
 //! the background loops, and only then exit. Every task spawned here is kept and ended.
 
 use std::io::Write;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -62,6 +62,9 @@ pub async fn run(args: ServeArgs) -> Result<(), StartError> {
     } else {
         Some(admin_key(args.admin_key.clone(), &args.data_dir).map_err(data_err)?)
     };
+    if let Some(warning) = admin_key.as_ref().and_then(|key| guessable_admin_key(key, args.host)) {
+        tracing::warn!("{warning}");
+    }
     let policy = EgressPolicy {
         deny: args.egress.deny.clone(),
         allow: args.egress.allow.clone(),
@@ -208,6 +211,22 @@ fn admin_key(given: Option<Secret>, data_dir: &Path) -> std::io::Result<Secret> 
     Ok(Secret::new(key))
 }
 
+/// Shortest admin key not warned about when others can reach the port (a generated key has 41 characters).
+const MIN_ADMIN_KEY_CHARS: usize = 24;
+
+/// A warning for an admin key set by hand that someone able to reach the port could guess: failed attempts are
+/// answered 401 without a lockout, so only the key's length stands in the way. Loopback-only gateways are not warned.
+fn guessable_admin_key(key: &Secret, host: IpAddr) -> Option<String> {
+    let chars = key.expose().trim().chars().count();
+    (chars < MIN_ADMIN_KEY_CHARS && !host.is_loopback()).then(|| {
+        format!(
+            "the admin key is shorter than {MIN_ADMIN_KEY_CHARS} characters and the gateway listens on {host}, \
+             where failed attempts are not locked out: unset SWITCHBOARD_ADMIN_KEY for a generated key, or use a \
+             random one of {MIN_ADMIN_KEY_CHARS} characters or more"
+        )
+    })
+}
+
 fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create_new(true);
@@ -215,4 +234,21 @@ fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
     std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
     let mut file = options.open(path)?;
     file.write_all(contents.as_bytes())
+}
+
+#[cfg(test)]
+#[expect(clippy::unwrap_used, reason = "tests")]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_short_admin_key_is_warned_about_only_where_others_can_reach_it() {
+        let short = Secret::new("sb-local-admin");
+        let any: IpAddr = "0.0.0.0".parse().unwrap();
+        let warning = guessable_admin_key(&short, any);
+        assert!(warning.as_deref().is_some_and(|w| w.contains("0.0.0.0") && !w.contains("sb-local-admin")));
+        assert_eq!(guessable_admin_key(&short, IpAddr::from([127, 0, 0, 1])), None);
+        assert_eq!(guessable_admin_key(&short, "::1".parse().unwrap()), None);
+        assert_eq!(guessable_admin_key(&Secret::new("x".repeat(MIN_ADMIN_KEY_CHARS)), any), None);
+    }
 }
