@@ -86,11 +86,12 @@ pub(crate) fn insert_sql<R: std::borrow::Borrow<LogRecord>>(
 }
 
 /// The INSERT text for `rows` rows. The log writer only ever uses the row counts [`statement_chunks`] cuts a batch
-/// into (seven), so their texts are built once per backend instead of once per statement.
+/// into (seven shapes), so their texts are built once per backend instead of once per statement.
 ///
 /// [`statement_chunks`]: super::statement_chunks
 pub(crate) fn insert_text(backend: Backend, rows: usize) -> String {
-    const SHAPES: usize = 7;
+    // ROWS_PER_INSERT, then each power of two below it.
+    const SHAPES: usize = 2 + (ROWS_PER_INSERT - 1).ilog2() as usize;
     static TEXTS: [OnceLock<String>; 2 * SHAPES] = [const { OnceLock::new() }; 2 * SHAPES];
     let shape = match rows {
         ROWS_PER_INSERT => 0,
