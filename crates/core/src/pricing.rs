@@ -57,41 +57,33 @@ fn exact() -> &'static HashMap<&'static str, HashMap<&'static str, Price>> {
     })
 }
 
-/// How the price table knows a model at a provider.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Known {
-    /// By its exact id: the table's own copy of it, which a caller may keep without copying.
-    Exact(&'static str),
-    /// As a dated version of a table id (`gpt-4o-2024-08-06` of `gpt-4o`): the table's id.
-    Dated(&'static str),
-}
-
 /// The list price of `model` at `provider`: an exact id, else the longest table id that
 /// the model starts with followed by `-` (its dated versions).
 pub fn lookup(provider: &str, model: &str) -> Option<Price> {
     find(provider, model).map(|(price, _)| price)
 }
 
-/// Whether (and how) the table knows `model` at `provider`, by the rule of [`lookup`].
-pub fn known(provider: &str, model: &str) -> Option<Known> {
-    find(provider, model).map(|(_, known)| known)
+/// The table id that prices `model` at `provider`, by the rule of [`lookup`]: the model's own id, or the id it
+/// is a dated version of (`gpt-4o` for `gpt-4o-2024-08-06`). The table's copy, which a caller may keep.
+pub fn table_id(provider: &str, model: &str) -> Option<&'static str> {
+    find(provider, model).map(|(_, id)| id)
 }
 
-fn find(provider: &str, model: &str) -> Option<(Price, Known)> {
+fn find(provider: &str, model: &str) -> Option<(Price, &'static str)> {
     if let Some((id, price)) = exact().get(provider).and_then(|models| models.get_key_value(model)) {
-        return Some((*price, Known::Exact(id)));
+        return Some((*price, id));
     }
     let mut best: Option<&Entry> = None;
     for entry in table().iter().filter(|e| e.providers.iter().any(|p| p == provider)) {
         if entry.model == model {
-            return Some((entry.price, Known::Exact(entry.model.as_str())));
+            return Some((entry.price, entry.model.as_str()));
         }
         let dated = model.strip_prefix(entry.model.as_str()).is_some_and(|rest| rest.starts_with('-'));
         if dated && best.is_none_or(|b| b.model.len() < entry.model.len()) {
             best = Some(entry);
         }
     }
-    best.map(|e| (e.price, Known::Dated(e.model.as_str())))
+    best.map(|e| (e.price, e.model.as_str()))
 }
 
 /// The cost in USD of `usage` at `price`.
@@ -135,10 +127,10 @@ mod tests {
 
     #[test]
     fn known_models_are_the_table_ids_or_their_dated_versions() {
-        assert_eq!(known("openai", "gpt-4o"), Some(Known::Exact("gpt-4o")));
-        assert_eq!(known("openai", "gpt-4o-2024-08-06"), Some(Known::Dated("gpt-4o")));
-        assert_eq!(known("openai", "my-finetune"), None);
-        assert_eq!(known("no-such-provider", "gpt-4o"), None);
+        assert_eq!(table_id("openai", "gpt-4o"), Some("gpt-4o"));
+        assert_eq!(table_id("openai", "gpt-4o-2024-08-06"), Some("gpt-4o"));
+        assert_eq!(table_id("openai", "my-finetune"), None);
+        assert_eq!(table_id("no-such-provider", "gpt-4o"), None);
     }
 
     #[test]

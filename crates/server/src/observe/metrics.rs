@@ -9,7 +9,7 @@ mod series;
 
 use labels::{Label, SharedLabels};
 use series::SeriesCache;
-use switchboard_core::pricing::{self, Known};
+use switchboard_core::pricing;
 
 use prometheus_client::encoding::text::encode;
 use prometheus_client::encoding::EncodeLabelSet;
@@ -203,13 +203,8 @@ impl Metrics {
     fn model_label(&self, r: &LogRecord) -> Label {
         let served = r.served_model.as_deref();
         let requested = Some(r.requested_model.as_str()).filter(|m| Some(*m) != served);
-        for model in [served, requested].into_iter().flatten() {
-            match pricing::known(&r.provider, model) {
-                Some(Known::Exact(id) | Known::Dated(id)) => return Label::Static(id),
-                None => {}
-            }
-        }
-        Label::Static("other")
+        let id = [served, requested].into_iter().flatten().find_map(|model| pricing::table_id(&r.provider, model));
+        Label::Static(id.unwrap_or("other"))
     }
 
     /// Records one finished request (from its log record).
