@@ -45,7 +45,6 @@ fn attempt_span(created_at: i64, root: &SpanData, i: usize, a: &AttemptEntry) ->
     let millis = |ms: u64| i64::try_from(ms).unwrap_or(i64::MAX);
     let start = created_at.saturating_add(millis(a.start_offset_ms));
     let end = start.saturating_add(millis(a.latency_ms));
-    let code = a.status;
     let root_id = root.span_context.span_id();
     SpanData {
         span_context: context(root.span_context.trace_id(), child_span_id(root_id, i)),
@@ -54,8 +53,8 @@ fn attempt_span(created_at: i64, root: &SpanData, i: usize, a: &AttemptEntry) ->
         name: format!("attempt {}", a.target_path).into(),
         start_time: at(start),
         end_time: at(end),
-        attributes: attempt_attributes(a, code),
-        status: status(code),
+        attributes: attempt_attributes(a),
+        status: status(a.status),
         ..blank(&root.instrumentation_scope)
     }
 }
@@ -98,12 +97,12 @@ fn request_attributes(r: &LogRecord) -> Vec<KeyValue> {
     a.0
 }
 
-fn attempt_attributes(attempt: &AttemptEntry, code: u16) -> Vec<KeyValue> {
+fn attempt_attributes(attempt: &AttemptEntry) -> Vec<KeyValue> {
     let mut a = Attributes(Vec::with_capacity(7));
     a.text("switchboard.target_path", Some(attempt.target_path.as_str()));
     a.provider(attempt.provider.as_deref());
     a.text("gen_ai.request.model", attempt.model.as_deref());
-    a.int("http.response.status_code", Some(i64::from(code)));
+    a.int("http.response.status_code", Some(i64::from(attempt.status)));
     a.text("error.type", attempt.error_class.as_deref());
     a.text("switchboard.reason", Some(attempt.reason.as_str()));
     a.0
